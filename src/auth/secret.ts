@@ -1,0 +1,71 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AuthMode, GatewayConfig } from '../config/types.ts';
+
+type Env = Record<string, string | undefined>;
+
+export interface ResolvedAuth {
+  mode: AuthMode;
+  /** The secret clients must present; undefined only in mode `none`. */
+  secret?: string;
+  /** Where the secret came from, for the startup log (never the secret itself). */
+  source: string;
+}
+
+export const GENERATED_TOKEN_FILE = 'gateway-token';
+
+/**
+ * Finds the secret for the configured mode: config, then `OPENCLAW_GATEWAY_*`, then the legacy
+ * `CLAWDBOT_GATEWAY_*` names (with a deprecation warning). Token mode with no token anywhere
+ * generates one once and keeps it in the state dir (0600) so clients keep working across restarts.
+ */
+export function resolveAuth(config: GatewayConfig, env: Env, stateDir: string, logger: Logger): ResolvedAuth & { generated?: boolean } {
+  const { mode } = config.gateway.auth;
+  if (mode === 'none') return { mode, source: 'none' };
+  const field = mode === 'token' ? 'token' : 'password';
+  const upper = field.toUpperCase();
+  const fromConfig = config.gateway.auth[field];
+  if (fromConfig) return { mode, secret: fromConfig, source: `gateway.auth.${field}` };
+  const current = env[`OPENCLAW_GATEWAY_${upper}`];
+  if (current) return { mode, secret: current, source: `OPENCLAW_GATEWAY_${upper}` };
+  const legacy = env[`CLAWDBOT_GATEWAY_${upper}`];
+  if (legacy) {
+    logger.warn({ event: 'auth.deprecated_env', variable: `CLAWDBOT_GATEWAY_${upper}` }, `CLAWDBOT_GATEWAY_${upper} is deprecated; use OPENCLAW_GATEWAY_${upper}`);
+    return { mode, secret: legacy, source: `CLAWDBOT_GATEWAY_${upper}` };
+  }
+  if (mode === 'password') {
+    throw new Error('Auth mode "password" needs gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD');
+  }
+  return loadOrCreateGeneratedToken(stateDir);
+}
+
+function loadOrCreateGeneratedToken(stateDir: string): ResolvedAuth & { generated: boolean } {
+  const file = join(stateDir, GENERATED_TOKEN_FILE);
+  try {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored) return { mode: 'token', secret: stored, source: file, generated: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const token = `oc_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { mode: 'token', secret: token, source: file, generated: true };
+}
+
+/** Constant-time comparison that also hides the length of the expected secret. */
+export function secretsMatch(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The credential in `Authorization: Bearer <secret>` (scheme word case-insensitive), else undefined. */
+export function parseBearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^bearer[ \t]+(\S.*)$/i.exec(header.trim());
+  return match ? match[1].trim() : undefined;
+}

@@ -1,0 +1,23 @@
+import { Command, CommanderError } from 'commander';
+import { registerGatewayCommand } from './gateway-command.ts';
+
+/** Parses argv and runs one command; resolves with the process exit code. */
+export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command()
+    .name('openclaw')
+    .description('OpenAI-compatible agent gateway: serves POST /v1/chat/completions in front of configured agents.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerGatewayCommand(program, env, setExit);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { watchConfigFile, type ConfigWatcher } from './config/watch.ts';
+import { resolveStateDir } from './config/load.ts';
+import type { GatewayConfig } from './config/types.ts';
+import { createHttpApp } from './http/app.ts';
+import { loadSpec, type PublishedSpec } from './http/spec.ts';
+import { silentLogger } from './log.ts';
+import { Runtime } from './runtime.ts';
+import type { SessionStore } from './sessions/store.ts';
+
+export interface GatewayDeps {
+  logger?: Logger;
+  env?: Record<string, string | undefined>;
+  /** Where the session store and the generated token live; default from OPENCLAW_STATE_DIR or ~/.openclaw. */
+  stateDir?: string;
+  /** When given, the file is watched and valid edits apply without a restart. */
+  configPath?: string;
+  sessionStore?: SessionStore;
+  spec?: PublishedSpec;
+}
+
+export interface ListenOptions {
+  port?: number;
+  /** `loopback` (127.0.0.1 and ::1), `lan` (0.0.0.0) or an address. */
+  bind?: string;
+}
+
+export interface Gateway {
+  readonly runtime: Runtime;
+  readonly app: ReturnType<typeof createHttpApp>;
+  /** Starts listening; resolves with the bound port and addresses. */
+  listen(options?: ListenOptions): Promise<{ port: number; hosts: string[]; url: string }>;
+  /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /** Applies a new config as a file edit would. */
+  applyConfig(config: GatewayConfig): void;
+}
+
+export function bindHosts(bind: string): string[] {
+  if (bind === 'loopback') return ['127.0.0.1', '::1'];
+  if (bind === 'lan') return ['0.0.0.0'];
+  return [bind];
+}
+
+export function isLoopbackBind(bind: string): boolean {
+  return bindHosts(bind).every((host) => host === '::1' || host === 'localhost' || host.startsWith('127.'));
+}
+
+/** Wires config, auth, agents, sessions, providers and HTTP into one gateway. Holds no module-level state. */
+export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
+  const logger = deps.logger ?? silentLogger();
+  const env = deps.env ?? process.env;
+  const stateDir = deps.stateDir ?? resolveStateDir(env);
+  const runtime = new Runtime(config, logger, env, stateDir, deps.sessionStore);
+  const app = createHttpApp(runtime, deps.spec ?? loadSpec());
+  const servers: Server[] = [];
+  let watcher: ConfigWatcher | undefined;
+
+  const applyConfig = (next: GatewayConfig) => {
+    const before = runtime.current.config.gateway;
+    runtime.apply(next);
+    if (next.gateway.port !== before.port || next.gateway.bind !== before.bind) {
+      logger.warn({ event: 'config.restart_needed', keys: ['gateway.port', 'gateway.bind'] }, 'port and bind changes apply at the next restart');
+    }
+  };
+
+  const startServer = (host: string, port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const server = createServer({ requestTimeout: config.gateway.http.requestTimeoutMs, headersTimeout: config.gateway.http.headersTimeoutMs }, app);
+      server.keepAliveTimeout = 5_000;
+      server.once('error', reject);
+      server.listen({ host, port, ipv6Only: host === '::1' || undefined }, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+
+  return {
+    runtime,
+    app,
+    applyConfig,
+    async listen(options = {}) {
+      const hosts = bindHosts(options.bind ?? config.gateway.bind);
+      let port = options.port ?? config.gateway.port;
+      const bound: string[] = [];
+      for (const host of hosts) {
+        try {
+          const server = await startServer(host, port);
+          servers.push(server);
+          port = (server.address() as AddressInfo).port;
+          bound.push(host);
+        } catch (error) {
+          // A machine without IPv6 still serves loopback on 127.0.0.1.
+          if (host === '::1' && bound.length > 0 && ['EADDRNOTAVAIL', 'EAFNOSUPPORT'].includes((error as NodeJS.ErrnoException).code ?? '')) {
+            logger.warn({ event: 'listen.skipped', host, reason: (error as Error).message }, 'IPv6 loopback unavailable');
+            continue;
+          }
+          await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+          throw error;
+        }
+      }
+      if (deps.configPath) watcher = watchConfigFile(deps.configPath, env, logger, applyConfig);
+      const first = bound[0].includes(':') ? `[${bound[0]}]` : bound[0];
+      const url = `http://${first === '0.0.0.0' ? '127.0.0.1' : first}:${port}`;
+      logger.info({ event: 'gateway.listening', hosts: bound, port, auth: runtime.current.auth.mode, authSource: runtime.current.auth.source }, `listening on ${bound.join(', ')} port ${port}`);
+      return { port, hosts: bound, url };
+    },
+    async close({ graceMs = config.gateway.http.shutdownGraceMs } = {}) {
+      watcher?.close();
+      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      for (const server of servers) server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (runtime.activeRuns > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      for (const server of servers) server.closeAllConnections();
+      await closed;
+      await runtime.current.providers.close();
+      await runtime.store?.close();
+      logger.info({ event: 'gateway.closed' }, 'gateway closed');
+    },
+  };
+}

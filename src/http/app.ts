@@ -1,0 +1,116 @@
+import express, { type RequestHandler } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { authenticate } from '../auth/middleware.ts';
+import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError } from '../errors.ts';
+import type { Runtime } from '../runtime.ts';
+import { errorMiddleware } from './errors.ts';
+import { createBodyExplainer } from './explain.ts';
+import { requestContext, securityHeaders } from './request-context.ts';
+import { chatCompletionsRoute } from './routes/chat-completions.ts';
+import { healthRoute, readyRoute } from './routes/health.ts';
+import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
+import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
+
+/** The HTTP app, in the order a request meets it. */
+export function createHttpApp(runtime: Runtime, spec: PublishedSpec): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(runtime.logger));
+  app.use(securityHeaders());
+
+  app.get(['/health', '/healthz'], healthRoute());
+  app.get(['/ready', '/readyz'], readyRoute(runtime));
+  app.get('/openapi.json', (_req, res) => void res.type('application/json').send(spec.json));
+  app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(spec.yaml));
+
+  app.use(encodeModelIdSlashes());
+  app.use(knownRoutesOnly(spec));
+  app.use('/v1', endpointEnabled(runtime));
+  app.use('/v1', authenticate(runtime));
+  app.use(jsonBody(runtime));
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: validatorCopy(spec.document) as never,
+      validateRequests: { allowUnknownQueryParameters: true },
+      validateResponses: false,
+      validateSecurity: false,
+      ignoreUndocumented: true,
+      validateApiSpec: true,
+    }),
+  );
+
+  app.post('/v1/chat/completions', chatCompletionsRoute(runtime));
+  app.get('/v1/models', listModelsRoute(runtime));
+  app.get('/v1/models/:model', retrieveModelRoute(runtime));
+
+  app.use(errorMiddleware(runtime.logger, createBodyExplainer(spec.document)));
+  return app;
+}
+
+/** `GET /v1/models/openclaw/default` means the id `openclaw/default`, as if it were sent encoded. */
+function encodeModelIdSlashes(): RequestHandler {
+  const prefix = '/v1/models/';
+  return (req, _res, next) => {
+    const [path, query] = req.url.split('?', 2);
+    if (path.startsWith(prefix) && path.indexOf('/', prefix.length) !== -1) {
+      req.url = prefix + encodeURIComponent(decodeURIComponent(path.slice(prefix.length))) + (query !== undefined ? `?${query}` : '');
+    }
+    next();
+  };
+}
+
+/** 404 for paths the spec does not have, 405 with `Allow` for the wrong method; before auth, like OpenAI. */
+function knownRoutesOnly(spec: PublishedSpec): RequestHandler {
+  const routes = routeTable(spec.document);
+  return (req, res, next) => {
+    const route = routes.find((candidate) => candidate.pattern.test(req.path));
+    if (!route) throw new NotFoundError(`Unknown route: ${req.method} ${req.path}.`, { code: 'not_found' });
+    const allowed = route.methods.includes('GET') ? [...route.methods, 'HEAD'] : route.methods;
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', ')).status(204).end();
+      return;
+    }
+    if (!allowed.includes(req.method)) throw new MethodNotAllowedError(req.method, req.path, allowed);
+    next();
+  };
+}
+
+/** The OpenAI routes exist only while `gateway.http.endpoints.chatCompletions.enabled` (hot-reloadable). */
+function endpointEnabled(runtime: Runtime): RequestHandler {
+  return (req, _res, next) => {
+    if (!runtime.current.config.gateway.http.endpoints.chatCompletions.enabled) {
+      throw new NotFoundError(`Unknown route: ${req.method} /v1${req.path}. The chat completions endpoint is disabled (gateway.http.endpoints.chatCompletions.enabled).`, { code: 'endpoint_disabled' });
+    }
+    next();
+  };
+}
+
+/** JSON bodies only, within `gateway.http.maxBodyBytes` (read per request, so a reload applies). */
+function jsonBody(runtime: Runtime): RequestHandler {
+  const parsers = new Map<number, RequestHandler>();
+  return (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    const type = req.headers['content-type'];
+    const length = req.headers['content-length'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    if (hasBody && !(type && /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type))) {
+      throw new UnsupportedMediaTypeError(`Request body must be JSON sent as Content-Type: application/json (got ${type ? JSON.stringify(type.slice(0, 100)) : 'none'}).`, {
+        code: 'unsupported_media_type',
+      });
+    }
+    const limit = runtime.current.config.gateway.http.maxBodyBytes;
+    let parser = parsers.get(limit);
+    if (!parser) {
+      parser = express.json({ limit, strict: true, type: () => true });
+      parsers.set(limit, parser);
+    }
+    parser(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      if (req.body === undefined) req.body = {};
+      next();
+    });
+  };
+}

@@ -1,0 +1,107 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import {
+  ApiError,
+  BadRequestError,
+  InternalServerError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../errors.ts';
+import type { ErrorResponse } from '../../generated/index.ts';
+import type { BodyExplainer } from './explain.ts';
+
+export function errorBody(error: ApiError): ErrorResponse {
+  return { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
+}
+
+/**
+ * Every failure becomes an ApiError here, in one place: our own errors as they are, body-parser
+ * and validator errors translated, anything else a 500 whose details go to the log only.
+ */
+export function toApiError(error: unknown, logger: Logger, requestId?: string, explain?: () => ValidatorIssue | undefined): ApiError {
+  if (error instanceof ApiError) return error;
+  const e = error as { status?: number; type?: string; errors?: ValidatorIssue[]; message?: string; expose?: boolean };
+  if (e?.type === 'entity.parse.failed') {
+    return new BadRequestError(`Request body is not valid JSON: ${e.message}`, { code: 'invalid_json' });
+  }
+  if (e?.type === 'entity.too.large' || e?.status === 413) {
+    return new PayloadTooLargeError('Request body is larger than gateway.http.maxBodyBytes allows.', { code: 'request_too_large' });
+  }
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported' || e?.status === 415) {
+    return new UnsupportedMediaTypeError('Request body must be JSON sent as Content-Type: application/json (UTF-8).', { code: 'unsupported_media_type' });
+  }
+  if (Array.isArray(e?.errors) && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    const explained = e.status === 400 && e.errors.some((issue) => issue.path?.startsWith('/body')) ? explain?.() : undefined;
+    return fromValidator(e.status, explained ? [explained] : e.errors);
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+    return new BadRequestError(e.message ?? 'Bad request.');
+  }
+  logger.error({ event: 'http.unhandled_error', requestId, err: error }, 'unhandled error');
+  return new InternalServerError('The gateway failed to handle this request. It has been logged.', { code: 'internal_error' });
+}
+
+interface ValidatorIssue {
+  path: string;
+  message: string;
+  errorCode?: string;
+}
+
+function fromValidator(status: number, issues: ValidatorIssue[]): ApiError {
+  if (status === 404) return new NotFoundError('Unknown route.', { code: 'not_found' });
+  if (status === 405) return new MethodNotAllowedError('this method', 'this route', ['POST']);
+  if (status === 415) return new UnsupportedMediaTypeError('Request body must be sent as Content-Type: application/json.', { code: 'unsupported_media_type' });
+  // ajv reports every branch of a oneOf. Branches whose discriminator (`role`, `type`) did not
+  // match only say so; the branch that did match names the real problem, at the deepest path.
+  const isSummary = (issue: ValidatorIssue) => /match exactly one schema|match a schema in anyOf/.test(issue.message);
+  const isDiscriminatorMiss = (issue: ValidatorIssue) => /\/(role|type)$/.test(issue.path) && issue.message.startsWith('must be equal to one of the allowed values');
+  const meaningful = issues.filter((issue) => !isSummary(issue));
+  const relevant = meaningful.filter((issue) => !isDiscriminatorMiss(issue));
+  if (relevant.length === 0 && meaningful.length > 0) {
+    const allowed = [...new Set(meaningful.map((issue) => issue.message.split(': ').slice(1).join(': ')).flatMap((list) => list.split(/,\s*/)).filter(Boolean))];
+    const param = toParam(meaningful[0].path);
+    return new BadRequestError(`Invalid ${param ?? 'request body'}: must be one of ${allowed.join(', ')}.`, { param, code: 'invalid_value' });
+  }
+  const pool = relevant.length > 0 ? relevant : issues;
+  const depth = (issue: ValidatorIssue) => issue.path.split('/').length;
+  const deepest = Math.max(...pool.map(depth));
+  const atDeepest = pool.filter((issue) => depth(issue) === deepest);
+  const path = atDeepest[0].path;
+  const samePath = atDeepest.filter((issue) => issue.path === path);
+  const isTypeIssue = (issue: ValidatorIssue) => /^must be (string|array|object|number|integer|boolean|null)$/.test(issue.message);
+  const specific = samePath.filter((issue) => !isTypeIssue(issue));
+  const types = [...new Set(samePath.filter(isTypeIssue).map((issue) => issue.message.replace('must be ', '')))];
+  const problem = specific.length > 0 ? specific[0].message : `must be ${types.join(' or ')}`;
+  const param = toParam(path);
+  const where = param ?? 'request body';
+  return new BadRequestError(`Invalid ${where}: ${problem}.`, { param, code: 'invalid_value' });
+}
+
+/** `/body/messages/0/content` → `messages[0].content`; headers keep their name. */
+export function toParam(path: string): string | null {
+  const segments = path.replace(/^\.?\//, '').split(/[/.]/).filter(Boolean);
+  const [location, ...rest] = segments;
+  const fields = location === 'body' || location === 'query' || location === 'headers' || location === 'params' ? rest : segments;
+  if (fields.length === 0) return null;
+  return fields.map((segment, index) => (/^\d+$/.test(segment) ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
+}
+
+export function sendError(res: Response, error: ApiError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.status(error.status).json(errorBody(error));
+}
+
+export function errorMiddleware(logger: Logger, explainBody: BodyExplainer): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const explain = () => (req.path === '/v1/chat/completions' ? explainBody('CreateChatCompletionRequest', req.body) : undefined);
+    const apiError = toApiError(error, logger, res.locals.requestId, explain);
+    res.locals.errorCode = apiError.code;
+    sendError(res, apiError);
+  };
+}

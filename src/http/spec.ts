@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+export const SPEC_PATH = fileURLToPath(new URL('../../openapi/openapi.yaml', import.meta.url));
+
+export interface PublishedSpec {
+  /** The file's bytes, served as /openapi.yaml unchanged. */
+  yaml: string;
+  /** The same document as JSON, served as /openapi.json. */
+  json: string;
+  document: OpenApiDocument;
+}
+
+export interface OpenApiDocument {
+  paths: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+export function loadSpec(path = SPEC_PATH): PublishedSpec {
+  const yaml = readFileSync(path, 'utf8');
+  const document = YAML.parse(yaml) as OpenApiDocument;
+  return { yaml, json: JSON.stringify(document), document };
+}
+
+/**
+ * The copy the request validator gets. express-openapi-validator rejects `discriminator.mapping`
+ * (which the type generator needs), and without a mapping it maps discriminator values to schema
+ * names; so its copy has no discriminators at all. The `oneOf` branches still differ by the
+ * `enum` of the discriminating property, so what is valid is unchanged; the precise error message
+ * comes from `explainBodyErrors`, which honours the discriminators.
+ */
+export function validatorCopy(document: OpenApiDocument): OpenApiDocument {
+  return mapDiscriminators(document, () => undefined);
+}
+
+/** The document with every `discriminator` replaced by `replace(discriminator)` (dropped when undefined). */
+export function mapDiscriminators(document: OpenApiDocument, replace: (discriminator: Record<string, unknown>) => unknown): OpenApiDocument {
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (!node || typeof node !== 'object') return node;
+    const entries: Array<[string, unknown]> = [];
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'discriminator' && value && typeof value === 'object') {
+        const replaced = replace(value as Record<string, unknown>);
+        if (replaced !== undefined) entries.push([key, replaced]);
+      } else {
+        entries.push([key, walk(value)]);
+      }
+    }
+    return Object.fromEntries(entries);
+  };
+  return walk(document) as OpenApiDocument;
+}
+
+const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+
+/** Routes of the spec as matchers, for 404 / 405 with `Allow` before anything else runs. */
+export function routeTable(document: OpenApiDocument): Array<{ pattern: RegExp; methods: string[] }> {
+  return Object.entries(document.paths).map(([path, operations]) => ({
+    pattern: new RegExp(`^${path.replace(/\./g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+    methods: Object.keys(operations)
+      .filter((method) => HTTP_METHODS.includes(method))
+      .map((method) => method.toUpperCase()),
+  }));
+}

@@ -1,0 +1,11 @@
+// The wire types the HTTP layer writes, all generated from openapi/openapi.yaml.
+export type {
+  CreateChatCompletionRequest,
+  CreateChatCompletionResponse,
+  CreateChatCompletionStreamResponse,
+  CompletionUsage as Usage,
+  ListModelsResponse,
+  Model,
+  HealthResponse,
+  ReadyResponse,
+} from '../../generated/index.ts';

@@ -1,0 +1,87 @@
+import OpenAI from 'openai';
+import type { ProviderConfig } from '../config/types.ts';
+import type { Provider, ProviderEvent, ProviderRequest } from './types.ts';
+import { ProviderError } from './types.ts';
+
+/**
+ * Any upstream that speaks the OpenAI Chat Completions protocol (OpenAI, vLLM, Ollama, llama.cpp,
+ * OpenRouter…), through the official SDK. Streaming is always on upstream; the run relays deltas.
+ * Retries are the run's job (with fallbacks), so the SDK's own retries are off.
+ */
+export class OpenAICompatibleProvider implements Provider {
+  private readonly client: OpenAI;
+  readonly name: string;
+
+  constructor(name: string, config: ProviderConfig) {
+    this.name = name;
+    this.client = new OpenAI({
+      baseURL: config.baseUrl,
+      apiKey: config.apiKey ?? 'not-needed',
+      defaultHeaders: config.headers,
+      timeout: config.timeoutMs,
+      maxRetries: 0,
+    });
+  }
+
+  async *stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
+    let stream;
+    try {
+      stream = await this.client.chat.completions.create(
+        {
+          ...request.params,
+          model: request.model,
+          messages: request.messages as OpenAI.ChatCompletionMessageParam[],
+          stream: true,
+          stream_options: { include_usage: true },
+        } as OpenAI.ChatCompletionCreateParamsStreaming,
+        { signal: request.signal, headers: { 'x-request-id': request.requestId } },
+      );
+    } catch (error) {
+      throw toProviderError(this.name, error);
+    }
+    let finishReason: ProviderEvent & { type: 'finish' } | undefined;
+    try {
+      for await (const chunk of stream) {
+        const choice = chunk.choices?.[0];
+        if (choice?.delta?.content) yield { type: 'content', text: choice.delta.content };
+        for (const call of choice?.delta?.tool_calls ?? []) {
+          yield { type: 'tool_call', index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments };
+        }
+        if (choice?.finish_reason) finishReason = { type: 'finish', finishReason: choice.finish_reason };
+        if (chunk.usage && finishReason) finishReason.usage = chunk.usage;
+        else if (chunk.usage) finishReason = { type: 'finish', finishReason: 'stop', usage: chunk.usage };
+      }
+    } catch (error) {
+      throw toProviderError(this.name, error);
+    }
+    if (!finishReason) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
+    yield finishReason;
+  }
+}
+
+export function toProviderError(provider: string, error: unknown): Error {
+  if (error instanceof ProviderError) return error;
+  if (error instanceof OpenAI.APIUserAbortError) return error;
+  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+    const status = error.status;
+    if (status === 429) {
+      const retryAfter = Number(error.headers?.get?.('retry-after'));
+      return new ProviderError(provider, 'rate_limited', `Provider ${provider} is rate limiting requests.`, {
+        status,
+        retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+      });
+    }
+    if (status === 401 || status === 403) {
+      return new ProviderError(provider, 'unauthorized', `Provider ${provider} refused the gateway's credentials (HTTP ${status}).`, { status });
+    }
+    if (status >= 500) return new ProviderError(provider, 'unavailable', `Provider ${provider} failed with HTTP ${status}.`, { status });
+    return new ProviderError(provider, 'rejected', `Provider ${provider} rejected the request (HTTP ${status}): ${error.message}`, { status });
+  }
+  if (error instanceof OpenAI.APIConnectionError) {
+    return new ProviderError(provider, 'unavailable', `Provider ${provider} could not be reached: ${error.message}`, {}, { cause: error });
+  }
+  if (error instanceof SyntaxError) {
+    return new ProviderError(provider, 'malformed', `Provider ${provider} sent a response that is not valid JSON.`, {}, { cause: error });
+  }
+  return new ProviderError(provider, 'unavailable', `Provider ${provider} failed: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
+}

@@ -1,0 +1,109 @@
+// Config loading (CONTRACT section 2): JSON5, ${ENV}, validation naming the key path, defaults, hot reload.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile, parseConfig, resolveConfigPath, resolveStateDir } from '../src/config/load.ts';
+import { createGateway } from '../src/gateway.ts';
+import { createLogger } from '../src/log.ts';
+import { TEST_TOKEN } from './helpers/gateway.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'openclaw-config-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loading', () => {
+  it('reads JSON5 with comments and trailing commas, and applies defaults in one place', () => {
+    const dir = tempDir();
+    const file = join(dir, 'openclaw.json');
+    writeFileSync(file, `// comment\n{ gateway: { port: 1234, }, }`);
+    const config = loadConfigFile(file, {});
+    expect(config.gateway.port).toBe(1234);
+    expect(config.gateway.bind).toBe('loopback');
+    expect(config.gateway.http.endpoints.chatCompletions.enabled).toBe(false);
+    expect(config.gateway.http.maxBodyBytes).toBe(20 * 1024 * 1024);
+    expect(config.gateway.auth.rateLimit).toEqual({ enabled: true, maxAttempts: 10, windowMs: 60000, lockoutMs: 300000, exemptLoopback: true });
+    expect(config.agents.list.map((agent) => agent.id)).toEqual(['main']);
+    expect(config.agents.list[0].model).toEqual({ primary: 'echo/echo', fallbacks: [] });
+  });
+
+  it('a missing default file is an empty config; a missing explicit file is an error naming it', () => {
+    const dir = tempDir();
+    expect(loadConfigFile(join(dir, 'none.json'), {}).gateway.port).toBe(18789);
+    expect(() => loadConfigFile(join(dir, 'none.json'), {}, { mustExist: true })).toThrow(/none\.json/);
+  });
+
+  it('substitutes ${ENV} and names the key when a variable is missing', () => {
+    const raw = { models: { providers: { openai: { api: 'openai-completions', baseUrl: 'https://example.test/v1', apiKey: '${OPENAI_API_KEY}' } } } };
+    expect(parseConfig(raw, { OPENAI_API_KEY: 'sk-test' }).models.providers.openai.apiKey).toBe('sk-test');
+    expect(() => parseConfig(raw, {})).toThrow(/models\.providers\.openai\.apiKey: environment variable OPENAI_API_KEY is not set/);
+  });
+
+  it.each([
+    [{ gateway: { port: 'x' } }, 'gateway.port: must be integer'],
+    [{ gateway: { prot: 1 } }, 'gateway.prot: unknown key'],
+    [{ gateway: { auth: { mode: 'magic' } } }, 'gateway.auth.mode: must be one of "token", "password", "none"'],
+    [{ agents: { list: [{ id: 'Bad Id' }] } }, 'agents.list[0].id: must match'],
+    [{ agents: { list: [{ id: 'a', model: 'nope' }] } }, 'agents.list[0].model: must be "<provider>/<model>"'],
+    [{ agents: { list: [{ id: 'a', model: 'ghost/x' }] } }, 'agents.list[0].model.primary: provider "ghost" is not configured'],
+    [{ agents: { list: [{ id: 'a' }, { id: 'a' }] } }, 'duplicate agent id'],
+    [{ models: { providers: { p: { api: 'openai-completions' } } } }, 'models.providers.p.baseUrl: required'],
+  ])('rejects %j naming the key path', (raw, message) => {
+    expect(() => parseConfig(raw, {})).toThrow(message);
+  });
+
+  it('path precedence: --config > OPENCLAW_CONFIG_PATH > state dir', () => {
+    expect(resolveConfigPath('/a.json', { OPENCLAW_CONFIG_PATH: '/b.json' })).toEqual({ path: '/a.json', explicit: true });
+    expect(resolveConfigPath(undefined, { OPENCLAW_CONFIG_PATH: '/b.json' })).toEqual({ path: '/b.json', explicit: true });
+    expect(resolveConfigPath(undefined, { OPENCLAW_STATE_DIR: '/state' })).toEqual({ path: '/state/openclaw.json', explicit: false });
+    expect(resolveStateDir({ OPENCLAW_STATE_DIR: '/state' })).toBe('/state');
+  });
+});
+
+describe('hot reload', () => {
+  it('applies a valid edit without a restart and refuses an invalid one, keeping the running config', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'openclaw.json');
+    const write = (enabled: boolean) => writeFileSync(file, JSON.stringify({ gateway: { auth: { token: TEST_TOKEN }, http: { endpoints: { chatCompletions: { enabled } } } } }));
+    write(false);
+    const logs: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => logs.push(line) } as unknown as NodeJS.WritableStream });
+    const gateway = createGateway(loadConfigFile(file, {}), { configPath: file, env: {}, stateDir: dir, logger });
+    const { url } = await gateway.listen({ port: 0, bind: '127.0.0.1' });
+    const ask = () =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    try {
+      const disabled = await ask();
+      expect(disabled.status).toBe(404);
+      expect((await disabled.json()).error.code).toBe('endpoint_disabled');
+
+      write(true);
+      await waitFor(async () => (await ask()).status === 200);
+
+      writeFileSync(file, '{ gateway: { port: "not a number" } }');
+      await waitFor(() => logs.some((line) => line.includes('config.reload_refused') && line.includes('gateway.port')));
+      expect((await ask()).status).toBe(200);
+    } finally {
+      await gateway.close({ graceMs: 100 });
+    }
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not met in time');
+}

@@ -1,0 +1,157 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { ChatMessage } from '../agents/messages.ts';
+import { messageText } from '../agents/messages.ts';
+import { resolveStateDir } from '../config/load.ts';
+import { SESSIONS_DB_FILE, SqliteSessionStore } from '../sessions/sqlite-store.ts';
+import type { SessionStore } from '../sessions/store.ts';
+
+type Env = Record<string, string | undefined>;
+
+/** `openclaw sessions list|show|delete`: reads the embedded store under the state dir (safe while the gateway runs: WAL). */
+export function registerSessionsCommand(program: Command, env: Env, setExit: (code: number) => void): void {
+  const sessions = program
+    .command('sessions')
+    .description('List, show or delete stored sessions (the SQLite store under OPENCLAW_STATE_DIR, default ~/.openclaw).');
+
+  sessions
+    .command('list')
+    .description('List sessions, most recently updated first.')
+    .option('-a, --agent <id>', 'only sessions of this agent')
+    .option('--json', 'print JSON')
+    .action(async (options: { agent?: string; json?: boolean }) => {
+      setExit(
+        await withStore(env, async (store) => {
+          const list = await store.listSessions(options.agent ? { agentId: options.agent.toLowerCase() } : {});
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+            return 0;
+          }
+          if (list.length === 0) {
+            process.stdout.write('No sessions.\n');
+            return 0;
+          }
+          const rows = list.map((s) => [s.key, s.agentId, String(s.turnCount), String(s.messageCount), new Date(s.updatedAt).toISOString()]);
+          process.stdout.write(table(['KEY', 'AGENT', 'TURNS', 'MESSAGES', 'UPDATED'], rows));
+          return 0;
+        }, { missingOk: true, json: options.json }),
+      );
+    });
+
+  sessions
+    .command('show')
+    .description('Print a session transcript.')
+    .argument('<key>', 'full session key, e.g. agent:main:openai-user:alice')
+    .option('--json', 'print the messages as JSON')
+    .option('-n, --last <count>', 'only the last <count> messages')
+    .action(async (key: string, options: { json?: boolean; last?: string }) => {
+      setExit(
+        await withStore(env, async (store) => {
+          const summary = (await store.listSessions({ agentId: agentOf(key) })).find((s) => s.key === key);
+          if (!summary) {
+            process.stderr.write(`openclaw: no session ${key}\n`);
+            return 1;
+          }
+          let lastMessages: number | undefined;
+          if (options.last !== undefined) {
+            if (!/^\d+$/.test(options.last)) {
+              process.stderr.write('openclaw: --last must be a non-negative integer\n');
+              return 2;
+            }
+            lastMessages = Number(options.last);
+          }
+          const messages = await store.loadTranscript(key, lastMessages === undefined ? {} : { lastMessages });
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify({ ...summary, messages }, null, 2)}\n`);
+            return 0;
+          }
+          process.stdout.write(`Session ${key} (agent ${summary.agentId}, ${summary.turnCount} turns, ${summary.messageCount} messages)\n\n`);
+          for (const message of messages) process.stdout.write(`${render(message)}\n\n`);
+          return 0;
+        }),
+      );
+    });
+
+  sessions
+    .command('delete')
+    .description('Delete a session and its transcript.')
+    .argument('<key>', 'full session key')
+    .action(async (key: string) => {
+      setExit(
+        await withStore(env, async (store) => {
+          if (await store.deleteSession(key)) {
+            process.stdout.write(`Deleted session ${key}\n`);
+            return 0;
+          }
+          process.stderr.write(`openclaw: no session ${key}\n`);
+          return 1;
+        }),
+      );
+    });
+}
+
+async function withStore(env: Env, work: (store: SessionStore) => Promise<number>, opts: { missingOk?: boolean; json?: boolean } = {}): Promise<number> {
+  const file = join(resolveStateDir(env), SESSIONS_DB_FILE);
+  if (!existsSync(file)) {
+    // Reading must not create a store where there is none.
+    if (opts.missingOk) {
+      process.stdout.write(opts.json ? '[]\n' : 'No sessions.\n');
+      return 0;
+    }
+    process.stderr.write(`openclaw: no session store at ${file}\n`);
+    return 1;
+  }
+  let store: SqliteSessionStore;
+  try {
+    store = new SqliteSessionStore(file);
+  } catch (error) {
+    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    return await work(store);
+  } catch (error) {
+    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+function agentOf(key: string): string | undefined {
+  return /^agent:([^:]+):/.exec(key)?.[1];
+}
+
+function render(message: ChatMessage): string {
+  const lines: string[] = [];
+  const name = 'name' in message && message.name ? ` (${message.name})` : '';
+  const text = messageText(message);
+  if (message.role === 'tool') lines.push(`[tool ${message.tool_call_id}]${name}`);
+  else lines.push(`[${message.role}]${name}`);
+  if (text) lines.push(indent(text));
+  if (typeof message.content !== 'string' && Array.isArray(message.content)) {
+    const other = message.content.filter((part) => part.type !== 'text' && part.type !== 'refusal');
+    for (const part of other) lines.push(indent(`<${part.type}>`));
+  }
+  if (message.role === 'assistant' && message.tool_calls) {
+    for (const call of message.tool_calls) {
+      if (call.type === 'function') lines.push(indent(`→ ${call.function.name}(${call.function.arguments}) [${call.id}]`));
+      else lines.push(indent(`→ ${call.type} [${call.id}]`));
+    }
+  }
+  return lines.join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}

@@ -18,10 +18,10 @@ export const GENERATED_TOKEN_FILE = 'gateway-token';
 
 /**
  * Finds the secret for the configured mode: config, then `OPENCLAW_GATEWAY_*`, then the legacy
- * `CLAWDBOT_GATEWAY_*` names (with a deprecation warning). Token mode with no token anywhere
+ * `CLAWDBOT_GATEWAY_*` names (the caller warns about those once). Token mode with no token anywhere
  * generates one once and keeps it in the state dir (0600) so clients keep working across restarts.
  */
-export function resolveAuth(config: GatewayConfig, env: Env, stateDir: string, logger: Logger): ResolvedAuth & { generated?: boolean } {
+export function resolveAuth(config: GatewayConfig, env: Env, stateDir: string, _logger?: Logger): ResolvedAuth & { generated?: boolean } {
   const { mode } = config.gateway.auth;
   if (mode === 'none') return { mode, source: 'none' };
   const field = mode === 'token' ? 'token' : 'password';
@@ -31,10 +31,9 @@ export function resolveAuth(config: GatewayConfig, env: Env, stateDir: string, l
   const current = env[`OPENCLAW_GATEWAY_${upper}`];
   if (current) return { mode, secret: current, source: `OPENCLAW_GATEWAY_${upper}` };
   const legacy = env[`CLAWDBOT_GATEWAY_${upper}`];
-  if (legacy) {
-    logger.warn({ event: 'auth.deprecated_env', variable: `CLAWDBOT_GATEWAY_${upper}` }, `CLAWDBOT_GATEWAY_${upper} is deprecated; use OPENCLAW_GATEWAY_${upper}`);
-    return { mode, secret: legacy, source: `CLAWDBOT_GATEWAY_${upper}` };
-  }
+  // The deprecation warning is logged once per start by the gateway (warnDeprecatedAuthSource), not
+  // here: this runs again on every config reload.
+  if (legacy) return { mode, secret: legacy, source: `CLAWDBOT_GATEWAY_${upper}` };
   if (mode === 'password') {
     throw new Error('Auth mode "password" needs gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD');
   }

@@ -1,0 +1,214 @@
+// Abuse protection through real HTTP: body limit, header limit, slow clients, long streams,
+// security headers, CORS, and a /health that says nothing about the config.
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
+import { sseData, startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function start(raw: Record<string, any> = {}): Promise<TestGateway> {
+  const gw = await startTestGateway(raw);
+  cleanups.push(() => gw.close());
+  return gw;
+}
+
+async function upstream(...args: Parameters<typeof startFakeUpstream>): Promise<FakeUpstream> {
+  const up = await startFakeUpstream(...args);
+  cleanups.push(() => up.close());
+  return up;
+}
+
+/** Writes raw bytes to the gateway and collects whatever comes back until the server closes. */
+function rawConnection(port: number) {
+  const socket: Socket = connect({ host: '127.0.0.1', port });
+  cleanups.push(() => void socket.destroy());
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  return { socket, closed, connected, received: () => received };
+}
+
+describe('limits', () => {
+  it('413 for a body over gateway.http.maxBodyBytes, in the OpenAI error shape', async () => {
+    const gw = await start({ gateway: { http: { maxBodyBytes: 1024 } } });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'x'.repeat(4096) }] }),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+    const small = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(small.status).toBe(200);
+  });
+
+  it('a 100 KB Authorization header gets 431 (or 400) and the gateway stays up', async () => {
+    const gw = await start();
+    const conn = rawConnection(gw.port);
+    await conn.connected;
+    conn.socket.write(`GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'a'.repeat(100 * 1024)}\r\n\r\n`);
+    await conn.closed;
+    expect(conn.received()).toMatch(/^HTTP\/1\.1 (431|400) /);
+    const health = await fetch(`${gw.url}/health`);
+    expect(health.status).toBe(200);
+    expect((await fetch(`${gw.url}/v1/models`, { headers: auth })).status).toBe(200);
+  });
+});
+
+describe('slow clients and long streams', () => {
+  it('a client that sends its headers too slowly is cut off; the gateway keeps serving', async () => {
+    const gw = await start({ gateway: { http: { headersTimeoutMs: 400, requestTimeoutMs: 800 } } });
+    const conn = rawConnection(gw.port);
+    await conn.connected;
+    const started = Date.now();
+    conn.socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const drip = setInterval(() => {
+      if (!conn.socket.destroyed) conn.socket.write('X-Slow: a\r\n');
+    }, 100);
+    cleanups.push(() => clearInterval(drip));
+    const closedAt = await Promise.race([conn.closed, sleep(5_000).then(() => -1)]);
+    clearInterval(drip);
+    expect(closedAt).not.toBe(-1);
+    expect(closedAt - started).toBeLessThan(3_000);
+    expect(conn.received()).not.toMatch(/^HTTP\/1\.1 200/);
+    expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+  });
+
+  it('a client that sends its body too slowly is cut off by requestTimeoutMs', async () => {
+    const gw = await start({ gateway: { http: { headersTimeoutMs: 300, requestTimeoutMs: 600 } } });
+    const conn = rawConnection(gw.port);
+    await conn.connected;
+    const started = Date.now();
+    conn.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+    const drip = setInterval(() => {
+      if (!conn.socket.destroyed) conn.socket.write(' ');
+    }, 100);
+    cleanups.push(() => clearInterval(drip));
+    const closedAt = await Promise.race([conn.closed, sleep(5_000).then(() => -1)]);
+    clearInterval(drip);
+    expect(closedAt).not.toBe(-1);
+    expect(closedAt - started).toBeLessThan(3_000);
+    expect(conn.received()).not.toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('a healthy SSE stream lasting longer than requestTimeoutMs is not cut', async () => {
+    const text = 'one two three four five six seven eight';
+    const up = await upstream(() => ({ kind: 'text', text, chunks: 8, chunkDelayMs: 250 }));
+    const gw = await start({
+      gateway: { http: { headersTimeoutMs: 300, requestTimeoutMs: 600 } },
+      models: { providers: { up: { api: 'openai-completions', baseUrl: up.baseUrl } } },
+      agents: { defaults: { model: 'up/fake-model' } },
+    });
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', stream: true, messages: [{ role: 'user', content: 'count' }] }),
+    });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThan(1_500);
+    const data = sseData(body);
+    expect(data.at(-1)).toBe('[DONE]');
+    const content = data
+      .slice(0, -1)
+      .map((line) => JSON.parse(line))
+      .map((chunk) => chunk.choices?.[0]?.delta?.content ?? '')
+      .join('');
+    expect(content).toBe(text);
+  });
+});
+
+describe('headers', () => {
+  it('nosniff everywhere, no X-Powered-By, on success and on errors', async () => {
+    const gw = await start();
+    for (const [path, headers] of [
+      ['/health', {}],
+      ['/v1/models', auth],
+      ['/v1/models', {}],
+      ['/nope', {}],
+      ['/openapi.json', {}],
+    ] as const) {
+      const res = await fetch(`${gw.url}${path}`, { headers });
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(res.headers.get('x-powered-by'), path).toBeNull();
+    }
+  });
+
+  it('/health says only that the process answers', async () => {
+    const gw = await start({ gateway: { trustProxy: true, metrics: { enabled: true } } });
+    const res = await fetch(`${gw.url}/health`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toEqual({ ok: true, status: 'live' });
+    expect(JSON.stringify(body)).not.toMatch(/token|auth|port|bind|version|echo|main/i);
+  });
+});
+
+describe('CORS', () => {
+  it('is off by default: no CORS headers, and a preflight is not approved', async () => {
+    const gw = await start();
+    const res = await fetch(`${gw.url}/v1/models`, { headers: { ...auth, origin: 'https://evil.example' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-headers')).toBeNull();
+  });
+
+  it('allows only the configured origins, answering their preflights', async () => {
+    const gw = await start({ gateway: { http: { cors: { origins: ['https://app.example'] } } } });
+    const preflight = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toMatch(/POST/);
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toMatch(/authorization/);
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toMatch(/content-type/);
+    expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(preflight.headers.get('vary')).toMatch(/Origin/);
+
+    const actual = await fetch(`${gw.url}/v1/models`, { headers: { ...auth, origin: 'https://app.example' } });
+    expect(actual.status).toBe(200);
+    expect(actual.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(actual.headers.get('vary')).toMatch(/Origin/);
+
+    const denied = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    const deniedGet = await fetch(`${gw.url}/v1/models`, { headers: { ...auth, origin: 'https://evil.example' } });
+    expect(deniedGet.headers.get('access-control-allow-origin')).toBeNull();
+
+    // A cross-origin request without credentials is still refused by auth, with CORS headers so the page can read why.
+    const unauthenticated = await fetch(`${gw.url}/v1/models`, { headers: { origin: 'https://app.example' } });
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('access-control-allow-origin')).toBe('https://app.example');
+  });
+
+  it('"*" allows any origin', async () => {
+    const gw = await start({ gateway: { http: { cors: { origins: ['*'] } } } });
+    const res = await fetch(`${gw.url}/v1/models`, { headers: { ...auth, origin: 'https://anything.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});

@@ -133,7 +133,7 @@ async function callModels(ctx: RunContext, models: ResolvedModel[], input: RunIn
         ctx.logger.warn({ event: 'upstream.error', provider: model.providerName, model: model.model, attempt, kind: failure?.kind, status: failure?.details.status, requestId: input.requestId }, failure?.message ?? String(error));
         // Once the client has seen part of a reply, another attempt would repeat or contradict it.
         if (relay.started || !failure || failure.kind !== 'unavailable') throw toApiError(error);
-        const delay = RETRY_BASE_DELAY_MS * 2 ** attempt * (0.5 + Math.random());
+        const delay = (model.config?.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS) * 2 ** attempt * (0.5 + Math.random());
         if (attempt === maxRetries || Date.now() - started + delay > RETRY_BUDGET_MS) break;
         await sleep(delay, input.signal);
       }

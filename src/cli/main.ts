@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { registerAgentCommand } from './agent-command.ts';
 import { registerGatewayCommand } from './gateway-command.ts';
+import { registerSessionsCommand } from './sessions-command.ts';
 
 /** Parses argv and runs one command; resolves with the process exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
@@ -13,6 +15,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .showHelpAfterError()
     .exitOverride();
   registerGatewayCommand(program, env, setExit);
+  registerAgentCommand(program, env, setExit);
+  registerSessionsCommand(program, env, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

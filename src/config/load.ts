@@ -168,6 +168,7 @@ function applyDefaults(raw: RawConfig): GatewayConfig {
       headers: provider.headers ?? {},
       timeoutMs: provider.timeoutMs ?? 600_000,
       maxRetries: provider.maxRetries ?? 2,
+      retryBaseDelayMs: provider.retryBaseDelayMs ?? 250,
       models: provider.models,
     };
   }
@@ -239,6 +240,10 @@ function checkSemantics(config: GatewayConfig): void {
   config.agents.list.forEach((agent, index) => checkChoice(agent.model, `agents.list[${index}].model`));
   for (const [name, provider] of Object.entries(config.models.providers)) {
     if (provider.api === 'openai-completions' && !provider.baseUrl) problems.push(`models.providers.${name}.baseUrl: required for api "openai-completions"`);
+  }
+  const { headersTimeoutMs, requestTimeoutMs } = config.gateway.http;
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
+    problems.push(`gateway.http.headersTimeoutMs: must not exceed gateway.http.requestTimeoutMs (${requestTimeoutMs})`);
   }
   if (problems.length > 0) throw new ConfigError('Invalid config', problems);
 }

@@ -110,6 +110,7 @@ export const configSchema = {
               headers: { type: 'object', additionalProperties: { type: 'string' } },
               timeoutMs: positiveInt,
               maxRetries: nonNegativeInt,
+              retryBaseDelayMs: nonNegativeInt,
               models: { type: 'array', items: { type: 'string', minLength: 1 } },
             },
           },

@@ -49,6 +49,8 @@ export interface ProviderConfig {
   headers: Record<string, string>;
   timeoutMs: number;
   maxRetries: number;
+  /** First retry delay; each further retry doubles it (with jitter). */
+  retryBaseDelayMs: number;
   /** When listed, `x-openclaw-model` may only name these. */
   models?: string[];
 }

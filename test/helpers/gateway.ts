@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { parseConfig } from '../../src/config/load.ts';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
+import { openDefaultSessionStore } from '../../src/sessions/open.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -35,7 +36,8 @@ export async function startTestGateway(raw: Record<string, any> = {}, deps: Part
   );
   const env = deps.env ?? {};
   const config = parseConfig(merged, env);
-  const gateway = createGateway(config, { env, stateDir, ...deps });
+  const sessionStore = deps.sessionStore ?? openDefaultSessionStore(stateDir);
+  const gateway = createGateway(config, { env, stateDir, ...deps, sessionStore });
   const { port, url } = await gateway.listen({ port: 0, bind: '127.0.0.1' });
   const token = (merged.gateway?.auth?.token as string | undefined) ?? TEST_TOKEN;
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0, timeout: 20_000 });

@@ -1,0 +1,187 @@
+// Failure handling of the agent run, end to end: SDK client → gateway → fake upstream.
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
+import { sseData, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+const SECRET_KEY = 'sk-upstream-secret-5f1c9a7e3b';
+
+let upstream: FakeUpstream;
+let gw: TestGateway;
+
+const provider = (extra: Record<string, unknown> = {}) => ({
+  api: 'openai-completions',
+  baseUrl: upstream.baseUrl,
+  apiKey: SECRET_KEY,
+  maxRetries: 2,
+  retryBaseDelayMs: 5,
+  ...extra,
+});
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gw = await startTestGateway({
+    gateway: { http: { keepAliveIntervalMs: 60_000 } },
+    models: { providers: { up: provider(), alt: provider({ maxRetries: 0 }) } },
+    agents: {
+      list: [
+        { id: 'main', default: true, model: { primary: 'up/primary-model', fallbacks: ['alt/fallback-model'] } },
+        { id: 'solo', model: 'up/solo-model' },
+        { id: 'quick', model: 'up/quick-model', timeoutSeconds: 1 },
+      ],
+    },
+  });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+
+afterEach(() => {
+  upstream.requests.length = 0;
+  upstream.setScript(() => ({ kind: 'text', text: 'Hello from upstream', chunks: 3 }));
+});
+
+const ask = (model = 'openclaw/main', extra: Record<string, unknown> = {}) =>
+  gw.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+
+async function apiError(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(OpenAI.APIError);
+  return error as InstanceType<typeof OpenAI.APIError>;
+}
+
+const chatRequests = () => upstream.requests.filter((r) => r.path.endsWith('/chat/completions'));
+
+async function rawStream(body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'openclaw/solo', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('retries and fallbacks', () => {
+  it('retries a 5xx with backoff and succeeds on the same model', async () => {
+    upstream.setScript((_req, i) => (i < 2 ? { kind: 'status', status: 503 } : { kind: 'text', text: 'third time lucky' }));
+    const reply = await ask();
+    expect(reply.choices[0].message.content).toBe('third time lucky');
+    expect(chatRequests().map((r) => r.body.model)).toEqual(['primary-model', 'primary-model', 'primary-model']);
+  });
+
+  it('retries network failures (dropped connection) too', async () => {
+    upstream.setScript((_req, i) => (i === 0 ? { kind: 'drop' } : { kind: 'text', text: 'recovered' }));
+    const reply = await ask('openclaw/solo');
+    expect(reply.choices[0].message.content).toBe('recovered');
+    expect(chatRequests()).toHaveLength(2);
+  });
+
+  it('after maxRetries moves to the fallback model, in order', async () => {
+    upstream.setScript((req) => (req.body.model === 'primary-model' ? { kind: 'status', status: 500 } : { kind: 'text', text: 'from fallback' }));
+    const reply = await ask();
+    expect(reply.choices[0].message.content).toBe('from fallback');
+    // 1 try + 2 retries on the primary, then the fallback.
+    expect(chatRequests().map((r) => r.body.model)).toEqual(['primary-model', 'primary-model', 'primary-model', 'fallback-model']);
+  });
+
+  it('answers 502 once every model failed', async () => {
+    upstream.setScript(() => ({ kind: 'status', status: 502 }));
+    const started = Date.now();
+    const error = await apiError(ask());
+    expect(error.status).toBe(502);
+    expect((error.error as any).code).toBe('upstream_unavailable');
+    expect(chatRequests()).toHaveLength(4); // 3 on the primary (maxRetries 2), 1 on the fallback (maxRetries 0)
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('does not retry after the stream began: error event then [DONE]', async () => {
+    upstream.setScript(() => ({ kind: 'drop_after', text: 'partial answer' }));
+    const { status, text } = await rawStream({});
+    expect(status).toBe(200);
+    const events = sseData(text);
+    expect(events.at(-1)).toBe('[DONE]');
+    const error = JSON.parse(events.at(-2)!);
+    expect(error.error).toMatchObject({ type: expect.any(String), code: 'upstream_unavailable' });
+    expect(events.some((e) => e.includes('partial answer'))).toBe(true);
+    expect(chatRequests()).toHaveLength(1);
+  });
+});
+
+describe('upstream status mapping', () => {
+  it('429 → 429 with the upstream Retry-After, no retries', async () => {
+    upstream.setScript(() => ({ kind: 'status', status: 429, headers: { 'retry-after': '17' } }));
+    const error = await apiError(ask('openclaw/solo'));
+    expect(error.status).toBe(429);
+    expect(error.headers?.get('retry-after')).toBe('17');
+    expect(chatRequests()).toHaveLength(1);
+  });
+
+  it.each([401, 403])('%d → 502 naming the provider, never the key', async (status) => {
+    upstream.setScript(() => ({ kind: 'status', status, body: { error: { message: `bad key ${SECRET_KEY}`, type: 'auth', param: null, code: null } } }));
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw/solo', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(502);
+    expect(JSON.parse(text).error.message).toContain('up');
+    expect(JSON.parse(text).error.code).toBe('upstream_auth_failed');
+    expect(text).not.toContain(SECRET_KEY);
+    expect(chatRequests()).toHaveLength(1);
+    // The key did reach the upstream, as a bearer token.
+    expect(chatRequests()[0].headers.authorization).toBe(`Bearer ${SECRET_KEY}`);
+  });
+
+  it('malformed upstream SSE → 502', async () => {
+    upstream.setScript(() => ({ kind: 'malformed' }));
+    const error = await apiError(ask('openclaw/solo'));
+    expect(error.status).toBe(502);
+    expect((error.error as any).code).toBe('upstream_malformed');
+  });
+
+  it('malformed SSE after the first chunk → stream error event', async () => {
+    upstream.setScript(() => ({ kind: 'malformed_after', text: 'some words' }));
+    const { text } = await rawStream({});
+    const events = sseData(text);
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(JSON.parse(events.at(-2)!).error.code).toBe('upstream_malformed');
+  });
+});
+
+describe('timeouts and disconnects', () => {
+  it('agent timeoutSeconds → 504', async () => {
+    upstream.setScript(() => ({ kind: 'hang' }));
+    const started = Date.now();
+    const error = await apiError(ask('openclaw/quick'));
+    expect(error.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
+  it('client disconnect aborts the upstream request within a second and stores no partial reply', async () => {
+    upstream.setScript(() => ({ kind: 'text', text: 'a long slow answer that never finishes in time', chunks: 20, chunkDelayMs: 300 }));
+    const abortsBefore = upstream.clientAborts;
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json', 'x-openclaw-session-key': 'disconnect-test' },
+      body: JSON.stringify({ model: 'openclaw/solo', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('"content"')) seen += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const abortedAt = Date.now();
+    while (upstream.clientAborts === abortsBefore && Date.now() - abortedAt < 1_000) await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.clientAborts).toBe(abortsBefore + 1);
+    const store = gw.gateway.runtime.store;
+    if (store) {
+      await new Promise((r) => setTimeout(r, 100));
+      const transcript = await store.loadTranscript('agent:solo:disconnect-test');
+      expect(transcript.filter((m) => m.role === 'assistant')).toEqual([]);
+    }
+  });
+});

@@ -528,6 +528,35 @@ export type GetReadyResponses = {
 
 export type GetReadyResponse = GetReadyResponses[keyof GetReadyResponses];
 
+export type GetMetricsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/metrics';
+};
+
+export type GetMetricsErrors = {
+    /**
+     * The client is not on loopback and gateway.metrics.loopbackOnly is set.
+     */
+    403: ErrorResponse;
+    /**
+     * Metrics are disabled (gateway.metrics.enabled is false).
+     */
+    404: ErrorResponse;
+};
+
+export type GetMetricsError = GetMetricsErrors[keyof GetMetricsErrors];
+
+export type GetMetricsResponses = {
+    /**
+     * The gateway's metrics.
+     */
+    200: string;
+};
+
+export type GetMetricsResponse = GetMetricsResponses[keyof GetMetricsResponses];
+
 export type GetOpenApiJsonData = {
     body?: never;
     path?: never;

@@ -1,14 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { AuthGuard } from './auth/guard.ts';
+import { bindRefusal, warnDeprecatedAuthSource } from './auth/policy.ts';
+import { resolveAuth } from './auth/secret.ts';
 import { watchConfigFile, type ConfigWatcher } from './config/watch.ts';
 import { resolveStateDir } from './config/load.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { createHttpApp } from './http/app.ts';
 import { loadSpec, type PublishedSpec } from './http/spec.ts';
+import { instrumentRuntime } from './metrics/instrument.ts';
+import { GatewayMetrics } from './metrics/metrics.ts';
 import { silentLogger } from './log.ts';
 import { Runtime } from './runtime.ts';
 import type { SessionStore } from './sessions/store.ts';
+import { WsGateway } from './ws/server.ts';
 
 export interface GatewayDeps {
   logger?: Logger;
@@ -30,6 +36,12 @@ export interface ListenOptions {
 export interface Gateway {
   readonly runtime: Runtime;
   readonly app: ReturnType<typeof createHttpApp>;
+  /** Judges credentials and holds the per-address lockouts; share it with every surface that authenticates. */
+  readonly authGuard: AuthGuard;
+  /** This gateway's Prometheus registry (served at /metrics when enabled). */
+  readonly metrics: GatewayMetrics;
+  /** The WebSocket at /ws on the same server(s). */
+  readonly ws: WsGateway;
   /** Starts listening; resolves with the bound port and addresses. */
   listen(options?: ListenOptions): Promise<{ port: number; hosts: string[]; url: string }>;
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
@@ -54,13 +66,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const env = deps.env ?? process.env;
   const stateDir = deps.stateDir ?? resolveStateDir(env);
   const runtime = new Runtime(config, logger, env, stateDir, deps.sessionStore);
-  const app = createHttpApp(runtime, deps.spec ?? loadSpec());
+  warnDeprecatedAuthSource(runtime.current.auth, logger);
+  const authGuard = new AuthGuard(runtime);
+  const metrics = new GatewayMetrics({ activeRuns: () => runtime.activeRuns });
+  instrumentRuntime(runtime, metrics);
+  const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
+  const ws = new WsGateway({ runtime, authGuard, metrics });
   const servers: Server[] = [];
   let watcher: ConfigWatcher | undefined;
+  let boundBind: string | undefined;
 
   const applyConfig = (next: GatewayConfig) => {
     const before = runtime.current.config.gateway;
+    if (boundBind !== undefined) {
+      const refusal = bindRefusal(resolveAuth(next, env, stateDir), boundBind, isLoopbackBind(boundBind));
+      if (refusal) throw new Error(refusal);
+    }
     runtime.apply(next);
+    for (const server of servers) {
+      server.headersTimeout = next.gateway.http.headersTimeoutMs;
+      server.requestTimeout = next.gateway.http.requestTimeoutMs;
+    }
     if (next.gateway.port !== before.port || next.gateway.bind !== before.bind) {
       logger.warn({ event: 'config.restart_needed', keys: ['gateway.port', 'gateway.bind'] }, 'port and bind changes apply at the next restart');
     }
@@ -68,8 +94,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
 
   const startServer = (host: string, port: number) =>
     new Promise<Server>((resolve, reject) => {
-      const server = createServer({ requestTimeout: config.gateway.http.requestTimeoutMs, headersTimeout: config.gateway.http.headersTimeoutMs }, app);
+      // requestTimeout bounds receiving the request only (slow clients), never a long streamed response.
+      const { requestTimeoutMs, headersTimeoutMs } = runtime.current.config.gateway.http;
+      const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: checkingInterval(headersTimeoutMs, requestTimeoutMs) }, app);
       server.keepAliveTimeout = 5_000;
+      server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
       server.once('error', reject);
       server.listen({ host, port, ipv6Only: host === '::1' || undefined }, () => {
         server.off('error', reject);
@@ -80,9 +109,15 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   return {
     runtime,
     app,
+    authGuard,
+    metrics,
+    ws,
     applyConfig,
     async listen(options = {}) {
-      const hosts = bindHosts(options.bind ?? config.gateway.bind);
+      const bind = options.bind ?? config.gateway.bind;
+      const refusal = bindRefusal(runtime.current.auth, bind, isLoopbackBind(bind));
+      if (refusal) throw new Error(refusal);
+      const hosts = bindHosts(bind);
       let port = options.port ?? config.gateway.port;
       const bound: string[] = [];
       for (const host of hosts) {
@@ -101,6 +136,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
           throw error;
         }
       }
+      boundBind = bind;
       if (deps.configPath) watcher = watchConfigFile(deps.configPath, env, logger, applyConfig);
       const first = bound[0].includes(':') ? `[${bound[0]}]` : bound[0];
       const url = `http://${first === '0.0.0.0' ? '127.0.0.1' : first}:${port}`;
@@ -109,10 +145,13 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     },
     async close({ graceMs = config.gateway.http.shutdownGraceMs } = {}) {
       watcher?.close();
+      // WebSockets: idle ones close now with 1001, busy ones when their runs end (within the grace).
+      ws.beginShutdown();
       const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       for (const server of servers) server.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (runtime.activeRuns > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      await ws.close();
       for (const server of servers) server.closeAllConnections();
       await closed;
       await runtime.current.providers.close();
@@ -120,4 +159,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       logger.info({ event: 'gateway.closed' }, 'gateway closed');
     },
   };
+}
+
+/** How often Node looks for connections past headersTimeout/requestTimeout (its default, 30 s, would let short limits slip). */
+function checkingInterval(headersTimeoutMs: number, requestTimeoutMs: number): number {
+  const shortest = Math.min(headersTimeoutMs, requestTimeoutMs > 0 ? requestTimeoutMs : headersTimeoutMs);
+  return Math.min(30_000, Math.max(50, Math.floor(shortest / 4)));
 }

@@ -80,22 +80,26 @@ export async function runAgent(ctx: RunContext, input: RunInput, onDelta: (delta
   const execute = async (): Promise<RunResult> => {
     const stored = input.sessionKey && ctx.store ? await ctx.store.loadTranscript(input.sessionKey, { lastMessages: ctx.config.sessions.maxHistoryMessages }) : [];
     const plan = planPrompt({ agentSystemPrompt: agent.systemPrompt, split, stored: trimToTurnStart(stored) });
-    let result: RunResult | undefined;
+    const store = input.sessionKey && ctx.store ? { key: input.sessionKey, sessions: ctx.store } : undefined;
+    let result: RunResult;
     try {
       result = await callModels(ctx, models, { ...input, messages: plan.prompt, signal }, onDelta);
-      return result;
     } catch (error) {
+      // The new turns land even when the run fails; a store failure here must not hide why the run failed.
+      if (store) {
+        await store.sessions.appendTurn(store.key, plan.turnsToStore).catch((storeError: unknown) => {
+          ctx.logger.error({ event: 'session.store_failed', sessionKey: store.key, requestId: input.requestId, reason: (storeError as Error).message }, 'could not store the turns of a failed run');
+        });
+      }
       if (timeout.aborted && !input.signal.aborted) {
         throw new GatewayTimeoutError(`Agent ${agent.id} did not finish within its timeout of ${agent.timeoutSeconds} s.`, { code: 'agent_timeout' });
       }
       throw error;
-    } finally {
-      if (input.sessionKey && ctx.store) {
-        // The new turns always land; the reply only with them, in the same write.
-        const reply = result ? [assistantMessage(result)] : [];
-        await ctx.store.appendTurn(input.sessionKey, [...plan.turnsToStore, ...reply]);
-      }
     }
+    // The reply lands together with the turns that asked for it, in one write; if that write fails
+    // the client is told, rather than believing the session remembers a reply it does not.
+    if (store) await store.sessions.appendTurn(store.key, [...plan.turnsToStore, assistantMessage(result)]);
+    return result;
   };
 
   if (!input.sessionKey) return execute();

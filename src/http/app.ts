@@ -1,8 +1,13 @@
 import express, { type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import { trustProxyFromConfig } from '../auth/client-address.ts';
+import { AuthGuard } from '../auth/guard.ts';
 import { authenticate } from '../auth/middleware.ts';
+import { httpMetrics, metricsRoute, routeLabeler } from '../metrics/http.ts';
+import { GatewayMetrics } from '../metrics/metrics.ts';
 import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
+import { cors } from './cors.ts';
 import { errorMiddleware } from './errors.ts';
 import { createBodyExplainer } from './explain.ts';
 import { requestContext, securityHeaders } from './request-context.ts';
@@ -12,24 +17,29 @@ import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
 import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
 
 /** The HTTP app, in the order a request meets it. */
-export function createHttpApp(runtime: Runtime, spec: PublishedSpec): express.Express {
+export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: AuthGuard = new AuthGuard(runtime), metrics: GatewayMetrics = new GatewayMetrics()): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // X-Forwarded-For names the client only while gateway.trustProxy (live config).
+  app.set('trust proxy', trustProxyFromConfig(runtime));
 
   app.use(requestContext(runtime.logger));
+  app.use(httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))));
   app.use(securityHeaders());
+  app.use(cors(runtime));
 
   app.get(['/health', '/healthz'], healthRoute());
   app.get(['/ready', '/readyz'], readyRoute(runtime));
+  app.get('/metrics', metricsRoute(runtime, metrics));
   app.get('/openapi.json', (_req, res) => void res.type('application/json').send(spec.json));
   app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(spec.yaml));
 
   app.use(encodeModelIdSlashes());
   app.use(knownRoutesOnly(spec));
   app.use('/v1', endpointEnabled(runtime));
-  app.use('/v1', authenticate(runtime));
+  app.use('/v1', authenticate(runtime, authGuard));
   app.use(jsonBody(runtime));
   app.use(
     OpenApiValidator.middleware({

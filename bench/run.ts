@@ -1,0 +1,648 @@
+// Benchmarks the gateway against the upstream it fronts, in one run: every figure is also printed as a
+// ratio to the same request sent straight to the upstream, measured interleaved (gateway, direct,
+// gateway, direct…) so machine noise hits both sides alike. See bench/README.md.
+//
+//   node bench/run.ts            full run (~3–5 min)
+//   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, 100 idle streams
+//   node bench/run.ts --profile  CPU profiles of the gateway under load (bench/results/profiles/)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import { summariseProfile, formatProfileSummary } from './profile-summary.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+const TOKEN = 'bench-token-0123456789abcdef';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const PROFILE = argv.includes('--profile');
+/** Only start-up and the idle-streams figure (skips the load cells). */
+const IDLE_ONLY = argv.includes('--idle-only');
+
+interface Plan {
+  connections: number[];
+  statefulConnections: number[];
+  durationSec: number;
+  timingMs: number;
+  timingMaxRequests: number;
+  warmupSec: number;
+  idleStreams: number;
+  readyStarts: number;
+  /** Hard cap for the whole run; everything is stopped when it passes. */
+  deadlineMs: number;
+}
+
+const PLAN: Plan = QUICK
+  ? { connections: [1, 16], statefulConnections: [16], durationSec: 2, timingMs: 1_000, timingMaxRequests: 5_000, warmupSec: 1, idleStreams: 100, readyStarts: 1, deadlineMs: 90_000 }
+  : { connections: [1, 16, 64], statefulConnections: [1, 16, 64], durationSec: 4, timingMs: 2_500, timingMaxRequests: 20_000, warmupSec: 2, idleStreams: 1_000, readyStarts: 4, deadlineMs: 8 * 60_000 };
+
+// ---------------------------------------------------------------------------------------------
+// Process management: every child is tracked and stopped on exit, error, SIGINT and the deadline.
+
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+let cleaningUp = false;
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+function cleanupSync() {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+async function cleanup() {
+  if (cleaningUp) return;
+  cleaningUp = true;
+  await Promise.all([...children].map((child) => stopChild(child, 'SIGTERM', 2_000)));
+  cleanupSync();
+}
+
+process.on('exit', cleanupSync);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbench: ${signal}, stopping children…\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream and gateway children.
+
+interface Upstream {
+  child: ChildProcess;
+  url: string;
+  configure(options: Record<string, unknown>): Promise<void>;
+  stats(): Promise<{ requests: number; openStreams: number; held: number }>;
+}
+
+async function startUpstream(): Promise<Upstream> {
+  const child = track(spawn(process.execPath, [join(ROOT, 'bench', 'upstream.ts')], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error('upstream did not start within 10 s')), 10_000);
+    child.stdout!.on('data', (data: Buffer) => {
+      buffered += data.toString();
+      const line = buffered.split('\n')[0];
+      if (buffered.includes('\n')) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).port);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    child,
+    url,
+    async configure(options) {
+      const res = await fetch(`${url}/_bench/config`, { method: 'POST', body: JSON.stringify(options) });
+      if (!res.ok) throw new Error(`upstream config: HTTP ${res.status}`);
+    },
+    async stats() {
+      return (await fetch(`${url}/_bench/stats`)).json() as Promise<{ requests: number; openStreams: number; held: number }>;
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function writeGatewayConfig(dir: string, upstreamUrl: string): string {
+  const path = join(dir, 'bench.json5');
+  const config = {
+    gateway: {
+      bind: '127.0.0.1',
+      auth: { mode: 'token', token: TOKEN },
+      http: { endpoints: { chatCompletions: { enabled: true } } },
+    },
+    models: { providers: { up: { api: 'openai-completions', baseUrl: `${upstreamUrl}/v1`, apiKey: 'bench' } } },
+    agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }] },
+  };
+  writeFileSync(path, `// written by bench/run.ts\n${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+interface Gateway {
+  child: ChildProcess;
+  url: string;
+  readyMs: number;
+  stderr(): string;
+}
+
+async function startGateway(configPath: string, options: { cpuProfDir?: string } = {}): Promise<Gateway> {
+  const port = await freePort();
+  const stateDir = tempDir('openclaw-bench-state-');
+  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  let stderr = '';
+  const started = performance.now();
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1'], {
+      // Logs (one JSON line per request) go nowhere: the gateway still formats them, as in production.
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: undefined, OPENCLAW_GATEWAY_TOKEN: undefined },
+    }),
+  );
+  child.stderr!.on('data', (data: Buffer) => {
+    stderr = (stderr + data.toString()).slice(-8_000);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = started + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${stderr}`);
+    if (performance.now() > deadline) throw new Error(`gateway not ready within 15 s:\n${stderr}`);
+    const status = await probe(`${url}/ready`);
+    if (status === 200) break;
+    await sleep(2);
+  }
+  return { child, url, readyMs: performance.now() - started, stderr: () => stderr };
+}
+
+function probe(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false, timeout: 1_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function procStatus(pid: number | undefined): { rssMB: number; hwmMB: number } {
+  if (!pid) return { rssMB: NaN, hwmMB: NaN };
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+    return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMB: NaN, hwmMB: NaN };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load: autocannon for requests/s and latency; our own loop for chunk timing.
+
+type Target = 'gateway' | 'direct';
+interface Endpoint {
+  target: Target;
+  url: string;
+  headers: Record<string, string>;
+  model: string;
+}
+
+function requestBody(model: string, stream: boolean, user?: string): string {
+  return JSON.stringify({
+    model,
+    messages: [{ role: 'user', content: 'Say something short.' }],
+    ...(stream ? { stream: true } : {}),
+    ...(user ? { user } : {}),
+  });
+}
+
+let runSerial = 0;
+
+interface CannonResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+async function cannon(endpoint: Endpoint, stream: boolean, stateful: boolean, connections: number, durationSec: number): Promise<CannonResult> {
+  const serial = ++runSerial;
+  let clientIndex = 0;
+  const result = await autocannon({
+    url: `${endpoint.url}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...endpoint.headers },
+    body: requestBody(endpoint.model, stream),
+    connections,
+    duration: durationSec,
+    timeout: 10,
+    // A distinct `user` per connection: each connection is one session, its turns strictly sequential.
+    setupClient: stateful ? (client) => client.setBody(requestBody(endpoint.model, stream, `bench-${serial}-${clientIndex++}`)) : undefined,
+  });
+  return {
+    rps: result['2xx'] / (result.duration || durationSec),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    mean: result.latency.mean,
+    requests: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+interface TimingResult {
+  requests: number;
+  failures: number;
+  firstChunkP50: number;
+  firstChunkP99: number;
+  firstContentP50: number;
+  firstContentP99: number;
+  doneP50: number;
+  doneP99: number;
+}
+
+/** `connections` workers, each sending streaming requests one after another on a keep-alive socket. */
+async function streamTiming(endpoint: Endpoint, stateful: boolean, connections: number, durationMs: number, maxRequests: number): Promise<TimingResult> {
+  const serial = ++runSerial;
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const firstChunk: number[] = [];
+  const firstContent: number[] = [];
+  const done: number[] = [];
+  let failures = 0;
+  let sent = 0;
+  const stopAt = performance.now() + durationMs;
+  const one = (body: string) =>
+    new Promise<void>((resolve) => {
+      const started = performance.now();
+      let chunkAt = 0;
+      let contentAt = 0;
+      let tail = '';
+      let finished = false;
+      const finish = (ok: boolean) => {
+        if (finished) return;
+        finished = true;
+        if (ok && chunkAt && contentAt) {
+          firstChunk.push(chunkAt - started);
+          firstContent.push(contentAt - started);
+          done.push(performance.now() - started);
+        } else failures++;
+        resolve();
+      };
+      const req = request(
+        `${endpoint.url}/v1/chat/completions`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...endpoint.headers }, timeout: 10_000 },
+        (res: IncomingMessage) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            return finish(false);
+          }
+          res.setEncoding('utf8');
+          res.on('data', (text: string) => {
+            const now = performance.now();
+            if (!chunkAt && text.includes('data: ')) chunkAt = now;
+            if (!contentAt && text.includes('"content":"') && !/"content":""/.test(text.slice(text.indexOf('"content":"') - 1, text.indexOf('"content":"') + 13))) {
+              // The first non-empty `content` delta (the role chunk carries an empty one).
+              contentAt = now;
+            }
+            tail = (tail + text).slice(-64);
+            if (tail.includes('data: [DONE]')) {
+              if (!chunkAt) chunkAt = now;
+              finish(true);
+            }
+          });
+          res.on('end', () => finish(tail.includes('data: [DONE]')));
+          res.on('error', () => finish(false));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => finish(false));
+      req.end(body);
+    });
+  const worker = async (index: number) => {
+    const body = requestBody(endpoint.model, true, stateful ? `bench-t${serial}-${index}` : undefined);
+    while (performance.now() < stopAt && sent < maxRequests) {
+      sent++;
+      await one(body);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, (_, index) => worker(index)));
+  agent.destroy();
+  return {
+    requests: done.length,
+    failures,
+    firstChunkP50: percentile(firstChunk, 50),
+    firstChunkP99: percentile(firstChunk, 99),
+    firstContentP50: percentile(firstContent, 50),
+    firstContentP99: percentile(firstContent, 99),
+    doneP50: percentile(done, 50),
+    doneP99: percentile(done, 99),
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Opens `count` streams that the upstream (in hold mode) keeps open; resolves once all are held upstream. */
+async function openIdleStreams(endpoint: Endpoint, upstream: Upstream, count: number): Promise<{ close(): void; opened: number }> {
+  const requests: ReturnType<typeof request>[] = [];
+  const body = requestBody(endpoint.model, true);
+  let opened = 0;
+  const openOne = () =>
+    new Promise<void>((resolve) => {
+      const req = request(
+        `${endpoint.url}/v1/chat/completions`,
+        { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...endpoint.headers } },
+        (res) => {
+          res.once('data', () => {
+            opened++;
+            resolve();
+          });
+          res.on('end', resolve);
+          res.on('error', resolve);
+        },
+      );
+      req.on('error', () => resolve());
+      req.setTimeout(15_000, () => resolve());
+      req.end(body);
+      requests.push(req);
+    });
+  for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: Math.min(100, count - i) }, openOne));
+  // The gateway answers with its role chunk before it reaches the upstream: wait until the upstream holds them.
+  const deadline = Date.now() + 20_000;
+  while ((await upstream.stats()).held < count && Date.now() < deadline) await sleep(50);
+  return {
+    opened,
+    close() {
+      for (const req of requests) req.destroy();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+
+const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+/** Ratio gateway ÷ direct; `n/a` when direct is 0 (e.g. autocannon's whole-ms latency below 1 ms). */
+const ratio = (gateway: number, direct: number) => (direct > 0 && Number.isFinite(gateway) ? `${(gateway / direct).toFixed(2)}×` : 'n/a');
+
+interface Cell {
+  kind: 'non-stream' | 'stream';
+  state: 'stateless' | 'stateful';
+  connections: number;
+  gateway: CannonResult;
+  direct: CannonResult;
+  timing?: { gateway: TimingResult; direct: TimingResult };
+}
+
+async function main() {
+  const deadline = setTimeout(() => {
+    process.stderr.write(`bench: hard deadline of ${PLAN.deadlineMs / 1000} s passed, stopping\n`);
+    void cleanup().finally(() => process.exit(124));
+  }, PLAN.deadlineMs);
+  deadline.unref();
+  const startedAt = new Date();
+  const t0 = performance.now();
+  mkdirSync(RESULTS, { recursive: true });
+  const log = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
+
+  const upstream = await startUpstream();
+  const dir = tempDir('openclaw-bench-');
+  const configPath = writeGatewayConfig(dir, upstream.url);
+  const direct: Endpoint = { target: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench' };
+
+  if (PROFILE) return profileRun(upstream, configPath, direct, log);
+
+  // Time to /ready: a few cold starts, then the one we keep.
+  const readyMs: number[] = [];
+  for (let i = 0; i < PLAN.readyStarts; i++) {
+    const gw = await startGateway(configPath);
+    readyMs.push(gw.readyMs);
+    await stopChild(gw.child);
+  }
+  const gw = await startGateway(configPath);
+  readyMs.push(gw.readyMs);
+  log(`gateway ready in ${readyMs.map((ms) => ms.toFixed(0)).join(', ')} ms; upstream ${upstream.url}`);
+  const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
+  const rssIdle = procStatus(gw.child.pid);
+
+  // Sanity: both answer, streaming and not.
+  for (const endpoint of [gateway, direct]) {
+    for (const stream of [false, true]) {
+      const res = await fetch(`${endpoint.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...endpoint.headers }, body: requestBody(endpoint.model, stream) });
+      const text = await res.text();
+      if (res.status !== 200 || (stream && !text.includes('[DONE]'))) throw new Error(`${endpoint.target} ${stream ? 'stream' : 'non-stream'}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    }
+  }
+
+  const cells: Cell[] = [];
+  if (!IDLE_ONLY) {
+    log(`warm-up ${PLAN.warmupSec}s each`);
+    await cannon(gateway, false, false, 16, PLAN.warmupSec);
+    await cannon(gateway, true, false, 16, PLAN.warmupSec);
+    await cannon(direct, false, false, 16, PLAN.warmupSec);
+  }
+  for (const kind of IDLE_ONLY ? [] : (['non-stream', 'stream'] as const)) {
+    for (const state of ['stateless', 'stateful'] as const) {
+      for (const connections of state === 'stateless' ? PLAN.connections : PLAN.statefulConnections) {
+        const stream = kind === 'stream';
+        const stateful = state === 'stateful';
+        const g = await cannon(gateway, stream, stateful, connections, PLAN.durationSec);
+        const d = await cannon(direct, stream, stateful, connections, PLAN.durationSec);
+        const cell: Cell = { kind, state, connections, gateway: g, direct: d };
+        if (stream) {
+          const tg = await streamTiming(gateway, stateful, connections, PLAN.timingMs, PLAN.timingMaxRequests);
+          const td = await streamTiming(direct, stateful, connections, PLAN.timingMs, PLAN.timingMaxRequests);
+          cell.timing = { gateway: tg, direct: td };
+        }
+        cells.push(cell);
+        log(`${kind} ${state} c=${connections}: gateway ${fmt(g.rps, 0)} req/s, direct ${fmt(d.rps, 0)} req/s (${ratio(g.rps, d.rps)})${g.non2xx + g.errors + d.non2xx + d.errors ? ` non2xx/errors g=${g.non2xx}/${g.errors} d=${d.non2xx}/${d.errors}` : ''}`);
+      }
+    }
+  }
+  const afterLoad = procStatus(gw.child.pid);
+  await stopChild(gw.child);
+
+  // Idle streams, on a fresh gateway (so the heap grown by the load cells does not hide them): the
+  // upstream holds every stream open after its role chunk.
+  const fresh = await startGateway(configPath);
+  const idleGateway: Endpoint = { ...gateway, url: fresh.url };
+  log(`opening ${PLAN.idleStreams} idle streams through a fresh gateway`);
+  await upstream.configure({ mode: 'hold' });
+  const baseline = procStatus(fresh.child.pid);
+  const idle = await openIdleStreams(idleGateway, upstream, PLAN.idleStreams);
+  await sleep(500);
+  const heldViaGateway = (await upstream.stats()).held;
+  const withIdle = procStatus(fresh.child.pid);
+  idle.close();
+  let remaining = heldViaGateway;
+  for (const until = Date.now() + 10_000; Date.now() < until; await sleep(50)) {
+    remaining = (await upstream.stats()).held;
+    if (remaining === 0) break;
+  }
+  // The same number held directly, for the upstream's own footprint.
+  const upBaseline = procStatus(upstream.child.pid);
+  const idleDirect = await openIdleStreams(direct, upstream, PLAN.idleStreams);
+  await sleep(500);
+  const upWithIdle = procStatus(upstream.child.pid);
+  idleDirect.close();
+  for (const until = Date.now() + 10_000; Date.now() < until && (await upstream.stats()).held > 0; ) await sleep(50);
+  await upstream.configure({ mode: 'normal' });
+  const finalStatus = procStatus(fresh.child.pid);
+
+  const stopCode = await stopChild(fresh.child);
+  await stopChild(upstream.child);
+  const totalSec = (performance.now() - t0) / 1000;
+
+  const idleResult = {
+    streams: PLAN.idleStreams,
+    openedThroughGateway: idle.opened,
+    heldUpstream: heldViaGateway,
+    gatewayRssBeforeMB: baseline.rssMB,
+    gatewayRssWithStreamsMB: withIdle.rssMB,
+    perStreamKB: ((withIdle.rssMB - baseline.rssMB) * 1024) / Math.max(1, idle.opened), // per client stream
+    stillHeldUpstream10sAfterClientsClosed: remaining,
+    upstreamRssBeforeMB: upBaseline.rssMB,
+    upstreamRssWithDirectStreamsMB: upWithIdle.rssMB,
+  };
+  const report = {
+    date: startedAt.toISOString(),
+    mode: QUICK ? 'quick' : 'full',
+    command: `node bench/run.ts${QUICK ? ' --quick' : ''}`,
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: `${process.platform} ${process.arch}` },
+    plan: PLAN,
+    upstream: { latencyMs: 0, chunks: 8, chunkDelayMs: 0 },
+    readyMs: { runs: readyMs, median: percentile(readyMs, 50) },
+    rss: { afterReadyMB: rssIdle.rssMB, peakAfterLoadMB: afterLoad.hwmMB, idleGatewayPeakMB: finalStatus.hwmMB },
+    idle: idleResult,
+    cells,
+    gatewayExitCode: stopCode,
+    totalSeconds: totalSec,
+  };
+  const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(markdown(report, cells));
+  process.stdout.write(`\nJSON: ${file.slice(ROOT.length + 1)} (total ${totalSec.toFixed(0)} s)\n`);
+}
+
+function markdown(report: any, cells: Cell[]): string {
+  const lines: string[] = [];
+  lines.push(`## openclaw gateway vs direct upstream (${report.mode}${QUICK ? `: ${PLAN.durationSec}s cells, connections ${PLAN.connections.join('/')}, ${PLAN.idleStreams} idle streams instead of 1,000` : ''})`);
+  lines.push('');
+  lines.push(`${report.date} · ${report.machine.cores} cores (${report.machine.cpu}) · Node ${report.machine.node} · upstream: 8 chunks, no latency · ${PLAN.durationSec}s per cell`);
+  lines.push('');
+  lines.push('### Throughput and latency (autocannon; latency in whole ms)');
+  lines.push('');
+  lines.push('| request | state | conns | gateway req/s | direct req/s | ratio | gateway p50 / p99 ms | direct p50 / p99 ms | p50 ratio | p99 ratio |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of cells) {
+    const bad = c.gateway.non2xx + c.gateway.errors + c.gateway.timeouts;
+    lines.push(
+      `| ${c.kind} | ${c.state} | ${c.connections} | ${fmt(c.gateway.rps, 0)}${bad ? ` (${bad} failed)` : ''} | ${fmt(c.direct.rps, 0)} | ${ratio(c.gateway.rps, c.direct.rps)} | ${c.gateway.p50} / ${c.gateway.p99} | ${c.direct.p50} / ${c.direct.p99} | ${ratio(c.gateway.p50, c.direct.p50)} | ${ratio(c.gateway.p99, c.direct.p99)} |`,
+    );
+  }
+  lines.push('');
+  lines.push('### Streaming chunk timing (own client loop, ms)');
+  lines.push('');
+  lines.push('| state | conns | first chunk p50 g / d (added) | first content p50 g / d (added) | first content p99 g / d | [DONE] p50 g / d (ratio) | [DONE] p99 g / d (ratio) | requests g / d |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of cells) {
+    if (!c.timing) continue;
+    const g = c.timing.gateway;
+    const d = c.timing.direct;
+    lines.push(
+      `| ${c.state} | ${c.connections} | ${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)}) | ${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)}) | ${fmt(g.firstContentP99)} / ${fmt(d.firstContentP99)} | ${fmt(g.doneP50, 3)} / ${fmt(d.doneP50, 3)} (${ratio(g.doneP50, d.doneP50)}) | ${fmt(g.doneP99)} / ${fmt(d.doneP99)} (${ratio(g.doneP99, d.doneP99)}) | ${g.requests}${g.failures ? ` (${g.failures} failed)` : ''} / ${d.requests}${d.failures ? ` (${d.failures} failed)` : ''} |`,
+    );
+  }
+  const idle = report.idle;
+  lines.push('');
+  lines.push('### Process');
+  lines.push('');
+  lines.push('| figure | value |');
+  lines.push('|---|---:|');
+  lines.push(`| start → /ready 200 (median of ${report.readyMs.runs.length}) | ${fmt(report.readyMs.median, 0)} ms (runs: ${report.readyMs.runs.map((ms: number) => ms.toFixed(0)).join(', ')}) |`);
+  lines.push(`| gateway RSS after ready | ${fmt(report.rss.afterReadyMB, 1)} MB |`);
+  lines.push(`| gateway peak RSS (VmHWM) after the load cells | ${fmt(report.rss.peakAfterLoadMB, 1)} MB |`);
+  lines.push(`| fresh gateway: RSS with ${idle.streams} idle streams open (before: ${fmt(idle.gatewayRssBeforeMB, 1)} MB) | ${fmt(idle.gatewayRssWithStreamsMB, 1)} MB (${fmt(idle.perStreamKB, 1)} KB/stream; ${idle.heldUpstream}/${idle.streams} held upstream) |`);
+  lines.push(`| upstream RSS with ${idle.streams} idle streams held directly (before: ${fmt(idle.upstreamRssBeforeMB, 1)} MB) | ${fmt(idle.upstreamRssWithDirectStreamsMB, 1)} MB |`);
+  lines.push(`| upstream streams still open 10 s after the gateway's clients closed | ${idle.stillHeldUpstream10sAfterClientsClosed} |`);
+  lines.push(`| fresh gateway: peak RSS (VmHWM) during the idle-streams figure | ${fmt(report.rss.idleGatewayPeakMB, 1)} MB |`);
+  lines.push('');
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// --profile: one CPU profile per workload, summarised.
+
+async function profileRun(upstream: Upstream, configPath: string, direct: Endpoint, log: (line: string) => void) {
+  const outDir = join(RESULTS, 'profiles');
+  mkdirSync(outDir, { recursive: true });
+  const durationSec = QUICK ? 3 : 10;
+  const summaries: string[] = [];
+  for (const stream of [false, true]) {
+    const name = stream ? 'stream' : 'non-stream';
+    const profDir = tempDir('openclaw-bench-prof-');
+    const gw = await startGateway(configPath, { cpuProfDir: profDir });
+    const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
+    const warmStart = performance.now();
+    await cannon(gateway, stream, false, 16, 1);
+    const warmupMs = performance.now() - warmStart;
+    const result = await cannon(gateway, stream, false, 16, durationSec);
+    const d = await cannon(direct, stream, false, 16, Math.min(3, durationSec));
+    log(`profile ${name}: gateway ${fmt(result.rps, 0)} req/s (direct ${fmt(d.rps, 0)}) over ${durationSec}s at 16 connections`);
+    const code = await stopChild(gw.child, 'SIGTERM', 10_000);
+    const files = readdirSync(profDir).filter((file) => file.endsWith('.cpuprofile'));
+    if (files.length === 0) {
+      log(`no .cpuprofile written (gateway exit ${code}); it must exit normally for --cpu-prof to write one`);
+      continue;
+    }
+    const target = join(outDir, `gateway-${name}-16c.cpuprofile`);
+    writeFileSync(target, readFileSync(join(profDir, files[0])));
+    // Leave out start-up and the 1 s warm-up: only the measured load is summarised.
+    const summary = summariseProfile(JSON.parse(readFileSync(target, 'utf8')), ROOT, { skipMs: gw.readyMs + warmupMs + 200 });
+    summaries.push(`## ${name}, 16 connections, ${durationSec}s (${fmt(result.rps, 0)} req/s; ${result.requests} requests)\n\n${formatProfileSummary(summary, result.requests)}`);
+    writeFileSync(join(outDir, `gateway-${name}-16c.summary.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    if (!stream) {
+      const startup = summariseProfile(JSON.parse(readFileSync(target, 'utf8')), ROOT, { untilMs: gw.readyMs });
+      summaries.push(`## start-up (process start → /ready 200 in ${fmt(gw.readyMs, 0)} ms, same profile)\n\n${formatProfileSummary(startup)}`);
+    }
+  }
+  await stopChild(upstream.child);
+  const text = summaries.join('\n\n');
+  writeFileSync(join(outDir, 'summary.md'), `${text}\n`);
+  process.stdout.write(`${text}\n`);
+}
+
+main()
+  .then(() => cleanup())
+  .catch(async (error) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+    await cleanup();
+    process.exitCode = 1;
+  });

@@ -1,0 +1,436 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { ChatMessage } from '../agents/messages.ts';
+import { planModels, runAgent, type RunInput, type RunResult } from '../agents/run.ts';
+import { resolveAgentTarget } from '../agents/target.ts';
+import { normalizeAddress } from '../auth/client-address.ts';
+import { AuthGuard, lockedOut } from '../auth/guard.ts';
+import { ApiError, AuthenticationError, NotFoundError, ServiceUnavailableError } from '../errors.ts';
+import { checkChatRequest, forwardedParams } from '../http/chat-request.ts';
+import { errorBody, toApiError } from '../http/errors.ts';
+import type { CreateChatCompletionRequest } from '../http/wire.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
+import type { Runtime } from '../runtime.ts';
+import { resolveSessionKey } from '../sessions/keys.ts';
+import { FrameValidator, type EventFrame, type FrameId, type RequestFrame, type ResponseFrame } from './frames.ts';
+
+export const WS_PATH = '/ws';
+/** An upgrade without an Authorization header has this long to send `connect`. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** After the shutdown grace, how long closing handshakes may take before sockets are cut. */
+const CLOSE_HANDSHAKE_MS = 1_000;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_POLICY_VIOLATION = 1008;
+
+/** A run the client stopped with `agent.abort`; only ever sent over the socket. */
+class RunAbortedError extends ApiError {
+  readonly status = 499;
+  readonly type = 'invalid_request_error';
+}
+
+interface Connection {
+  id: string;
+  ws: WebSocket;
+  address: string;
+  authenticated: boolean;
+  alive: boolean;
+  runs: Map<string, AbortController>;
+  heartbeat?: NodeJS.Timeout;
+  connectTimer?: NodeJS.Timeout;
+}
+
+export interface WsGatewayOptions {
+  runtime: Runtime;
+  authGuard?: AuthGuard;
+  metrics?: GatewayMetrics;
+  validator?: FrameValidator;
+}
+
+type RunParams = {
+  agent?: string;
+  model?: string;
+  message?: string;
+  messages?: ChatMessage[];
+  sessionKey?: string;
+  user?: string;
+} & Record<string, unknown>;
+
+/**
+ * The gateway's WebSocket at `/ws`, sharing the HTTP server(s) and the port: same credentials and
+ * lockouts as HTTP (Bearer header on the upgrade, or a first `connect` frame for browsers), JSON
+ * request/response frames, and the same run code as HTTP with its deltas streamed as events.
+ */
+export class WsGateway {
+  private readonly runtime: Runtime;
+  private readonly guard: AuthGuard;
+  private readonly metrics: GatewayMetrics | undefined;
+  private readonly validator: FrameValidator;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly upgradeIds = new WeakMap<IncomingMessage, string>();
+  private shuttingDown = false;
+
+  constructor(options: WsGatewayOptions) {
+    this.runtime = options.runtime;
+    this.guard = options.authGuard ?? new AuthGuard(options.runtime);
+    this.metrics = options.metrics;
+    this.validator = options.validator ?? new FrameValidator();
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.settings().maxPayloadBytes, clientTracking: false, perMessageDeflate: false });
+    // The 101 response carries the connection's request id, as every HTTP response does.
+    this.wss.on('headers', (headers, req) => {
+      const id = this.upgradeIds.get(req);
+      if (id) headers.push(`x-request-id: ${id}`);
+    });
+  }
+
+  private settings() {
+    return this.runtime.current.config.gateway.ws;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** For `server.on('upgrade', …)` on every HTTP server of the gateway. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    void this.upgrade(req, socket, head).catch((error) => {
+      this.runtime.logger.error({ event: 'ws.upgrade_failed', err: error }, 'WebSocket upgrade failed');
+      rejectUpgrade(socket, new ServiceUnavailableError('The WebSocket upgrade failed.', { code: 'upgrade_failed' }), randomUUID());
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const incoming = req.headers['x-request-id'];
+    const connectionId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    if (path !== WS_PATH && path !== `${WS_PATH}/`) {
+      return rejectUpgrade(socket, new NotFoundError(`Unknown route: WebSocket upgrade on ${path}; the WebSocket is at ${WS_PATH}.`, { code: 'not_found' }), connectionId);
+    }
+    if (this.shuttingDown) {
+      return rejectUpgrade(socket, new ServiceUnavailableError('The gateway is shutting down.', { code: 'shutting_down' }), connectionId);
+    }
+    const address = upgradeAddress(req, this.runtime.current.config.gateway.trustProxy);
+    let authenticated = false;
+    if (req.headers.authorization !== undefined || this.runtime.current.auth.mode === 'none') {
+      const outcome = await this.guard.check(address, req.headers.authorization);
+      if (!outcome.ok) {
+        this.countAuthFailure(outcome.error, 'invalid');
+        this.runtime.logger.info({ event: 'ws.auth_failed', connectionId, status: outcome.error.status }, 'WebSocket upgrade refused');
+        return rejectUpgrade(socket, outcome.error, connectionId);
+      }
+      authenticated = true;
+    } else {
+      // Browsers cannot set headers on an upgrade: they authenticate with a `connect` frame. A
+      // locked-out address is refused here already.
+      const lockedMs = await this.guard.limiter.lockedForMs(address);
+      if (lockedMs > 0) {
+        this.metrics?.lockouts.inc({ transport: 'ws' });
+        return rejectUpgrade(socket, lockedOut(lockedMs), connectionId);
+      }
+    }
+    if (socket.destroyed) return;
+    // maxPayload is read at each upgrade, so a config reload applies to new connections.
+    (this.wss.options as { maxPayload?: number }).maxPayload = this.settings().maxPayloadBytes;
+    this.upgradeIds.set(req, connectionId);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, { id: connectionId, address, authenticated }));
+  }
+
+  private accept(ws: WebSocket, init: { id: string; address: string; authenticated: boolean }): void {
+    const conn: Connection = { ...init, ws, alive: true, runs: new Map() };
+    this.connections.add(conn);
+    this.metrics?.wsConnections.inc();
+    const logger = this.runtime.logger;
+    logger.info({ event: 'ws.open', connectionId: conn.id, authenticated: conn.authenticated }, 'WebSocket connected');
+
+    const { heartbeatIntervalMs } = this.settings();
+    conn.heartbeat = setInterval(() => {
+      if (!conn.alive) {
+        logger.info({ event: 'ws.heartbeat_timeout', connectionId: conn.id }, 'WebSocket peer stopped answering pings');
+        ws.terminate();
+        return;
+      }
+      conn.alive = false;
+      ws.ping();
+    }, heartbeatIntervalMs);
+    conn.heartbeat.unref();
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    if (!conn.authenticated) {
+      conn.connectTimer = setTimeout(() => {
+        if (!conn.authenticated) ws.close(CLOSE_POLICY_VIOLATION, 'connect timeout');
+      }, CONNECT_TIMEOUT_MS);
+      conn.connectTimer.unref();
+    }
+
+    ws.on('message', (data, isBinary) => void this.onMessage(conn, data, isBinary));
+    ws.on('error', (error) => {
+      logger.info({ event: 'ws.error', connectionId: conn.id, code: (error as { code?: string }).code, reason: error.message }, 'WebSocket error');
+    });
+    ws.on('close', (code, reason) => {
+      clearInterval(conn.heartbeat);
+      clearTimeout(conn.connectTimer);
+      for (const controller of conn.runs.values()) controller.abort(new Error('WebSocket closed'));
+      this.connections.delete(conn);
+      this.metrics?.wsConnections.dec();
+      logger.info({ event: 'ws.close', connectionId: conn.id, code, reason: reason.toString('utf8') || undefined }, 'WebSocket closed');
+    });
+  }
+
+  private async onMessage(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    const text = isBinary ? undefined : rawText(data);
+    let frame: RequestFrame;
+    try {
+      if (text === undefined) throw new BadFrameError('Frames must be JSON text messages, not binary.');
+      frame = this.validator.parse(text);
+    } catch (error) {
+      return this.reply(conn, guessId(text), this.asApiError(error));
+    }
+    if (!conn.authenticated && frame.method !== 'connect') {
+      return this.reply(conn, frame.id, new AuthenticationError('Not connected: authenticate first with {"type":"req","method":"connect","params":{"token":"<token>"}} or an Authorization header on the upgrade.', { code: 'not_connected' }));
+    }
+    try {
+      switch (frame.method) {
+        case 'connect':
+          return await this.connect(conn, frame);
+        case 'health':
+          return this.reply(conn, frame.id, undefined, { ok: true, status: 'live' });
+        case 'agent.run':
+          return await this.run(conn, frame);
+        case 'agent.abort':
+          return this.abort(conn, frame);
+        case 'sessions.list':
+          return await this.listSessions(conn, frame);
+        case 'sessions.history':
+          return await this.history(conn, frame);
+      }
+    } catch (error) {
+      this.reply(conn, frame.id, this.asApiError(error));
+    }
+  }
+
+  private async connect(conn: Connection, frame: RequestFrame): Promise<void> {
+    if (!conn.authenticated) {
+      const token = (frame.params as { token: string }).token;
+      const outcome = await this.guard.check(conn.address, `Bearer ${token}`);
+      if (!outcome.ok) {
+        this.countAuthFailure(outcome.error, 'invalid');
+        this.reply(conn, frame.id, outcome.error);
+        // A wrong secret ends the connection: one guess per socket, and every guess is counted.
+        conn.ws.close(CLOSE_POLICY_VIOLATION, outcome.error.status === 429 ? 'locked out' : 'authentication failed');
+        return;
+      }
+      conn.authenticated = true;
+      clearTimeout(conn.connectTimer);
+    }
+    const { maxPayloadBytes, heartbeatIntervalMs } = this.settings();
+    this.reply(conn, frame.id, undefined, {
+      connectionId: conn.id,
+      methods: ['health', 'agent.run', 'agent.abort', 'sessions.list', 'sessions.history'],
+      events: ['agent.start', 'agent.delta'],
+      policy: { maxPayloadBytes, heartbeatIntervalMs },
+    });
+  }
+
+  private async run(conn: Connection, frame: RequestFrame): Promise<void> {
+    if (this.shuttingDown) throw new ServiceUnavailableError('The gateway is shutting down; no new runs are accepted.', { code: 'shutting_down' });
+    const params = frame.params as RunParams;
+    const ctx = this.runtime.runContext();
+    // The same resolution as HTTP: `agent` plays the agent header, `sessionKey` the session header.
+    const headers: Record<string, string> = {};
+    if (params.agent !== undefined) headers['x-openclaw-agent-id'] = params.agent;
+    if (params.sessionKey !== undefined) headers['x-openclaw-session-key'] = params.sessionKey;
+    const target = resolveAgentTarget({ model: params.model, headers }, ctx.roster);
+    const agent = ctx.roster.agents.get(target.agentId)!;
+    const messages: ChatMessage[] = params.messages ?? [{ role: 'user', content: params.message ?? '' }];
+    const body = { ...params, model: params.model ?? 'openclaw', messages } as unknown as CreateChatCompletionRequest;
+    checkChatRequest(body, agent);
+    const session = resolveSessionKey({ user: params.user, headers }, agent.id);
+    planModels(ctx, { agentId: agent.id });
+
+    const runId = `run_${randomUUID()}`;
+    const requestId = randomUUID();
+    const controller = new AbortController();
+    const input: RunInput = {
+      agentId: agent.id,
+      sessionKey: session.key,
+      messages,
+      params: forwardedParams(body),
+      requestId,
+      signal: controller.signal,
+    };
+    conn.runs.set(runId, controller);
+    this.runtime.activeRuns++;
+    this.metrics?.activeStreams.inc({ transport: 'ws' });
+    const started = process.hrtime.bigint();
+    let outcome = 'ok';
+    this.event(conn, 'agent.start', { runId, id: frame.id, agentId: agent.id, sessionKey: session.key, requestId });
+    let reply: { error: ApiError; result?: undefined } | { error?: undefined; result: RunResult };
+    try {
+      reply = { result: await runAgent(ctx, input, (delta) => this.event(conn, 'agent.delta', { runId, delta })) };
+    } catch (error) {
+      outcome = controller.signal.aborted ? 'aborted' : 'error';
+      reply = {
+        error: controller.signal.aborted
+          ? new RunAbortedError(`Run ${runId} was aborted: ${(controller.signal.reason as Error)?.message ?? 'aborted'}.`, { code: 'run_aborted' })
+          : toApiError(error, this.runtime.logger, requestId),
+      };
+    } finally {
+      conn.runs.delete(runId);
+      this.runtime.activeRuns--;
+      this.metrics?.activeStreams.dec({ transport: 'ws' });
+      this.metrics?.runDuration.observe({ transport: 'ws', outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    this.runtime.logger.info({ event: 'ws.run', connectionId: conn.id, runId, requestId, agent: agent.id, outcome, errorCode: reply.error?.code ?? undefined }, 'WebSocket run ended');
+    const result = reply.result;
+    if (result) {
+      this.reply(conn, frame.id, undefined, {
+        runId,
+        requestId,
+        agentId: agent.id,
+        sessionKey: session.key,
+        content: result.content,
+        toolCalls: result.toolCalls,
+        finishReason: result.finishReason,
+        usage: result.usage,
+      });
+    } else {
+      this.reply(conn, frame.id, reply.error);
+    }
+    // During a shutdown a busy socket closes as soon as its last run has answered.
+    if (this.shuttingDown && conn.runs.size === 0) conn.ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
+  }
+
+  private abort(conn: Connection, frame: RequestFrame): void {
+    const { runId } = frame.params as { runId: string };
+    const controller = conn.runs.get(runId);
+    if (!controller) throw new NotFoundError(`No run ${runId} is in flight on this connection.`, { param: 'params.runId', code: 'run_not_found' });
+    controller.abort(new Error('aborted by the client'));
+    this.reply(conn, frame.id, undefined, { runId, aborted: true });
+  }
+
+  private async listSessions(conn: Connection, frame: RequestFrame): Promise<void> {
+    const { agent } = (frame.params ?? {}) as { agent?: string };
+    const store = this.runtime.store;
+    const sessions = store ? await store.listSessions(agent ? { agentId: agent.toLowerCase() } : undefined) : [];
+    this.reply(conn, frame.id, undefined, { sessions });
+  }
+
+  private async history(conn: Connection, frame: RequestFrame): Promise<void> {
+    const { key, limit } = frame.params as { key: string; limit?: number };
+    const store = this.runtime.store;
+    if (!store) throw new NotFoundError(`No session ${key}: this gateway keeps no sessions.`, { param: 'params.key', code: 'session_not_found' });
+    const messages = await store.loadTranscript(key, limit ? { lastMessages: limit } : undefined);
+    if (messages.length === 0 && !(await store.listSessions()).some((session) => session.key === key)) {
+      throw new NotFoundError(`No session ${key}.`, { param: 'params.key', code: 'session_not_found' });
+    }
+    this.reply(conn, frame.id, undefined, { key, messages });
+  }
+
+  private countAuthFailure(error: ApiError, reason: string): void {
+    if (error.status === 429) this.metrics?.lockouts.inc({ transport: 'ws' });
+    else this.metrics?.authFailures.inc({ transport: 'ws', reason });
+  }
+
+  private asApiError(error: unknown): ApiError {
+    return toApiError(error, this.runtime.logger);
+  }
+
+  private reply(conn: Connection, id: FrameId | null, error: ApiError | undefined, result?: unknown): void {
+    const frame: ResponseFrame = error ? { type: 'res', id, ok: false, error: errorBody(error).error } : { type: 'res', id, ok: true, result: result ?? {} };
+    send(conn.ws, frame);
+  }
+
+  private event(conn: Connection, event: EventFrame['event'], payload: Record<string, unknown>): void {
+    send(conn.ws, { type: 'event', event, payload } satisfies EventFrame);
+  }
+
+  /**
+   * First step of a graceful shutdown: no new connections or runs; idle sockets close now with
+   * 1001, busy ones with 1001 as soon as their last run ends.
+   */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+    for (const conn of this.connections) {
+      if (conn.runs.size === 0) conn.ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
+    }
+  }
+
+  /** Last step: aborts runs still going after the grace period, closes with 1001, cuts what does not close. */
+  async close(): Promise<void> {
+    this.shuttingDown = true;
+    const closing = [...this.connections].map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          if (conn.ws.readyState === WebSocket.CLOSED) return resolve();
+          conn.ws.once('close', () => resolve());
+          for (const controller of conn.runs.values()) controller.abort(new Error('gateway shutting down'));
+          conn.ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
+          setTimeout(() => {
+            conn.ws.terminate();
+            resolve();
+          }, CLOSE_HANDSHAKE_MS).unref();
+        }),
+    );
+    await Promise.all(closing);
+    this.wss.close();
+  }
+}
+
+/** A plain 400 for frames that cannot be read. */
+class BadFrameError extends ApiError {
+  readonly status = 400;
+  readonly type = 'invalid_request_error';
+  constructor(message: string) {
+    super(message, { code: 'invalid_frame' });
+  }
+}
+
+function send(ws: WebSocket, frame: ResponseFrame | EventFrame): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as Buffer).toString('utf8');
+}
+
+/** The id of a frame that failed validation, when it has a usable one, so the client can match the error. */
+function guessId(text: string | undefined): FrameId | null {
+  if (text === undefined) return null;
+  try {
+    const id = (JSON.parse(text) as { id?: unknown })?.id;
+    return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The client address as HTTP sees it: the socket peer, or the first X-Forwarded-For hop while gateway.trustProxy. */
+function upgradeAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  if (trustProxy && typeof forwarded === 'string' && forwarded.trim()) return normalizeAddress(forwarded.split(',')[0]);
+  return normalizeAddress(req.socket.remoteAddress ?? 'unknown');
+}
+
+/** Answers a refused upgrade with a plain HTTP response in the OpenAI error shape. */
+function rejectUpgrade(socket: Duplex, error: ApiError, requestId: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(errorBody(error));
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+    'x-request-id': requestId,
+    Connection: 'close',
+    ...error.headers,
+  };
+  const head = [`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
+  socket.end(`${head}\r\n\r\n${body}`);
+}

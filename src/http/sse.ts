@@ -53,7 +53,11 @@ export class SseStream {
   }
 
   private arm(): void {
-    clearTimeout(this.timer);
+    // refresh() re-arms the same timer: no allocation per chunk on the hot path.
+    if (this.timer) {
+      this.timer.refresh();
+      return;
+    }
     this.timer = setTimeout(() => this.write(': keep-alive\n\n'), this.keepAliveMs);
     this.timer.unref();
   }

@@ -22,7 +22,9 @@ export class OpenAICompatibleProvider implements Provider {
     this.dispatcher = new Agent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
-      connections: 128,
+      // No cap on connections: every streaming run holds one for its whole length, and a cap
+      // queued the 129th concurrent stream behind the others (seen in the idle-streams benchmark).
+      connections: null,
       headersTimeout: config.timeoutMs,
       bodyTimeout: config.timeoutMs,
     });

@@ -1,9 +1,10 @@
+import { loadCliConfig } from './load-config.ts';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { buildRoster } from '../agents/roster.ts';
 import { runAgent, type RunContext, type RunResult } from '../agents/run.ts';
 import { resolveAgentTarget } from '../agents/target.ts';
-import { loadConfigFile, resolveConfigPath, resolveStateDir } from '../config/load.ts';
+import { resolveStateDir } from '../config/load.ts';
 import { ApiError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { ProviderRegistry } from '../providers/registry.ts';
@@ -50,14 +51,9 @@ Example:
 }
 
 async function runAgentCommand(options: AgentOptions, env: Env): Promise<number> {
-  const { path: configPath, explicit } = resolveConfigPath(options.config, env);
-  let config;
-  try {
-    config = loadConfigFile(configPath, env, { mustExist: explicit });
-  } catch (error) {
-    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
-    return 2;
-  }
+  const loaded = loadCliConfig(options.config, env);
+  if (!loaded) return 2;
+  const { config } = loaded;
   const logger = createLogger({ level: options.verbose ? 'debug' : 'warn', destination: process.stderr });
   const roster = buildRoster(config);
   const providers = new ProviderRegistry(config);

@@ -1,5 +1,6 @@
+import { loadCliConfig } from './load-config.ts';
 import type { Command } from 'commander';
-import { loadConfigFile, resolveConfigPath, resolveStateDir } from '../config/load.ts';
+import { resolveStateDir } from '../config/load.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
 import { createLogger } from '../log.ts';
 import { openDefaultSessionStore } from '../sessions/open.ts';
@@ -39,14 +40,9 @@ Example:
 
 async function runGateway(options: GatewayOptions, env: Record<string, string | undefined>): Promise<number> {
   const logger = createLogger({ level: options.verbose ? 'debug' : 'info' });
-  const { path: configPath, explicit } = resolveConfigPath(options.config, env);
-  let config;
-  try {
-    config = loadConfigFile(configPath, env, { mustExist: explicit });
-  } catch (error) {
-    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
-    return 2;
-  }
+  const loaded = loadCliConfig(options.config, env);
+  if (!loaded) return 2;
+  const { config, configPath } = loaded;
   const port = parsePort(options.port ?? env.OPENCLAW_GATEWAY_PORT, config.gateway.port);
   if (port === undefined) {
     process.stderr.write(`openclaw: --port / OPENCLAW_GATEWAY_PORT must be an integer from 0 to 65535\n`);

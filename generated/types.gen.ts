@@ -307,6 +307,11 @@ export type Error = {
     type: string;
     param: string | null;
     code: string | null;
+    /**
+     * The id of the request this error answers: the `x-request-id` response header, as sent by the client when it was a sane id, else made by the gateway. Quote it when reporting a problem; the gateway's log lines for the request carry the same id.
+     *
+     */
+    request_id?: string;
 };
 
 export type ErrorResponse = {
@@ -556,6 +561,22 @@ export type GetMetricsResponses = {
 };
 
 export type GetMetricsResponse = GetMetricsResponses[keyof GetMetricsResponses];
+
+export type OpenWebSocketData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/ws';
+};
+
+export type OpenWebSocketErrors = {
+    /**
+     * A plain HTTP request; the WebSocket needs an upgrade.
+     */
+    426: ErrorResponse;
+};
+
+export type OpenWebSocketError = OpenWebSocketErrors[keyof OpenWebSocketErrors];
 
 export type GetOpenApiJsonData = {
     body?: never;

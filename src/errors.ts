@@ -63,6 +63,11 @@ export class UnsupportedMediaTypeError extends ApiError {
   readonly type = 'invalid_request_error';
 }
 
+export class UpgradeRequiredError extends ApiError {
+  readonly status = 426;
+  readonly type = 'invalid_request_error';
+}
+
 export class RateLimitError extends ApiError {
   readonly status = 429;
   readonly type = 'rate_limit_error';

@@ -60,7 +60,7 @@ function safeJson(text: string): any {
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
 function expectOpenAiError(body: any, type: string) {
-  expect(body).toEqual({ error: { message: expect.any(String), type, param: null, code: expect.anything() } });
+  expect(body).toEqual({ error: { message: expect.any(String), type, param: null, code: expect.anything(), request_id: expect.any(String) } });
 }
 
 describe('bearer scheme', () => {

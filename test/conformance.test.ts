@@ -175,7 +175,22 @@ describe('raw HTTP: what the SDK hides', () => {
   it('404 JSON for an unknown route', async () => {
     const res = await fetch(`${gw.url}/v1/nope`, { headers: { authorization: `Bearer ${gw.token}` } });
     expect(res.status).toBe(404);
-    expect(Object.keys((await res.json()).error)).toEqual(['message', 'type', 'param', 'code']);
+    expect(Object.keys((await res.json()).error)).toEqual(['message', 'type', 'param', 'code', 'request_id']);
+  });
+
+  it('error bodies carry the request id: the client’s x-request-id, else the one the gateway made', async () => {
+    const sent = await post('{"messages": 1}', { 'x-request-id': 'trace-4711' });
+    expect(sent.status).toBe(400);
+    expect(sent.headers.get('x-request-id')).toBe('trace-4711');
+    expect((await sent.json()).error.request_id).toBe('trace-4711');
+    const made = await post('{"messages": 1}');
+    const madeId = made.headers.get('x-request-id');
+    expect(madeId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await made.json()).error.request_id).toBe(madeId);
+    // The SDK surfaces the same id on the error it throws.
+    const failure: any = await gw.client.chat.completions.create({ model: 'openclaw/nobody', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    expect(failure.status).toBe(404);
+    expect(failure.error.request_id).toBe(failure.requestID);
   });
 
   it('400 naming the problem for invalid JSON', async () => {

@@ -46,7 +46,7 @@ describe('limits', () => {
       body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'x'.repeat(4096) }] }),
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'request_too_large', request_id: res.headers.get('x-request-id') } });
     const small = await fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },

@@ -38,7 +38,7 @@ describe('/metrics', () => {
     gw = await startTestGateway();
     const res = await fetch(`${gw.url}/metrics`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { message: expect.stringContaining('gateway.metrics.enabled'), type: 'invalid_request_error', param: null, code: 'metrics_disabled' } });
+    expect(await res.json()).toEqual({ error: { message: expect.stringContaining('gateway.metrics.enabled'), type: 'invalid_request_error', param: null, code: 'metrics_disabled', request_id: res.headers.get('x-request-id') } });
   });
 
   it('applies a config reload at once', async () => {

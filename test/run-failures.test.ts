@@ -98,12 +98,12 @@ describe('retries and fallbacks', () => {
 
   it('does not retry after the stream began: error event then [DONE]', async () => {
     upstream.setScript(() => ({ kind: 'drop_after', text: 'partial answer' }));
-    const { status, text } = await rawStream({});
+    const { status, text } = await rawStream({}, { 'x-request-id': 'stream-trace-1' });
     expect(status).toBe(200);
     const events = sseData(text);
     expect(events.at(-1)).toBe('[DONE]');
     const error = JSON.parse(events.at(-2)!);
-    expect(error.error).toMatchObject({ type: expect.any(String), code: 'upstream_unavailable' });
+    expect(error.error).toMatchObject({ type: expect.any(String), code: 'upstream_unavailable', request_id: 'stream-trace-1' });
     expect(events.some((e) => e.includes('partial answer'))).toBe(true);
     expect(chatRequests()).toHaveLength(1);
   });

@@ -13,6 +13,8 @@ class Client {
   private waiters: Array<() => void> = [];
   closed: Promise<{ code: number; reason: string }>;
   opened: Promise<void>;
+  /** The `x-request-id` of the 101 response: the connection's id, quoted by errors outside runs. */
+  upgradeRequestId?: string;
 
   constructor(url: string, options: WebSocket.ClientOptions = {}) {
     this.ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', options);
@@ -21,6 +23,7 @@ class Client {
       for (const wake of this.waiters.splice(0)) wake();
     });
     this.ws.on('error', () => {});
+    this.ws.on('upgrade', (res) => (this.upgradeRequestId = res.headers['x-request-id'] as string));
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, res })));
@@ -87,7 +90,7 @@ describe('WebSocket auth', () => {
       error.res.on('data', (chunk: Buffer) => (text += chunk));
       error.res.on('end', () => resolve(text));
     });
-    expect(JSON.parse(body)).toEqual({ error: { message: 'Invalid gateway token.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    expect(JSON.parse(body)).toEqual({ error: { message: 'Invalid gateway token.', type: 'invalid_request_error', param: null, code: 'invalid_api_key', request_id: error.res.headers['x-request-id'] } });
   });
 
   it('lets a browser authenticate with a connect frame, and accepts only connect before that', async () => {
@@ -110,7 +113,8 @@ describe('WebSocket auth', () => {
     await client.opened;
     const res = await client.request(7, 'connect', { token: 'wrong-token' });
     expect(res.ok).toBe(false);
-    expect(res.error).toEqual({ message: 'Invalid gateway token.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' });
+    expect(res.error).toEqual({ message: 'Invalid gateway token.', type: 'invalid_request_error', param: null, code: 'invalid_api_key', request_id: client.upgradeRequestId });
+    expect(client.upgradeRequestId).toMatch(/^[0-9a-f-]{36}$/);
     expect((await client.closed).code).toBe(1008);
   });
 
@@ -197,6 +201,7 @@ describe('WebSocket agent runs', () => {
     const run = await client.response('slow');
     expect(run.ok).toBe(false);
     expect(run.error.code).toBe('run_aborted');
+    expect(run.error.request_id).toBe(start.payload.requestId);
     await waitUntil(() => upstream!.clientAborts === 1);
     expect((await client.request('again', 'agent.abort', { runId: start.payload.runId })).error.code).toBe('run_not_found');
     client.ws.close();
@@ -289,6 +294,16 @@ describe('one port, shutdown', () => {
     expect(http.choices[0].message.content).toBe('Echo: three');
     expect(health).toEqual({ ok: true, status: 'live' });
     for (const client of clients) client.ws.close();
+  });
+
+  it('answers a plain HTTP request on /ws with 426 and the Upgrade header, in the OpenAI error shape', async () => {
+    gw = await startTestGateway();
+    const res = await fetch(`${gw.url}/ws`, { headers: { ...bearer.headers } });
+    expect(res.status).toBe(426);
+    expect(res.headers.get('upgrade')).toBe('websocket');
+    expect(await res.json()).toEqual({
+      error: { message: expect.stringContaining('upgrade'), type: 'invalid_request_error', param: null, code: 'upgrade_required', request_id: res.headers.get('x-request-id') },
+    });
   });
 
   it('closes sockets with 1001 on shutdown, after letting a run finish within the grace', async () => {

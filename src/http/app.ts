@@ -5,7 +5,7 @@ import { AuthGuard } from '../auth/guard.ts';
 import { authenticate } from '../auth/middleware.ts';
 import { httpMetrics, metricsRoute, routeLabeler } from '../metrics/http.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
-import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError } from '../errors.ts';
+import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, UpgradeRequiredError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { cors } from './cors.ts';
 import { errorMiddleware } from './errors.ts';
@@ -36,6 +36,13 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.get('/openapi.json', (_req, res) => void res.type('application/json').send(spec.json));
   app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(spec.yaml));
 
+  // /ws answers upgrades (src/ws); a plain request is told how to open it.
+  app.all(['/ws', '/ws/'], () => {
+    throw new UpgradeRequiredError('The WebSocket at /ws needs an upgrade request (Connection: Upgrade, Upgrade: websocket).', {
+      code: 'upgrade_required',
+      headers: { Upgrade: 'websocket', Connection: 'Upgrade' },
+    });
+  });
   app.use(encodeModelIdSlashes());
   app.use(knownRoutesOnly(spec));
   app.use('/v1', endpointEnabled(runtime));

@@ -12,8 +12,11 @@ import {
 import type { ErrorResponse } from '../../generated/index.ts';
 import type { BodyExplainer } from './explain.ts';
 
-export function errorBody(error: ApiError): ErrorResponse {
-  return { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
+/** The wire shape. `request_id` (an extra field OpenAI's schema allows) lets a client quote the failed request. */
+export function errorBody(error: ApiError, requestId?: string): ErrorResponse {
+  const body: ErrorResponse = { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
+  if (requestId) body.error.request_id = requestId;
+  return body;
 }
 
 /**
@@ -94,7 +97,7 @@ export function sendError(res: Response, error: ApiError): void {
     return;
   }
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.status(error.status).json(errorBody(error));
+  res.status(error.status).json(errorBody(error, res.locals.requestId));
 }
 
 export function errorMiddleware(logger: Logger, explainBody: BodyExplainer): ErrorRequestHandler {

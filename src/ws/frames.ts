@@ -20,6 +20,7 @@ export interface ErrorPayload {
   type: string;
   param: string | null;
   code: string | null;
+  request_id?: string;
 }
 
 export type ResponseFrame = { type: 'res'; id: FrameId | null; ok: true; result: unknown } | { type: 'res'; id: FrameId | null; ok: false; error: ErrorPayload };

@@ -301,7 +301,7 @@ export class WsGateway {
         usage: result.usage,
       });
     } else {
-      this.reply(conn, frame.id, reply.error);
+      this.reply(conn, frame.id, reply.error, undefined, requestId);
     }
     // During a shutdown a busy socket closes as soon as its last run has answered.
     if (this.shuttingDown && conn.runs.size === 0) conn.ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
@@ -342,8 +342,9 @@ export class WsGateway {
     return toApiError(error, this.runtime.logger);
   }
 
-  private reply(conn: Connection, id: FrameId | null, error: ApiError | undefined, result?: unknown): void {
-    const frame: ResponseFrame = error ? { type: 'res', id, ok: false, error: errorBody(error).error } : { type: 'res', id, ok: true, result: result ?? {} };
+  /** Errors carry the run's request id, or for other frames the connection's (the upgrade's `x-request-id`). */
+  private reply(conn: Connection, id: FrameId | null, error: ApiError | undefined, result?: unknown, requestId: string = conn.id): void {
+    const frame: ResponseFrame = error ? { type: 'res', id, ok: false, error: errorBody(error, requestId).error } : { type: 'res', id, ok: true, result: result ?? {} };
     send(conn.ws, frame);
   }
 
@@ -422,7 +423,7 @@ function upgradeAddress(req: IncomingMessage, trustProxy: boolean): string {
 /** Answers a refused upgrade with a plain HTTP response in the OpenAI error shape. */
 function rejectUpgrade(socket: Duplex, error: ApiError, requestId: string): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify(errorBody(error));
+  const body = JSON.stringify(errorBody(error, requestId));
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),

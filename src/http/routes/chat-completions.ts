@@ -80,7 +80,7 @@ async function streamRun(
     const apiError: ApiError = toApiError(error, runtime.logger, input.requestId);
     res.locals.errorCode = apiError.code;
     res.locals.streamError = apiError.status;
-    sse.send(errorBody(apiError));
+    sse.send(errorBody(apiError, input.requestId));
     sse.end();
     return;
   }

@@ -25,6 +25,8 @@ const QUICK = argv.includes('--quick');
 const PROFILE = argv.includes('--profile');
 /** Only start-up and the idle-streams figure (skips the load cells). */
 const IDLE_ONLY = argv.includes('--idle-only');
+/** Only the one-connection chunk timing, gateway and direct interleaved five times (≈20 s): for hot-path work. */
+const FIRST_CHUNK = argv.includes('--first-chunk');
 
 interface Plan {
   connections: number[];
@@ -178,6 +180,7 @@ async function startGateway(configPath: string, options: { cpuProfDir?: string }
     }),
   );
   child.stderr!.on('data', (data: Buffer) => {
+    if (process.env.BENCH_MARKS) for (const line of data.toString().split("\n")) if (line.startsWith("MARKS")) process.stderr.write(line + "\n");
     stderr = (stderr + data.toString()).slice(-8_000);
   });
   const url = `http://127.0.0.1:${port}`;
@@ -438,6 +441,7 @@ async function main() {
   const direct: Endpoint = { target: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench' };
 
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
+  if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
 
   // Time to /ready: a few cold starts, then the one we keep.
   const readyMs: number[] = [];
@@ -599,6 +603,27 @@ function markdown(report: any, cells: Cell[]): string {
 
 // ---------------------------------------------------------------------------------------------
 // --profile: one CPU profile per workload, summarised.
+
+async function firstChunkRun(upstream: Upstream, configPath: string, direct: Endpoint, log: (line: string) => void) {
+  const gw = await startGateway(configPath);
+  const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
+  await streamTiming(gateway, false, 1, 2_000, 20_000);
+  const rows: string[] = ['| round | first chunk p50 g / d (added) | first content p50 g / d (added) | [DONE] p50 g / d |', '|---:|---:|---:|---:|'];
+  for (let round = 1; round <= 5; round++) {
+    const g = await streamTiming(gateway, false, 1, 2_000, 20_000);
+    const d = await streamTiming(direct, false, 1, 2_000, 20_000);
+    const cells = [
+      `${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)})`,
+      `${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)})`,
+      `${fmt(g.doneP50, 3)} / ${fmt(d.doneP50, 3)}`,
+    ];
+    rows.push(`| ${round} | ${cells.join(' | ')} |`);
+    log(`round ${round}: ${cells.join('; ')}`);
+  }
+  await stopChild(gw.child);
+  await stopChild(upstream.child);
+  process.stdout.write(`## first chunk at 1 connection (ms, p50 over 2 s per cell)\n\n${rows.join('\n')}\n`);
+}
 
 async function profileRun(upstream: Upstream, configPath: string, direct: Endpoint, log: (line: string) => void) {
   const outDir = join(RESULTS, 'profiles');

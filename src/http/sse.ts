@@ -23,7 +23,7 @@ export class SseStream {
     this.res.setHeader('Cache-Control', 'no-cache');
     this.res.setHeader('Connection', 'keep-alive');
     this.res.setHeader('X-Accel-Buffering', 'no');
-    this.res.flushHeaders();
+    // Headers are not flushed on their own: they leave with the first event, in one packet.
     this.res.socket?.setNoDelay(true);
     this.arm();
   }

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@hey-api/openapi-ts';
 import config from '../openapi-ts.config.ts';
+import { generateExtras } from './generate-extras.ts';
 
 const committedDir = 'generated';
 const freshDir = mkdtempSync(join(tmpdir(), 'openclaw-generated-'));
 try {
   await createClient({ ...config, output: { ...config.output, path: freshDir }, logs: { level: 'silent' } });
+  generateExtras(freshDir);
   const names = new Set([...readdirSync(committedDir), ...readdirSync(freshDir)]);
   const stale = [...names].filter((name) => {
     try {
@@ -18,10 +20,10 @@ try {
     }
   });
   if (stale.length > 0) {
-    console.error(`generated/ is out of date with openapi/ (${stale.join(', ')}): run "npm run generate" and commit.`);
+    console.error(`generated/ is out of date with openapi/ or src/config/schema.ts (${stale.join(', ')}): run "npm run generate" and commit.`);
     process.exit(1);
   }
-  console.log('generated/ matches openapi/openapi.yaml');
+  console.log('generated/ matches openapi/openapi.yaml and src/config/schema.ts');
 } finally {
   rmSync(freshDir, { recursive: true, force: true });
 }

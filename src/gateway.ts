@@ -141,6 +141,19 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const first = bound[0].includes(':') ? `[${bound[0]}]` : bound[0];
       const url = `http://${first === '0.0.0.0' ? '127.0.0.1' : first}:${port}`;
       logger.info({ event: 'gateway.listening', hosts: bound, port, auth: runtime.current.auth.mode, authSource: runtime.current.auth.source }, `listening on ${bound.join(', ')} port ${port}`);
+      // Listening comes first (probes answer at once); what the first API request needs loads
+      // right after, one piece at a time so requests arriving meanwhile get turns in between.
+      const started = performance.now();
+      const yieldToRequests = () => new Promise((resolve) => setImmediate(resolve));
+      void (async () => {
+        await yieldToRequests();
+        await runtime.current.providers.warmUp();
+        await yieldToRequests();
+        await app.warmUp();
+      })().then(
+        () => logger.debug({ event: 'gateway.warm', ms: Math.round(performance.now() - started) }, 'validator and provider clients loaded'),
+        (error: unknown) => logger.error({ event: 'gateway.warm_failed', err: error }, 'warm-up failed; the first requests will retry it'),
+      );
       return { port, hosts: bound, url };
     },
     async close({ graceMs = config.gateway.http.shutdownGraceMs } = {}) {

@@ -1,5 +1,4 @@
 import express, { type RequestHandler } from 'express';
-import * as OpenApiValidator from 'express-openapi-validator';
 import { trustProxyFromConfig } from '../auth/client-address.ts';
 import { AuthGuard } from '../auth/guard.ts';
 import { authenticate } from '../auth/middleware.ts';
@@ -16,8 +15,13 @@ import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
 import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
 
+export type HttpApp = express.Express & {
+  /** Loads what the first API request would otherwise wait for (the request validator). */
+  warmUp(): Promise<void>;
+};
+
 /** The HTTP app, in the order a request meets it. */
-export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: AuthGuard = new AuthGuard(runtime), metrics: GatewayMetrics = new GatewayMetrics()): express.Express {
+export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: AuthGuard = new AuthGuard(runtime), metrics: GatewayMetrics = new GatewayMetrics()): HttpApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -48,23 +52,57 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use('/v1', endpointEnabled(runtime));
   app.use('/v1', authenticate(runtime, authGuard));
   app.use(jsonBody(runtime));
-  app.use(
-    OpenApiValidator.middleware({
-      apiSpec: validatorCopy(spec.document) as never,
-      validateRequests: { allowUnknownQueryParameters: true },
-      validateResponses: false,
-      validateSecurity: false,
-      ignoreUndocumented: true,
-      validateApiSpec: true,
-    }),
-  );
+  const validator = specValidator(spec, runtime);
+  app.use(validator.handler);
 
   app.post('/v1/chat/completions', chatCompletionsRoute(runtime));
   app.get('/v1/models', listModelsRoute(runtime));
   app.get('/v1/models/:model', retrieveModelRoute(runtime));
 
   app.use(errorMiddleware(runtime.logger, createBodyExplainer(spec.document)));
-  return app;
+  return Object.assign(app, { warmUp: validator.load });
+}
+
+/**
+ * express-openapi-validator on the published spec, loaded on first use or by the gateway's
+ * warm-up right after it starts listening: it is the largest piece of start-up, and /health and
+ * /ready do not need it. A request that needs validation before it is loaded waits for it. The
+ * spec itself is checked against the OpenAPI schema by the test suite rather than at every start
+ * (`validateApiSpec: false`).
+ */
+function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: RequestHandler; load: () => Promise<void> } {
+  const validator = express.Router();
+  let loading: Promise<void> | undefined;
+  let ready = false;
+  const load = () => {
+    loading ??= import('express-openapi-validator').then((OpenApiValidator) => {
+      validator.use(
+        OpenApiValidator.middleware({
+          apiSpec: validatorCopy(spec.document) as never,
+          validateRequests: { allowUnknownQueryParameters: true },
+          validateResponses: false,
+          validateSecurity: false,
+          ignoreUndocumented: true,
+          validateApiSpec: false,
+        }),
+      );
+      ready = true;
+    });
+    // A failed load is tried again by the next request rather than remembered.
+    loading.catch(() => (loading = undefined));
+    return loading;
+  };
+  const handler: RequestHandler = (req, res, next) => {
+    if (ready) return validator(req, res, next);
+    load().then(
+      () => validator(req, res, next),
+      (error: unknown) => {
+        runtime.logger.error({ event: 'validator.load_failed', err: error }, 'the request validator could not be loaded');
+        next(error);
+      },
+    );
+  };
+  return { handler, load };
 }
 
 /** `GET /v1/models/openclaw/default` means the id `openclaw/default`, as if it were sent encoded. */

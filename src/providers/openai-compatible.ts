@@ -1,5 +1,5 @@
-import OpenAI from 'openai';
-import { Agent } from 'undici';
+import type OpenAI from 'openai';
+import type { Agent } from 'undici';
 import type { ProviderConfig } from '../config/types.ts';
 import type { Provider, ProviderEvent, ProviderRequest } from './types.ts';
 import { ProviderError } from './types.ts';
@@ -12,46 +12,68 @@ import { createUpstreamFetch } from './upstream-fetch.ts';
  * Retries are the run's job (with fallbacks), so the SDK's own retries are off.
  */
 export class OpenAICompatibleProvider implements Provider {
-  private readonly client: OpenAI;
-  private readonly dispatcher: Agent;
+  private upstream: Promise<Upstream> | undefined;
+  private readonly config: ProviderConfig;
   readonly name: string;
 
   constructor(name: string, config: ProviderConfig) {
     this.name = name;
-    // A keep-alive pool per provider; its header/body timeouts follow the provider's timeoutMs
-    // instead of Node's fixed 5 minutes.
-    this.dispatcher = new Agent({
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      // No cap on connections: every streaming run holds one for its whole length, and a cap
-      // queued the 129th concurrent stream behind the others (seen in the idle-streams benchmark).
-      connections: null,
-      headersTimeout: config.timeoutMs,
-      bodyTimeout: config.timeoutMs,
-    });
-    this.client = new OpenAI({
-      baseURL: config.baseUrl,
-      apiKey: config.apiKey ?? 'not-needed',
-      defaultHeaders: config.headers,
-      timeout: config.timeoutMs,
-      maxRetries: 0,
-      // Failures surface as ProviderErrors that the run logs; the SDK's own console logging is noise.
-      logLevel: 'off',
-      fetch: createUpstreamFetch(this.dispatcher),
-    });
+    this.config = config;
+  }
+
+  /**
+   * The SDK client and its pool, made on first use: the SDK and undici are a third of the
+   * gateway's module loading, which a gateway that has not called a provider yet does not need.
+   */
+  private connect(): Promise<Upstream> {
+    this.upstream ??= (async () => {
+      const [{ default: OpenAIClient }, { Agent: Pool, fetch: fallbackFetch }] = await Promise.all([import('openai'), import('undici')]);
+      const config = this.config;
+      // A keep-alive pool per provider; its header/body timeouts follow the provider's timeoutMs
+      // instead of Node's fixed 5 minutes.
+      const dispatcher = new Pool({
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 600_000,
+        // No cap on connections: every streaming run holds one for its whole length, and a cap
+        // queued the 129th concurrent stream behind the others (seen in the idle-streams benchmark).
+        connections: null,
+        headersTimeout: config.timeoutMs,
+        bodyTimeout: config.timeoutMs,
+      });
+      const client = new OpenAIClient({
+        baseURL: config.baseUrl,
+        apiKey: config.apiKey ?? 'not-needed',
+        defaultHeaders: config.headers,
+        timeout: config.timeoutMs,
+        maxRetries: 0,
+        // Failures surface as ProviderErrors that the run logs; the SDK's own console logging is noise.
+        logLevel: 'off',
+        fetch: createUpstreamFetch(dispatcher, fallbackFetch as unknown as typeof fetch),
+      });
+      return { client, dispatcher, sdk: OpenAIClient };
+    })();
+    this.upstream.catch(() => (this.upstream = undefined));
+    return this.upstream;
+  }
+
+  async warmUp(): Promise<void> {
+    await this.connect();
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => undefined);
+    if (!this.upstream) return;
+    const { dispatcher } = await this.upstream;
+    await dispatcher.close().catch(() => undefined);
   }
 
   async *stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
+    const { client, sdk } = await this.connect();
     let response: Response;
     try {
       // The SDK builds and sends the request and turns a failed status into its error classes;
       // the streamed body is read here (readSseEvents) rather than through the SDK's Stream, whose
       // per-line decoding was a third of the gateway's CPU per request in the profile.
-      response = await this.client.chat.completions.create(
+      response = await client.chat.completions.create(
         {
           ...request.params,
           model: request.model,
@@ -62,7 +84,7 @@ export class OpenAICompatibleProvider implements Provider {
         { signal: request.signal, headers: { 'x-request-id': request.requestId } },
       ).asResponse();
     } catch (error) {
-      throw toProviderError(this.name, error);
+      throw toProviderError(sdk, this.name, error);
     }
     if (!response.body) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} answered without a body.`);
     let finishReason: ProviderEvent & { type: 'finish' } | undefined;
@@ -91,17 +113,24 @@ export class OpenAICompatibleProvider implements Provider {
         else if (chunk.usage) finishReason = { type: 'finish', finishReason: 'stop', usage: chunk.usage };
       }
     } catch (error) {
-      throw toProviderError(this.name, error);
+      throw toProviderError(sdk, this.name, error);
     }
     if (!finishReason) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
     yield finishReason;
   }
 }
 
-export function toProviderError(provider: string, error: unknown): Error {
+interface Upstream {
+  client: OpenAI;
+  dispatcher: Agent;
+  /** The SDK's class, for its error classes. */
+  sdk: typeof OpenAI;
+}
+
+export function toProviderError(sdk: typeof OpenAI, provider: string, error: unknown): Error {
   if (error instanceof ProviderError) return error;
-  if (error instanceof OpenAI.APIUserAbortError) return error;
-  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+  if (error instanceof sdk.APIUserAbortError) return error;
+  if (error instanceof sdk.APIError && typeof error.status === 'number') {
     const status = error.status;
     if (status === 429) {
       const retryAfter = Number(error.headers?.get?.('retry-after'));
@@ -116,7 +145,7 @@ export function toProviderError(provider: string, error: unknown): Error {
     if (status >= 500) return new ProviderError(provider, 'unavailable', `Provider ${provider} failed with HTTP ${status}.`, { status });
     return new ProviderError(provider, 'rejected', `Provider ${provider} rejected the request (HTTP ${status}): ${error.message}`, { status });
   }
-  if (error instanceof OpenAI.APIConnectionError) {
+  if (error instanceof sdk.APIConnectionError) {
     return new ProviderError(provider, 'unavailable', `Provider ${provider} could not be reached: ${error.message}`, {}, { cause: error });
   }
   if (error instanceof SyntaxError) {

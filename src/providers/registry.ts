@@ -45,6 +45,11 @@ export class ProviderRegistry {
     return provider;
   }
 
+  /** Loads the clients of every configured provider ahead of the first run. */
+  async warmUp(): Promise<void> {
+    for (const [name, config] of Object.entries(this.config.models.providers)) await this.providerFor(name, config).warmUp?.();
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.providers.values()].map((provider) => provider.close?.()));
   }

@@ -51,6 +51,8 @@ export type ProviderEvent =
 export interface Provider {
   readonly name: string;
   stream(request: ProviderRequest): AsyncIterable<ProviderEvent>;
+  /** Makes the client ahead of the first call (loading its modules), so that call does not wait. */
+  warmUp?(): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
 /**
  * The `fetch` the openai SDK is given for upstream calls: undici's `request()` on the provider's
@@ -7,13 +7,14 @@ import { fetch as undiciFetch, type Dispatcher } from 'undici';
  * stream. The SDK reads bodies as async iterables when they are, so none of WHATWG fetch's
  * machinery (Request/Response objects, web streams, a reader per chunk) runs per request; the
  * profile showed that machinery as the largest single cost on the gateway→upstream hop.
- * Anything the fast path does not cover (a streamed request body) goes through undici's fetch.
+ * Anything the fast path does not cover (a streamed request body) goes through `fallback` (undici's
+ * fetch on the same pool).
  */
-export function createUpstreamFetch(dispatcher: Dispatcher): typeof fetch {
+export function createUpstreamFetch(dispatcher: Dispatcher, fallback: typeof fetch): typeof fetch {
   const upstreamFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const body = init.body;
     if (input instanceof Request || (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array))) {
-      return undiciFetch(input as never, { ...init, dispatcher } as never) as unknown as Response;
+      return fallback(input, { ...init, dispatcher } as RequestInit);
     }
     const url = typeof input === 'string' ? input : input.href;
     const { statusCode, statusText, headers, body: stream } = await dispatcher.request({

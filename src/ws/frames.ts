@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { BadRequestError } from '../errors.ts';
 
 export const WS_FRAMES_SCHEMA_PATH = fileURLToPath(new URL('../../openapi/ws-frames.schema.json', import.meta.url));
@@ -37,6 +38,8 @@ export class FrameValidator {
 
   constructor(schemaPath = WS_FRAMES_SCHEMA_PATH) {
     const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+    // Loaded here rather than imported: the WebSocket (and its validator) is made at the first upgrade.
+    const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
     const ajv = new Ajv2020({ allErrors: true, strict: false });
     ajv.addSchema(schema);
     this.validate = ajv.getSchema(`${schema.$id as string}#/$defs/request`)!;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { ChatMessage } from '../agents/messages.ts';
 import { planModels, runAgent, type RunInput, type RunResult } from '../agents/run.ts';
 import { resolveAgentTarget } from '../agents/target.ts';
@@ -69,8 +69,8 @@ export class WsGateway {
   private readonly runtime: Runtime;
   private readonly guard: AuthGuard;
   private readonly metrics: GatewayMetrics | undefined;
-  private readonly validator: FrameValidator;
-  private readonly wss: WebSocketServer;
+  private frameValidator: FrameValidator | undefined;
+  private wss: Promise<WebSocketServer> | undefined;
   private readonly connections = new Set<Connection>();
   private readonly upgradeIds = new WeakMap<IncomingMessage, string>();
   private shuttingDown = false;
@@ -79,13 +79,26 @@ export class WsGateway {
     this.runtime = options.runtime;
     this.guard = options.authGuard ?? new AuthGuard(options.runtime);
     this.metrics = options.metrics;
-    this.validator = options.validator ?? new FrameValidator();
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.settings().maxPayloadBytes, clientTracking: false, perMessageDeflate: false });
-    // The 101 response carries the connection's request id, as every HTTP response does.
-    this.wss.on('headers', (headers, req) => {
-      const id = this.upgradeIds.get(req);
-      if (id) headers.push(`x-request-id: ${id}`);
+    this.frameValidator = options.validator;
+  }
+
+  /** `ws` and the frame schema are loaded at the first upgrade: a gateway without WebSocket clients never pays for them. */
+  private server(): Promise<WebSocketServer> {
+    this.wss ??= import('ws').then(({ WebSocketServer: Server }) => {
+      const wss = new Server({ noServer: true, maxPayload: this.settings().maxPayloadBytes, clientTracking: false, perMessageDeflate: false });
+      // The 101 response carries the connection's request id, as every HTTP response does.
+      wss.on('headers', (headers, req) => {
+        const id = this.upgradeIds.get(req);
+        if (id) headers.push(`x-request-id: ${id}`);
+      });
+      return wss;
     });
+    return this.wss;
+  }
+
+  private get validator(): FrameValidator {
+    this.frameValidator ??= new FrameValidator();
+    return this.frameValidator;
   }
 
   private settings() {
@@ -134,11 +147,12 @@ export class WsGateway {
         return rejectUpgrade(socket, lockedOut(lockedMs), connectionId);
       }
     }
+    const wss = await this.server();
     if (socket.destroyed) return;
     // maxPayload is read at each upgrade, so a config reload applies to new connections.
-    (this.wss.options as { maxPayload?: number }).maxPayload = this.settings().maxPayloadBytes;
+    (wss.options as { maxPayload?: number }).maxPayload = this.settings().maxPayloadBytes;
     this.upgradeIds.set(req, connectionId);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, { id: connectionId, address, authenticated }));
+    wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, { id: connectionId, address, authenticated }));
   }
 
   private accept(ws: WebSocket, init: { id: string; address: string; authenticated: boolean }): void {
@@ -369,7 +383,7 @@ export class WsGateway {
     const closing = [...this.connections].map(
       (conn) =>
         new Promise<void>((resolve) => {
-          if (conn.ws.readyState === WebSocket.CLOSED) return resolve();
+          if (conn.ws.readyState === WS_CLOSED) return resolve();
           conn.ws.once('close', () => resolve());
           for (const controller of conn.runs.values()) controller.abort(new Error('gateway shutting down'));
           conn.ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
@@ -380,9 +394,13 @@ export class WsGateway {
         }),
     );
     await Promise.all(closing);
-    this.wss.close();
+    if (this.wss) (await this.wss).close();
   }
 }
+
+// WebSocket readyState values (the `ws` module is loaded lazily, so not its constants).
+const WS_OPEN = 1;
+const WS_CLOSED = 3;
 
 /** A plain 400 for frames that cannot be read. */
 class BadFrameError extends ApiError {
@@ -394,7 +412,7 @@ class BadFrameError extends ApiError {
 }
 
 function send(ws: WebSocket, frame: ResponseFrame | EventFrame): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  if (ws.readyState === WS_OPEN) ws.send(JSON.stringify(frame));
 }
 
 function rawText(data: RawData): string {

@@ -228,7 +228,7 @@ function procStatus(pid: number | undefined): { rssMB: number; hwmMB: number } {
 // ---------------------------------------------------------------------------------------------
 // Load: autocannon for requests/s and latency; our own loop for chunk timing.
 
-type Target = 'gateway' | 'direct';
+type Target = 'gateway' | 'direct' | 'floor';
 interface Endpoint {
   target: Target;
   url: string;
@@ -428,7 +428,22 @@ interface Cell {
   connections: number;
   gateway: CannonResult;
   direct: CannonResult;
-  timing?: { gateway: TimingResult; direct: TimingResult };
+  timing?: { gateway: TimingResult; direct: TimingResult; floor?: TimingResult };
+  /** The pass-through floor proxy (bench/floor-proxy.ts), stateless cells only. */
+  floor?: CannonResult;
+}
+
+/** bench/floor-proxy.ts in its own process, in front of the upstream. */
+async function startFloorProxy(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = track(spawn(process.execPath, [join(ROOT, 'bench', 'floor-proxy.ts'), '--upstream', upstreamUrl], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('floor proxy did not start within 10 s')), 10_000);
+    child.stdout!.once('data', (data: Buffer) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(data.toString().split('\n')[0]).port);
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
 }
 
 async function main() {
@@ -465,6 +480,8 @@ async function main() {
   log(`gateway ready in ${readyMs.map((ms) => ms.toFixed(0)).join(', ')} ms; upstream ${upstream.url}`);
   const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
   const rssIdle = procStatus(gw.child.pid);
+  const floorProxy = IDLE_ONLY ? undefined : await startFloorProxy(upstream.url);
+  const floor: Endpoint = { target: 'floor', url: floorProxy?.url ?? '', headers: {}, model: 'bench' };
 
   // Sanity: both answer, streaming and not.
   for (const endpoint of [gateway, direct]) {
@@ -490,10 +507,12 @@ async function main() {
         const g = await cannon(gateway, stream, stateful, connections, PLAN.durationSec);
         const d = await cannon(direct, stream, stateful, connections, PLAN.durationSec);
         const cell: Cell = { kind, state, connections, gateway: g, direct: d };
+        if (!stateful) cell.floor = await cannon(floor, stream, false, connections, PLAN.durationSec);
         if (stream) {
           const tg = await streamTiming(gateway, stateful, connections, PLAN.timingMs, PLAN.timingMaxRequests);
           const td = await streamTiming(direct, stateful, connections, PLAN.timingMs, PLAN.timingMaxRequests);
           cell.timing = { gateway: tg, direct: td };
+          if (!stateful) cell.timing.floor = await streamTiming(floor, false, connections, PLAN.timingMs, PLAN.timingMaxRequests);
         }
         cells.push(cell);
         log(`${kind} ${state} c=${connections}: gateway ${fmt(g.rps, 0)} req/s, direct ${fmt(d.rps, 0)} req/s (${ratio(g.rps, d.rps)})${g.non2xx + g.errors + d.non2xx + d.errors ? ` non2xx/errors g=${g.non2xx}/${g.errors} d=${d.non2xx}/${d.errors}` : ''}`);
@@ -501,6 +520,7 @@ async function main() {
     }
   }
   const afterLoad = procStatus(gw.child.pid);
+  if (floorProxy) await stopChild(floorProxy.child);
   await stopChild(gw.child);
 
   // Idle streams, on a fresh gateway (so the heap grown by the load cells does not hide them): the
@@ -582,6 +602,19 @@ function markdown(report: any, cells: Cell[]): string {
     lines.push(
       `| ${c.kind} | ${c.state} | ${c.connections} | ${fmt(c.gateway.rps, 0)}${bad ? ` (${bad} failed)` : ''} | ${fmt(c.direct.rps, 0)} | ${ratio(c.gateway.rps, c.direct.rps)} | ${c.gateway.p50} / ${c.gateway.p99} | ${c.direct.p50} / ${c.direct.p99} | ${ratio(c.gateway.p50, c.direct.p50)} | ${ratio(c.gateway.p99, c.direct.p99)} |`,
     );
+  }
+  lines.push('');
+  lines.push('### The floor: a pass-through Node proxy (bench/floor-proxy.ts), stateless cells');
+  lines.push('');
+  lines.push('What one more Node HTTP hop costs with nothing in it (no auth, validation, parsing, session or SDK). Its ratio to direct is the best any Node gateway could show on this machine; gateway ÷ floor is the cost of the gateway itself.');
+  lines.push('');
+  lines.push('| request | conns | floor req/s | floor ÷ direct | gateway ÷ floor | first chunk p50 floor (added to direct) |');
+  lines.push('|---|---:|---:|---:|---:|---:|');
+  for (const c of cells) {
+    if (!c.floor) continue;
+    const tf = c.timing?.floor;
+    const added = tf && c.timing ? `${fmt(tf.firstChunkP50, 3)} (+${fmt(tf.firstChunkP50 - c.timing.direct.firstChunkP50, 3)})` : '–';
+    lines.push(`| ${c.kind} | ${c.connections} | ${fmt(c.floor.rps, 0)} | ${ratio(c.floor.rps, c.direct.rps)} | ${ratio(c.gateway.rps, c.floor.rps)} | ${added} |`);
   }
   lines.push('');
   lines.push('### Streaming chunk timing (own client loop, ms)');

@@ -185,3 +185,72 @@ describe('timeouts and disconnects', () => {
     }
   });
 });
+
+describe('upstream errors inside the stream', () => {
+  const upstreamError = { message: 'model overloaded, try again later', type: 'server_error', code: 'overloaded' };
+  const unavailable = (detail: string) => `Provider up is unavailable: Provider up reported an error in its stream: ${detail}`;
+  /** The content deltas of relayed chunks, joined. */
+  const streamedContent = (events: string[]) => events.map((e) => JSON.parse(e).choices?.[0]?.delta?.content ?? '').join('');
+
+  it('after some content: the partial content, an error event, [DONE]; no retry, no stored reply', async () => {
+    upstream.setScript(() => ({ kind: 'error_event', text: 'partial answer', error: upstreamError }));
+    const { status, text } = await rawStream({}, { 'x-request-id': 'stream-error-1', 'x-openclaw-session-key': 'stream-error-test' });
+    expect(status).toBe(200);
+    const events = sseData(text);
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(JSON.parse(events.at(-2)!)).toEqual({
+      error: { message: unavailable(upstreamError.message), type: 'upstream_error', param: null, code: 'upstream_unavailable', request_id: 'stream-error-1' },
+    });
+    const chunks = events.slice(0, -2);
+    expect(streamedContent(chunks)).toBe('partial answer');
+    // The relayed chunks never claimed a finished reply.
+    expect(chunks.map((e) => JSON.parse(e).choices?.[0]?.finish_reason ?? null).filter((f) => f !== null)).toEqual([]);
+    expect(chatRequests()).toHaveLength(1);
+    const store = gw.gateway.runtime.store;
+    expect(store).toBeDefined();
+    const transcript = await store!.loadTranscript('agent:solo:stream-error-test');
+    // The user's turn is kept; the half reply is not stored as an assistant message.
+    expect(transcript).toEqual([expect.objectContaining({ role: 'user', content: 'hi' })]);
+  });
+
+  it('before any content (non-stream): retried maxRetries times, then 502 upstream_unavailable', async () => {
+    upstream.setScript(() => ({ kind: 'error_event', error: upstreamError }));
+    const error = await apiError(ask('openclaw/solo'));
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(error.status).toBe(502);
+    // The upstream's own message is passed through, after the provider's name.
+    expect(error.error).toMatchObject({ type: 'upstream_error', code: 'upstream_unavailable', message: unavailable(upstreamError.message) });
+    // 1 try + maxRetries 2 on the `up` provider.
+    expect(chatRequests().map((r) => r.body.model)).toEqual(['solo-model', 'solo-model', 'solo-model']);
+  });
+
+  it('before any content: after the retries the fallback model answers', async () => {
+    upstream.setScript((req) => (req.body.model === 'primary-model' ? { kind: 'error_event', error: upstreamError } : { kind: 'text', text: 'from fallback' }));
+    const reply = await ask();
+    expect(reply.choices[0].message.content).toBe('from fallback');
+    expect(chatRequests().map((r) => r.body.model)).toEqual(['primary-model', 'primary-model', 'primary-model', 'fallback-model']);
+  });
+
+  it.each([
+    { name: 'event: error with an error field', bare: false, detail: upstreamError.message },
+    { name: 'event: error whose data has no error field', bare: true, detail: JSON.stringify(upstreamError) },
+  ])('a named error event ($name) after some content is relayed like an unnamed one', async ({ bare, detail }) => {
+    upstream.setScript(() => ({ kind: 'error_event', text: 'partial answer', error: upstreamError, named: true, bare }));
+    const { status, text } = await rawStream({}, { 'x-request-id': 'stream-error-named' });
+    expect(status).toBe(200);
+    const events = sseData(text);
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(JSON.parse(events.at(-2)!).error).toMatchObject({ message: unavailable(detail), code: 'upstream_unavailable', request_id: 'stream-error-named' });
+    expect(streamedContent(events.slice(0, -2))).toBe('partial answer');
+    expect(chatRequests()).toHaveLength(1);
+  });
+
+  it.each(['42', '"overloaded"', 'null'])('a stream event that is JSON but not an object (%s) → 502 upstream_malformed, not retried', async (data) => {
+    upstream.setScript(() => ({ kind: 'non_object_chunk', data }));
+    const error = await apiError(ask('openclaw/solo'));
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(error.status).toBe(502);
+    expect(error.error).toMatchObject({ type: 'upstream_error', code: 'upstream_malformed', message: 'Provider up sent an invalid response.' });
+    expect(chatRequests()).toHaveLength(1);
+  });
+});

@@ -3,7 +3,7 @@ import type { RateLimitConfig } from '../config/types.ts';
 import { AuthenticationError, RateLimitError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { isLoopbackAddress } from './client-address.ts';
-import { parseBearer, secretsMatch } from './secret.ts';
+import { matchesDigest, parseBearer, secretDigest } from './secret.ts';
 
 /**
  * Counts failed authentications per client address and locks an address out for `lockoutMs` after
@@ -61,6 +61,8 @@ export type AuthOutcome = { ok: true } | { ok: false; error: AuthenticationError
 export class AuthGuard {
   readonly limiter: AuthFailureLimiter;
   private readonly runtime: Runtime;
+  /** The current secret's digest, made again when a reload changes the secret. */
+  private expected: { secret: string; digest: Buffer } | undefined;
 
   constructor(runtime: Runtime) {
     this.runtime = runtime;
@@ -76,7 +78,8 @@ export class AuthGuard {
       return { ok: false, error: new AuthenticationError('Missing Authorization header; send "Authorization: Bearer <token>".') };
     }
     const presented = parseBearer(authorization);
-    if (presented !== undefined && secretsMatch(presented, auth.secret)) return { ok: true };
+    if (this.expected?.secret !== auth.secret) this.expected = { secret: auth.secret, digest: secretDigest(auth.secret) };
+    if (presented !== undefined && matchesDigest(presented, this.expected.digest)) return { ok: true };
     await this.limiter.recordFailure(address);
     const message =
       presented === undefined

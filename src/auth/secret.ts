@@ -55,11 +55,14 @@ function loadOrCreateGeneratedToken(stateDir: string): ResolvedAuth & { generate
   return { mode: 'token', secret: token, source: file, generated: true };
 }
 
-/** Constant-time comparison that also hides the length of the expected secret. */
-export function secretsMatch(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+/** The digest `matchesDigest` compares against; callers that check often keep it. */
+export function secretDigest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+/** Constant-time comparison of digests, which also hides the length of the expected secret. */
+export function matchesDigest(presented: string, expectedDigest: Buffer): boolean {
+  return timingSafeEqual(secretDigest(presented), expectedDigest);
 }
 
 /** The credential in `Authorization: Bearer <secret>` (scheme word case-insensitive), else undefined. */

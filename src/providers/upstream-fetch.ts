@@ -21,11 +21,11 @@ export function createUpstreamFetch(dispatcher: Dispatcher, fallback: typeof fet
       origin: new URL(url).origin,
       path: url.slice(url.indexOf('/', url.indexOf('//') + 2)) || '/',
       method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: flattenHeaders(init.headers),
+      headers: requestHeaders(init.headers),
       body: body ?? undefined,
       signal: init.signal ?? undefined,
     });
-    return new UpstreamResponse(url, statusCode, statusText, toHeaders(headers), stream) as unknown as Response;
+    return new UpstreamResponse(url, statusCode, statusText, new ResponseHeaders(headers) as unknown as Headers, stream) as unknown as Response;
   };
   return upstreamFetch as typeof fetch;
 }
@@ -69,24 +69,60 @@ class UpstreamResponse {
   }
 }
 
-function flattenHeaders(headers: RequestInit['headers']): Record<string, string> {
-  const flat: Record<string, string> = {};
-  if (!headers) return flat;
-  if (headers instanceof Headers || Array.isArray(headers)) {
-    for (const [name, value] of headers) flat[name] = value;
-    return flat;
-  }
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) flat[name.toLowerCase()] = String(value);
-  return flat;
+/** undici takes a Headers object (an iterable of pairs) as it is; a plain record is passed through too. */
+function requestHeaders(headers: RequestInit['headers']): Iterable<[string, string]> | Record<string, string> | undefined {
+  if (!headers) return undefined;
+  if (headers instanceof Headers || Array.isArray(headers)) return headers as Iterable<[string, string]>;
+  return headers as Record<string, string>;
 }
 
-function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
-  const headers = new Headers();
-  for (const name in raw) {
-    const value = raw[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.append(name, value);
+/**
+ * The read side of `Headers` over undici's header record (names already lower-case), which is
+ * what the SDK reads: `get`, `has`, iteration. Building a real Headers object validated and
+ * sorted every header of every response for nothing.
+ */
+class ResponseHeaders {
+  private readonly raw: Record<string, string | string[] | undefined>;
+
+  constructor(raw: Record<string, string | string[] | undefined>) {
+    this.raw = raw;
   }
-  return headers;
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  has(name: string): boolean {
+    return this.raw[name.toLowerCase()] !== undefined;
+  }
+
+  getSetCookie(): string[] {
+    const value = this.raw['set-cookie'];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    for (const name of Object.keys(this.raw).sort()) {
+      const value = this.get(name);
+      if (value !== null) yield [name, value];
+    }
+  }
+
+  keys(): IterableIterator<string> {
+    return Array.from(this.entries(), ([name]) => name)[Symbol.iterator]();
+  }
+
+  values(): IterableIterator<string> {
+    return Array.from(this.entries(), ([, value]) => value)[Symbol.iterator]();
+  }
+
+  forEach(callback: (value: string, name: string, headers: ResponseHeaders) => void): void {
+    for (const [name, value] of this.entries()) callback(value, name, this);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lockoutKey } from '../src/auth/client-address.ts';
 import { GENERATED_TOKEN_FILE } from '../src/auth/secret.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createGateway, type Gateway } from '../src/gateway.ts';
@@ -310,10 +311,31 @@ describe('lockout after repeated wrong secrets', () => {
     expect((await from('203.0.113.5', 'wrong')).status).toBe(401);
     expect((await from('203.0.113.5', TEST_TOKEN)).status).toBe(429);
     expect((await from('203.0.113.6', TEST_TOKEN)).status).toBe(200);
-    // The client is the first address of the chain (the one the proxies saw).
-    expect((await from('203.0.113.5, 10.0.0.1', TEST_TOKEN)).status).toBe(429);
+    // The client is the address the proxy in front appended (the chain's last); what comes before
+    // it is the client's own claim, which does not make it someone else.
+    expect((await from('10.0.0.1, 203.0.113.5', TEST_TOKEN)).status).toBe(429);
+    expect((await from('203.0.113.5, 10.0.0.1', TEST_TOKEN)).status).toBe(200);
     // The proxy itself (loopback, exempt by default) is not locked out.
     expect((await get(gw, '/v1/models', bearer(TEST_TOKEN))).status).toBe(200);
+  });
+
+  it('with trustProxy, a forged X-Forwarded-For neither dodges a lockout nor passes as loopback', async () => {
+    const gw = await start({ gateway: { trustProxy: true, auth: { rateLimit: { maxAttempts: 2, lockoutMs: 60_000 } } } });
+    // The client claims 127.0.0.1 and a fresh address each time; the proxy appends what it saw.
+    const forged = (claim: string, secret: string) => get(gw, '/v1/models', { ...bearer(secret), 'x-forwarded-for': `${claim}, 198.51.100.20` });
+    expect((await forged('127.0.0.1', 'wrong')).status).toBe(401);
+    expect((await forged('192.0.2.1', 'wrong')).status).toBe(401);
+    expect((await forged('192.0.2.2', TEST_TOKEN)).status).toBe(429);
+  });
+
+  it('counts IPv6 failures per /64 network, so rotating addresses inside it does not dodge the lockout', async () => {
+    const gw = await start({ gateway: { trustProxy: true, auth: { rateLimit: { maxAttempts: 2, lockoutMs: 60_000 } } } });
+    const from = (ip: string, secret: string) => get(gw, '/v1/models', { ...bearer(secret), 'x-forwarded-for': ip });
+    expect((await from('2001:db8:1:2::a', 'wrong')).status).toBe(401);
+    expect((await from('2001:db8:1:2:ffff:ffff:ffff:ffff', 'wrong')).status).toBe(401);
+    expect((await from('2001:0db8:0001:0002:0000:0000:0000:0042', TEST_TOKEN)).status).toBe(429);
+    // Another /64 is someone else.
+    expect((await from('2001:db8:1:3::a', TEST_TOKEN)).status).toBe(200);
   });
 
   it('without trustProxy, X-Forwarded-For is ignored: the socket address is locked out', async () => {
@@ -332,6 +354,21 @@ describe('lockout after repeated wrong secrets', () => {
     expect((await get(gw, '/v1/models', { ...bearer('wrong'), 'x-forwarded-for': '198.51.100.1' })).status).toBe(401);
     expect((await get(gw, '/v1/models', { ...bearer(TEST_TOKEN), 'x-forwarded-for': '198.51.100.1' })).status).toBe(429);
     expect((await get(gw, '/v1/models', bearer(TEST_TOKEN))).status).toBe(200);
+  });
+});
+
+describe('lockoutKey', () => {
+  it.each([
+    ['203.0.113.5', '203.0.113.5'],
+    ['2001:db8:1:2::a', '2001:db8:1:2::/64'],
+    ['2001:0DB8:0001:0002:ffff:0:0:1', '2001:db8:1:2::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::ffff:192.0.2.1', '0:0:0:0::/64'],
+    ['2001:db8::', '2001:db8:0:0::/64'],
+    ['not:an::address::', 'not:an::address::'],
+  ])('%s → %s', (address, key) => {
+    expect(lockoutKey(address)).toBe(key);
   });
 });
 

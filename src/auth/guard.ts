@@ -2,7 +2,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config/types.ts';
 import { AuthenticationError, RateLimitError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
-import { isLoopbackAddress } from './client-address.ts';
+import { isLoopbackAddress, lockoutKey } from './client-address.ts';
 import { matchesDigest, parseBearer, secretDigest } from './secret.ts';
 
 /**
@@ -33,7 +33,7 @@ export class AuthFailureLimiter {
   /** Milliseconds left on this address's lockout; 0 when it is not locked. */
   async lockedForMs(address: string): Promise<number> {
     if (!this.applies(address)) return 0;
-    const lock = await this.locks.get(address);
+    const lock = await this.locks.get(lockoutKey(address));
     return lock && lock.msBeforeNext > 0 ? lock.msBeforeNext : 0;
   }
 
@@ -43,10 +43,11 @@ export class AuthFailureLimiter {
     const { maxAttempts, windowMs, lockoutMs } = this.settings();
     this.failures.points = maxAttempts;
     this.failures.duration = windowMs / 1000;
-    const result = await this.failures.penalty(address, 1);
+    const key = lockoutKey(address);
+    const result = await this.failures.penalty(key, 1);
     if (result.consumedPoints < maxAttempts) return 0;
-    await this.failures.delete(address);
-    await this.locks.block(address, lockoutMs / 1000);
+    await this.failures.delete(key);
+    await this.locks.block(key, lockoutMs / 1000);
     return lockoutMs;
   }
 }

@@ -6,7 +6,7 @@ import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { ChatMessage } from '../agents/messages.ts';
 import { planModels, runAgent, type RunInput, type RunResult } from '../agents/run.ts';
 import { resolveAgentTarget } from '../agents/target.ts';
-import { normalizeAddress } from '../auth/client-address.ts';
+import { lastForwardedAddress, normalizeAddress } from '../auth/client-address.ts';
 import { AuthGuard, lockedOut } from '../auth/guard.ts';
 import { ApiError, AuthenticationError, NotFoundError, ServiceUnavailableError } from '../errors.ts';
 import { checkChatRequest, forwardedParams } from '../http/chat-request.ts';
@@ -431,11 +431,10 @@ function guessId(text: string | undefined): FrameId | null {
   }
 }
 
-/** The client address as HTTP sees it: the socket peer, or the first X-Forwarded-For hop while gateway.trustProxy. */
+/** The client address as HTTP sees it: the socket peer, or the last X-Forwarded-For entry (the proxy's) while gateway.trustProxy. */
 function upgradeAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  if (trustProxy && typeof forwarded === 'string' && forwarded.trim()) return normalizeAddress(forwarded.split(',')[0]);
-  return normalizeAddress(req.socket.remoteAddress ?? 'unknown');
+  const forwarded = trustProxy ? lastForwardedAddress(req.headers['x-forwarded-for']) : undefined;
+  return forwarded ?? normalizeAddress(req.socket.remoteAddress ?? 'unknown');
 }
 
 /** Answers a refused upgrade with a plain HTTP response in the OpenAI error shape. */

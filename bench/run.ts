@@ -171,7 +171,9 @@ interface Gateway {
 async function startGateway(configPath: string, options: { cpuProfDir?: string } = {}): Promise<Gateway> {
   const port = await freePort();
   const stateDir = tempDir('openclaw-bench-state-');
-  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (e.g. --max-semi-space-size=8).
+  const extraArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const nodeArgs = [...extraArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
   let stderr = '';
   const started = performance.now();
   const child = track(
@@ -569,7 +571,7 @@ async function main() {
   const report = {
     date: startedAt.toISOString(),
     mode: QUICK ? 'quick' : 'full',
-    command: `node bench/run.ts${QUICK ? ' --quick' : ''}`,
+    command: `${process.env.BENCH_GATEWAY_NODE_ARGS ? `BENCH_GATEWAY_NODE_ARGS='${process.env.BENCH_GATEWAY_NODE_ARGS}' ` : ''}node bench/run.ts${QUICK ? ' --quick' : ''}`,
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: `${process.platform} ${process.arch}` },
     plan: PLAN,
     upstream: { latencyMs: 0, chunks: 8, chunkDelayMs: 0 },

@@ -289,6 +289,9 @@ async function cannon(endpoint: Endpoint, stream: boolean, stateful: boolean, co
 interface TimingResult {
   requests: number;
   failures: number;
+  /** Upstream wrote its first content chunk → the client had it (both clocks on this machine). */
+  relayP50: number;
+  relayP99: number;
   firstChunkP50: number;
   firstChunkP99: number;
   firstContentP50: number;
@@ -303,6 +306,7 @@ async function streamTiming(endpoint: Endpoint, stateful: boolean, connections: 
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const firstChunk: number[] = [];
   const firstContent: number[] = [];
+  const relay: number[] = [];
   const done: number[] = [];
   let failures = 0;
   let sent = 0;
@@ -336,9 +340,12 @@ async function streamTiming(endpoint: Endpoint, stateful: boolean, connections: 
           res.on('data', (text: string) => {
             const now = performance.now();
             if (!chunkAt && text.includes('data: ')) chunkAt = now;
-            if (!contentAt && text.includes('"content":"') && !/"content":""/.test(text.slice(text.indexOf('"content":"') - 1, text.indexOf('"content":"') + 13))) {
-              // The first non-empty `content` delta (the role chunk carries an empty one).
+            if (!contentAt && /"content":"[^"]/.test(text)) {
+              // The first non-empty `content` delta (the role chunk carries an empty one, which may
+              // arrive in the same read).
               contentAt = now;
+              const stamp = /"content":"@(\d+\.\d+) /.exec(text);
+              if (stamp) relay.push(performance.timeOrigin + now - Number(stamp[1]));
             }
             tail = (tail + text).slice(-64);
             if (tail.includes('data: [DONE]')) {
@@ -370,6 +377,8 @@ async function streamTiming(endpoint: Endpoint, stateful: boolean, connections: 
     firstChunkP99: percentile(firstChunk, 99),
     firstContentP50: percentile(firstContent, 50),
     firstContentP99: percentile(firstContent, 99),
+    relayP50: percentile(relay, 50),
+    relayP99: percentile(relay, 99),
     doneP50: percentile(done, 50),
     doneP99: percentile(done, 99),
   };
@@ -621,14 +630,14 @@ function markdown(report: any, cells: Cell[]): string {
   lines.push('');
   lines.push('### Streaming chunk timing (own client loop, ms)');
   lines.push('');
-  lines.push('| state | conns | first chunk p50 g / d (added) | first content p50 g / d (added) | first content p99 g / d | [DONE] p50 g / d (ratio) | [DONE] p99 g / d (ratio) | requests g / d |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| state | conns | first chunk p50 g / d (added) | first content p50 g / d (added) | first content p99 g / d | relay of the first content p50 g / d (added) | [DONE] p50 g / d (ratio) | [DONE] p99 g / d (ratio) | requests g / d |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of cells) {
     if (!c.timing) continue;
     const g = c.timing.gateway;
     const d = c.timing.direct;
     lines.push(
-      `| ${c.state} | ${c.connections} | ${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)}) | ${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)}) | ${fmt(g.firstContentP99)} / ${fmt(d.firstContentP99)} | ${fmt(g.doneP50, 3)} / ${fmt(d.doneP50, 3)} (${ratio(g.doneP50, d.doneP50)}) | ${fmt(g.doneP99)} / ${fmt(d.doneP99)} (${ratio(g.doneP99, d.doneP99)}) | ${g.requests}${g.failures ? ` (${g.failures} failed)` : ''} / ${d.requests}${d.failures ? ` (${d.failures} failed)` : ''} |`,
+      `| ${c.state} | ${c.connections} | ${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)}) | ${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)}) | ${fmt(g.firstContentP99)} / ${fmt(d.firstContentP99)} | ${fmt(g.relayP50, 3)} / ${fmt(d.relayP50, 3)} (+${fmt(g.relayP50 - d.relayP50, 3)}) | ${fmt(g.doneP50, 3)} / ${fmt(d.doneP50, 3)} (${ratio(g.doneP50, d.doneP50)}) | ${fmt(g.doneP99)} / ${fmt(d.doneP99)} (${ratio(g.doneP99, d.doneP99)}) | ${g.requests}${g.failures ? ` (${g.failures} failed)` : ''} / ${d.requests}${d.failures ? ` (${d.failures} failed)` : ''} |`,
     );
   }
   const idle = report.idle;
@@ -656,13 +665,14 @@ async function firstChunkRun(upstream: Upstream, configPath: string, direct: End
   const gw = await startGateway(configPath);
   const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
   await streamTiming(gateway, false, 1, 2_000, 20_000);
-  const rows: string[] = ['| round | first chunk p50 g / d (added) | first content p50 g / d (added) | [DONE] p50 g / d |', '|---:|---:|---:|---:|'];
+  const rows: string[] = ['| round | first chunk p50 g / d (added) | first content p50 g / d (added) | relay of the first content p50 g / d (added) | [DONE] p50 g / d |', '|---:|---:|---:|---:|---:|'];
   for (let round = 1; round <= 5; round++) {
     const g = await streamTiming(gateway, false, 1, 2_000, 20_000);
     const d = await streamTiming(direct, false, 1, 2_000, 20_000);
     const cells = [
       `${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)})`,
       `${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)})`,
+      `${fmt(g.relayP50, 3)} / ${fmt(d.relayP50, 3)} (+${fmt(g.relayP50 - d.relayP50, 3)})`,
       `${fmt(g.doneP50, 3)} / ${fmt(d.doneP50, 3)}`,
     ];
     rows.push(`| ${round} | ${cells.join(' | ')} |`);

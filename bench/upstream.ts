@@ -101,7 +101,12 @@ export function createUpstream(initial: Partial<UpstreamOptions> = {}): Upstream
       const next = () => {
         if (closed) return;
         if (i < chunks) {
-          res.write(chunk({ content: text[i++] }, null));
+          // The first content chunk carries the wall-clock time it was sent ("@<epoch ms> "), so a
+          // client on this machine can tell how long the chunk took to reach it: directly, or
+          // through the gateway's relay.
+          const content = i === 0 ? `@${(performance.timeOrigin + performance.now()).toFixed(3)} ` : text[i];
+          i++;
+          res.write(chunk({ content }, null));
           if (chunkDelayMs > 0) setTimeout(next, chunkDelayMs);
           else next();
           return;

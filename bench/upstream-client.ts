@@ -8,7 +8,7 @@
 // first content event and to the end, p50) and 16 concurrent streams (completed requests/s).
 // Every request is streamed and read the way the gateway reads it (asResponse() + readSseEvents).
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import OpenAI from 'openai';
@@ -22,7 +22,7 @@ const option = (name: string, fallback: number) => {
   return at === -1 ? fallback : Number(argv[at + 1]);
 };
 const ROUNDS = option('rounds', 3);
-const SDK_VERSION = (createRequire(import.meta.url)('openai/package.json') as { version: string }).version;
+const SDK_VERSION = (JSON.parse(readFileSync(new URL('../node_modules/openai/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SECONDS = option('seconds', 2);
 
 /** node:http with a keep-alive agent, answering the same Response-shaped object (for comparison only). */

@@ -27,7 +27,11 @@ export class OpenAICompatibleProvider implements Provider {
    */
   private connect(): Promise<Upstream> {
     this.upstream ??= (async () => {
-      const [{ default: OpenAIClient }, { Agent: Pool, fetch: fallbackFetch }] = await Promise.all([import('openai'), import('undici')]);
+      // One after the other, with a turn of the event loop between: each load blocks it for tens of
+      // milliseconds, and requests arriving meanwhile (probes, at start-up) get served in between.
+      const { default: OpenAIClient } = await import('openai');
+      await new Promise((resolve) => setImmediate(resolve));
+      const { Agent: Pool, fetch: fallbackFetch } = await import('undici');
       const config = this.config;
       // A keep-alive pool per provider; its header/body timeouts follow the provider's timeoutMs
       // instead of Node's fixed 5 minutes.

@@ -92,6 +92,39 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     }
   };
 
+  /**
+   * Listening comes first (probes answer at once). What the first API request needs (request
+   * validator, provider SDK) then loads in the background, as background work should: once no
+   * request has arrived for WARM_UP_QUIET_MS (at the latest WARM_UP_LATEST_MS after listening),
+   * one piece at a time with turns for requests in between. A request that needs a piece before
+   * then loads it itself.
+   */
+  let warmUpTimer: NodeJS.Timeout | undefined;
+  const warmUpWhenQuiet = () => {
+    const latest = Date.now() + WARM_UP_LATEST_MS;
+    const onRequest = () => schedule();
+    const schedule = () => {
+      clearTimeout(warmUpTimer);
+      warmUpTimer = setTimeout(start, Math.max(0, Math.min(WARM_UP_QUIET_MS, latest - Date.now())));
+      warmUpTimer.unref();
+    };
+    const start = () => {
+      for (const server of servers) server.off('request', onRequest);
+      const started = performance.now();
+      const yieldToRequests = () => new Promise((resolve) => setImmediate(resolve));
+      void (async () => {
+        await runtime.current.providers.warmUp();
+        await yieldToRequests();
+        await app.warmUp();
+      })().then(
+        () => logger.debug({ event: 'gateway.warm', ms: Math.round(performance.now() - started) }, 'validator and provider clients loaded'),
+        (error: unknown) => logger.error({ event: 'gateway.warm_failed', err: error }, 'warm-up failed; the first requests will retry it'),
+      );
+    };
+    for (const server of servers) server.on('request', onRequest);
+    schedule();
+  };
+
   const startServer = (host: string, port: number) =>
     new Promise<Server>((resolve, reject) => {
       // requestTimeout bounds receiving the request only (slow clients), never a long streamed response.
@@ -141,23 +174,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const first = bound[0].includes(':') ? `[${bound[0]}]` : bound[0];
       const url = `http://${first === '0.0.0.0' ? '127.0.0.1' : first}:${port}`;
       logger.info({ event: 'gateway.listening', hosts: bound, port, auth: runtime.current.auth.mode, authSource: runtime.current.auth.source }, `listening on ${bound.join(', ')} port ${port}`);
-      // Listening comes first (probes answer at once); what the first API request needs loads
-      // right after, one piece at a time so requests arriving meanwhile get turns in between.
-      const started = performance.now();
-      const yieldToRequests = () => new Promise((resolve) => setImmediate(resolve));
-      void (async () => {
-        await yieldToRequests();
-        await runtime.current.providers.warmUp();
-        await yieldToRequests();
-        await app.warmUp();
-      })().then(
-        () => logger.debug({ event: 'gateway.warm', ms: Math.round(performance.now() - started) }, 'validator and provider clients loaded'),
-        (error: unknown) => logger.error({ event: 'gateway.warm_failed', err: error }, 'warm-up failed; the first requests will retry it'),
-      );
+      warmUpWhenQuiet();
       return { port, hosts: bound, url };
     },
     async close({ graceMs = config.gateway.http.shutdownGraceMs } = {}) {
       watcher?.close();
+      clearTimeout(warmUpTimer);
       // WebSockets: idle ones close now with 1001, busy ones when their runs end (within the grace).
       ws.beginShutdown();
       const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
@@ -173,6 +195,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     },
   };
 }
+
+const WARM_UP_QUIET_MS = 20;
+const WARM_UP_LATEST_MS = 500;
 
 /** How often Node looks for connections past headersTimeout/requestTimeout (its default, 30 s, would let short limits slip). */
 function checkingInterval(headersTimeoutMs: number, requestTimeoutMs: number): number {

@@ -177,12 +177,12 @@ describe('WebSocket agent runs', () => {
     client.ws.close();
   });
 
-  it('gives the HTTP errors for an unknown agent', async () => {
+  it('gives the HTTP errors for an unknown agent, naming the frame’s field', async () => {
     gw = await startTestGateway();
     const client = new Client(gw.url, bearer);
     await client.opened;
     const res = await client.request(1, 'agent.run', { message: 'hi', model: 'openclaw/ghost' });
-    expect(res.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+    expect(res.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found', param: 'params.model' });
     client.ws.close();
   });
 
@@ -245,6 +245,39 @@ describe('WebSocket frames', () => {
 
     expect((await client.request(6, 'health')).ok).toBe(true);
     expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    client.ws.close();
+  });
+
+  it('names the frame’s params, not HTTP headers or body fields, when a run is refused', async () => {
+    gw = await startTestGateway({ agents: { list: [{ id: 'main', default: true }] } });
+    const client = new Client(gw.url, bearer);
+    await client.opened;
+    const badAgent = await client.request(1, 'agent.run', { message: 'hi', agent: 'Bad Id!' });
+    expect(badAgent.error).toMatchObject({ code: 'invalid_agent_id', param: 'params.agent' });
+    expect(badAgent.error.message).toMatch(/^params\.agent must be an agent id/);
+    expect(badAgent.error.message).not.toContain('x-openclaw');
+
+    const unknownAgent = await client.request(2, 'agent.run', { message: 'hi', agent: 'nobody' });
+    expect(unknownAgent.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found', param: 'params.agent' });
+    expect(unknownAgent.error.message).toMatch(/^params\.agent names agent "nobody", which is not configured/);
+
+    const badKey = await client.request(3, 'agent.run', { message: 'hi', sessionKey: 'cron:nightly' });
+    expect(badKey.error).toMatchObject({ code: 'invalid_session_key', param: 'params.sessionKey' });
+    expect(badKey.error.message).toMatch(/^params\.sessionKey uses the reserved session namespace/);
+
+    const unknownModel = await client.request(4, 'agent.run', { message: 'hi', model: 'gpt-4o' });
+    expect(unknownModel.error).toMatchObject({ code: 'model_not_found', param: 'params.model' });
+
+    const noUser = await client.request(5, 'agent.run', { messages: [{ role: 'system', content: 'only rules' }] });
+    expect(noUser.error).toMatchObject({ type: 'invalid_request_error', param: 'params.messages' });
+
+    // The same refusals over HTTP still name the header.
+    const http = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', 'x-openclaw-agent-id': 'nobody' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect((await http.json()).error.message).toMatch(/^Header x-openclaw-agent-id names agent "nobody"/);
     client.ws.close();
   });
 

@@ -8,7 +8,7 @@ import { planModels, runAgent, type RunInput, type RunResult } from '../agents/r
 import { resolveAgentTarget } from '../agents/target.ts';
 import { lastForwardedAddress, normalizeAddress } from '../auth/client-address.ts';
 import { AuthGuard, lockedOut } from '../auth/guard.ts';
-import { ApiError, AuthenticationError, NotFoundError, ServiceUnavailableError } from '../errors.ts';
+import { ApiError, AuthenticationError, NotFoundError, ServiceUnavailableError, type ApiErrorOptions } from '../errors.ts';
 import { checkChatRequest, forwardedParams } from '../http/chat-request.ts';
 import { errorBody, toApiError } from '../http/errors.ts';
 import type { CreateChatCompletionRequest } from '../http/wire.ts';
@@ -260,13 +260,18 @@ export class WsGateway {
     const headers: Record<string, string> = {};
     if (params.agent !== undefined) headers['x-openclaw-agent-id'] = params.agent;
     if (params.sessionKey !== undefined) headers['x-openclaw-session-key'] = params.sessionKey;
-    const target = resolveAgentTarget({ model: params.model, headers }, ctx.roster);
-    const agent = ctx.roster.agents.get(target.agentId)!;
-    const messages: ChatMessage[] = params.messages ?? [{ role: 'user', content: params.message ?? '' }];
-    const body = { ...params, model: params.model ?? 'openclaw', messages } as unknown as CreateChatCompletionRequest;
-    checkChatRequest(body, agent);
-    const session = resolveSessionKey({ user: params.user, headers }, agent.id);
-    planModels(ctx, { agentId: agent.id });
+    let target, agent, messages: ChatMessage[], body: CreateChatCompletionRequest, session;
+    try {
+      target = resolveAgentTarget({ model: params.model, headers }, ctx.roster);
+      agent = ctx.roster.agents.get(target.agentId)!;
+      messages = params.messages ?? [{ role: 'user', content: params.message ?? '' }];
+      body = { ...params, model: params.model ?? 'openclaw', messages } as unknown as CreateChatCompletionRequest;
+      checkChatRequest(body, agent);
+      session = resolveSessionKey({ user: params.user, headers }, agent.id);
+      planModels(ctx, { agentId: agent.id });
+    } catch (error) {
+      throw inFrameTerms(error, params.message !== undefined);
+    }
 
     const runId = `run_${randomUUID()}`;
     const requestId = randomUUID();
@@ -397,6 +402,28 @@ export class WsGateway {
     if (this.wss) (await this.wss).close();
   }
 }
+
+/**
+ * The run resolves agent, session and body exactly as HTTP does, from header names and body
+ * fields; its errors are told in the frame's terms instead: `params.agent` rather than the
+ * x-openclaw-agent-id header, `params.messages[0].content` rather than `messages[0].content`.
+ */
+function inFrameTerms(error: unknown, singleMessage: boolean): unknown {
+  if (!(error instanceof ApiError) || error.status >= 500) return error;
+  const fromHeader = FRAME_NAMES_OF_HEADERS.find(([header]) => error.message.startsWith(`Header ${header}`));
+  const message = fromHeader ? `${fromHeader[1]}${error.message.slice(`Header ${fromHeader[0]}`.length)}` : error.message;
+  let param = fromHeader ? fromHeader[1] : error.param ? `params.${error.param}` : null;
+  // A `message` string stands for messages[0].
+  if (singleMessage && param?.startsWith('params.messages[0]')) param = 'params.message';
+  if (message === error.message && param === error.param) return error;
+  const Same = error.constructor as new (message: string, options: ApiErrorOptions) => ApiError;
+  return new Same(message, { param, code: error.code, headers: error.headers });
+}
+
+const FRAME_NAMES_OF_HEADERS = [
+  ['x-openclaw-agent-id', 'params.agent'],
+  ['x-openclaw-session-key', 'params.sessionKey'],
+] as const;
 
 // WebSocket readyState values (the `ws` module is loaded lazily, so not its constants).
 const WS_OPEN = 1;

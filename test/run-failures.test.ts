@@ -135,6 +135,17 @@ describe('upstream status mapping', () => {
     expect(chatRequests()[0].headers.authorization).toBe(`Bearer ${SECRET_KEY}`);
   });
 
+  it('a redirect is not followed: 502 telling the operator to fix baseUrl, the key sent nowhere else', async () => {
+    upstream.setScript((_req, i) => (i === 0 ? { kind: 'status', status: 308, headers: { location: 'https://elsewhere.example/v1/chat/completions' } } : { kind: 'text', text: 'followed' }));
+    const error = await apiError(ask('openclaw/solo'));
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('upstream_misconfigured');
+    expect(error.message).toContain('HTTP 308 to https://elsewhere.example/v1/chat/completions');
+    expect(error.message).toContain('models.providers.up.baseUrl');
+    // Neither followed nor retried.
+    expect(chatRequests()).toHaveLength(1);
+  });
+
   it('malformed upstream SSE → 502', async () => {
     upstream.setScript(() => ({ kind: 'malformed' }));
     const error = await apiError(ask('openclaw/solo'));

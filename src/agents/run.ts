@@ -192,6 +192,8 @@ export function toApiError(error: unknown): Error {
       return new BadRequestError(error.message, { code: 'upstream_rejected' });
     case 'malformed':
       return new UpstreamError(`Provider ${error.provider} sent an invalid response.`, { code: 'upstream_malformed' });
+    case 'misconfigured':
+      return new UpstreamError(error.message, { code: 'upstream_misconfigured' });
     default:
       return new UpstreamError(`Provider ${error.provider} is unavailable: ${error.message}`, { code: 'upstream_unavailable' });
   }

@@ -143,6 +143,12 @@ export function toProviderError(sdk: typeof OpenAI, provider: string, error: unk
         retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
       });
     }
+    if (status >= 300 && status < 400) {
+      // The upstream client does not follow redirects (an API call that moved is a config to fix,
+      // and following one would resend the key to wherever it points).
+      const location = error.headers?.get?.('location');
+      return new ProviderError(provider, 'misconfigured', `Provider ${provider} answered with a redirect (HTTP ${status}${location ? ` to ${location}` : ''}); set models.providers.${provider}.baseUrl to the address it points to.`, { status });
+    }
     if (status === 401 || status === 403) {
       return new ProviderError(provider, 'unauthorized', `Provider ${provider} refused the gateway's credentials (HTTP ${status}).`, { status });
     }

@@ -66,7 +66,9 @@ export type ProviderFailureKind =
   /** The upstream answered something that is not a valid completion. */
   | 'malformed'
   /** The upstream rejected the request itself (400/404/422). */
-  | 'rejected';
+  | 'rejected'
+  /** The provider's config does not lead to an API (a redirect): the operator must fix it. */
+  | 'misconfigured';
 
 export class ProviderError extends Error {
   readonly provider: string;

@@ -25,6 +25,22 @@ describe('readSseEvents', () => {
     expect(await collect([...bytes].map((byte) => Uint8Array.of(byte)))).toEqual(EXPECTED);
   });
 
+  it('reads CRLF and CR-only streams the same, even when a CRLF is split between two reads', async () => {
+    const multiLine = 'data: {"a":\ndata: 1}\n\ndata: [DONE]\n\n';
+    const expected: SseEvent[] = [{ data: '{"a":\n1}' }, { data: '[DONE]' }];
+    for (const ending of ['\r\n', '\r']) {
+      const bytes = new TextEncoder().encode(multiLine.replace(/\n/g, ending));
+      for (let cut = 1; cut < bytes.length; cut++) {
+        expect(await collect([bytes.slice(0, cut), bytes.slice(cut)])).toEqual(expected);
+      }
+    }
+  });
+
+  it('refuses an event that grows past the size limit instead of buffering without end', async () => {
+    const endless = Array.from({ length: 20 }, () => `data: ${'x'.repeat(1024 * 1024)}\n`);
+    await expect(collect(endless)).rejects.toThrow(/larger than/);
+  });
+
   it('accepts CRLF line ends, joins multi-line data, and tolerates "data:" without a space', async () => {
     const events = await collect(['data:{"x":\r\n', 'data: 1}\r\n\r', '\nid: 7\r\nretry: 100\r\ndata: two\r\n\r\n']);
     expect(events).toEqual([{ data: '{"x":\n1}' }, { data: 'two' }]);

@@ -1,3 +1,6 @@
+/** No chat completion chunk comes near this; a stream that does is broken or hostile. */
+const MAX_EVENT_CHARS = 8 * 1024 * 1024;
+
 /** One server-sent event: its `event:` name (when it has one) and its `data:` lines joined by "\n". */
 export interface SseEvent {
   event?: string;
@@ -11,12 +14,17 @@ export interface SseEvent {
  * It works on whole network reads at once (one decode and a few `indexOf`s per read), which is what
  * makes it cheaper than a line-by-line decoder on the relay's hot path.
  */
-export async function* readSseEvents(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
+export async function* readSseEvents(body: AsyncIterable<Uint8Array | string>, maxEventBytes = MAX_EVENT_CHARS): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of body) {
     buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
+    if (buffer.includes('\r')) {
+      // A CR at the very end may be the first half of a CRLF whose LF is in the next read: keep it
+      // as it is until then, or it would count as a line end of its own and split the event.
+      const pendingCr = buffer.endsWith('\r');
+      buffer = (pendingCr ? buffer.slice(0, -1) : buffer).replace(/\r\n?/g, '\n') + (pendingCr ? '\r' : '');
+    }
     let start = 0;
     let end: number;
     while ((end = buffer.indexOf('\n\n', start)) !== -1) {
@@ -25,6 +33,7 @@ export async function* readSseEvents(body: AsyncIterable<Uint8Array | string>): 
       if (event) yield event;
     }
     if (start > 0) buffer = buffer.slice(start);
+    if (buffer.length > maxEventBytes) throw new SyntaxError(`A server-sent event is larger than ${maxEventBytes} characters.`);
   }
   buffer += decoder.decode();
   const event = parseBlock(buffer.replace(/\r\n?/g, '\n'));

@@ -17,9 +17,10 @@ export function createUpstreamFetch(dispatcher: Dispatcher, fallback: typeof fet
       return fallback(input, { ...init, dispatcher } as RequestInit);
     }
     const url = typeof input === 'string' ? input : input.href;
+    const target = new URL(url);
     const { statusCode, statusText, headers, body: stream } = await dispatcher.request({
-      origin: new URL(url).origin,
-      path: url.slice(url.indexOf('/', url.indexOf('//') + 2)) || '/',
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
       method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: requestHeaders(init.headers),
       body: body ?? undefined,

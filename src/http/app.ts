@@ -65,7 +65,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
 
 /**
  * express-openapi-validator on the published spec, loaded on first use or by the gateway's
- * warm-up right after it starts listening: it is the largest piece of start-up, and /health and
+ * background warm-up once it listens: it is the largest piece of start-up, and /health and
  * /ready do not need it. A request that needs validation before it is loaded waits for it. The
  * spec itself is checked against the OpenAPI schema by the test suite rather than at every start
  * (`validateApiSpec: false`).

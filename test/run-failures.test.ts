@@ -38,10 +38,7 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-afterEach(() => {
-  upstream.requests.length = 0;
-  upstream.setScript(() => ({ kind: 'text', text: 'Hello from upstream', chunks: 3 }));
-});
+afterEach(() => upstream.reset());
 
 const ask = (model = 'openclaw/main', extra: Record<string, unknown> = {}) =>
   gw.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming);

@@ -42,10 +42,7 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-afterEach(() => {
-  upstream.requests.length = 0;
-  upstream.setScript(() => ({ kind: 'text', text: 'Hello from upstream', chunks: 3 }));
-});
+afterEach(() => upstream.reset());
 
 const lastChat = () => upstream.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)!;
 

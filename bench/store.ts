@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChatMessage } from '../src/agents/messages.ts';
+import type { MessageRecord } from '../src/records/record.ts';
 import { openDefaultSessionStore } from '../src/sessions/open.ts';
 import type { SqliteSessionStore } from '../src/sessions/sqlite-store.ts';
 
@@ -20,10 +20,14 @@ const ITERATIONS = Number(values.iterations);
 const KEY = 'agent:main:openai-user:bench';
 
 const filler = 'The quick brown fox jumps over the lazy dog. '.repeat(6);
-const turn = (i: number): ChatMessage[] => [
-  { role: 'user', content: `question ${i}: ${filler}` },
-  { role: 'assistant', content: `answer ${i}: ${filler}${filler}` },
+const turn = (i: number): MessageRecord[] => [
+  { role: 'user', content: [{ type: 'text', text: `question ${i}: ${filler}` }] },
+  { role: 'assistant', content: [{ type: 'text', text: `answer ${i}: ${filler}${filler}` }] },
 ];
+let position = 0;
+const append = async (i: number) => {
+  position = await store.appendTurn(KEY, { messages: turn(i), meta: { requestId: `bench-${i}`, model: 'echo/echo', outcome: 'completed' } }, { expectedPosition: position });
+};
 
 function percentile(sorted: number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -48,14 +52,18 @@ const store = openDefaultSessionStore(stateDir) as SqliteSessionStore;
 try {
   console.log(`node ${process.version}, store ${store.file}`);
   const fillStart = Date.now();
-  for (let i = 0; i < TURNS; i++) await store.appendTurn(KEY, turn(i));
+  for (let i = 0; i < TURNS; i++) await append(i);
   const fillMs = Date.now() - fillStart;
   console.log(`filled ${TURNS} turns (${TURNS * 2} messages) in ${fillMs} ms (${((fillMs / TURNS) * 1000).toFixed(0)} µs/turn); file ${(statSync(store.file).size / 1e6).toFixed(1)} MB`);
 
-  await measure('appendTurn (2 messages)', (i) => store.appendTurn(KEY, turn(TURNS + i + 100)));
+  await measure('appendTurn (2 messages)', (i) => append(TURNS + i + 100));
+  await measure('lock + release, uncontended', async () => {
+    const lock = await store.lockSession(KEY, { timeoutMs: 1_000 });
+    await lock.release();
+  });
   for (const n of [50, 200]) {
     await measure(`loadTranscript last ${n}`, async () => {
-      const messages = await store.loadTranscript(KEY, { lastMessages: n });
+      const { messages } = await store.loadTranscript(KEY, { lastMessages: n });
       if (messages.length !== n) throw new Error(`expected ${n} messages, got ${messages.length}`);
     });
   }

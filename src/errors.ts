@@ -1,96 +1,118 @@
-// The closed set of errors the gateway answers with. Each carries the HTTP status and OpenAI error
-// `type` it maps to; src/http/errors.ts turns any of them into the wire shape in one place.
+// The closed set of errors the gateway answers with. Domain modules raise them with a stable `code`
+// and the *kind* of failure; each transport maps a kind to its own wire form in exactly one place
+// (src/http/errors.ts for HTTP and SSE, the WebSocket reuses its `type`). Nothing maps errors by
+// matching message text.
 
-export interface ApiErrorOptions {
+export type ErrorKind =
+  | 'invalid_request'
+  | 'authentication'
+  | 'permission'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'upgrade_required'
+  | 'rate_limited'
+  | 'internal'
+  | 'upstream'
+  | 'unavailable'
+  | 'timeout'
+  | 'aborted';
+
+export interface GatewayErrorOptions {
+  /** A stable, machine-readable code (`model_not_found`, `session_busy`…); never null. */
+  code: string;
+  /** The request field at fault, in the transport's own terms (`messages[0].content`). */
   param?: string | null;
-  code?: string | null;
-  headers?: Record<string, string>;
+  /** How long the client should wait before trying again (rate limits, lockouts). */
+  retryAfterSeconds?: number;
   cause?: unknown;
 }
 
-export abstract class ApiError extends Error {
-  abstract readonly status: number;
-  abstract readonly type: string;
+export abstract class GatewayError extends Error {
+  abstract readonly kind: ErrorKind;
+  readonly code: string;
   readonly param: string | null;
-  readonly code: string | null;
-  readonly headers: Record<string, string>;
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(message: string, options: ApiErrorOptions = {}) {
+  constructor(message: string, options: GatewayErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
+    this.code = options.code;
     this.param = options.param ?? null;
-    this.code = options.code ?? null;
-    this.headers = options.headers ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
-export class BadRequestError extends ApiError {
-  readonly status = 400;
-  readonly type = 'invalid_request_error';
+export class BadRequestError extends GatewayError {
+  readonly kind = 'invalid_request';
 }
 
-export class AuthenticationError extends ApiError {
-  readonly status = 401;
-  readonly type = 'invalid_request_error';
-  constructor(message = 'Missing or invalid bearer token in the Authorization header.', options: ApiErrorOptions = {}) {
-    super(message, { code: 'invalid_api_key', ...options, headers: { 'WWW-Authenticate': 'Bearer', ...options.headers } });
+export class AuthenticationError extends GatewayError {
+  readonly kind = 'authentication';
+  constructor(message = 'Missing or invalid bearer token in the Authorization header.', options: Partial<GatewayErrorOptions> = {}) {
+    super(message, { code: 'invalid_api_key', ...options });
   }
 }
 
-export class NotFoundError extends ApiError {
-  readonly status = 404;
-  readonly type = 'invalid_request_error';
+export class PermissionDeniedError extends GatewayError {
+  readonly kind = 'permission';
 }
 
-export class MethodNotAllowedError extends ApiError {
-  readonly status = 405;
-  readonly type = 'invalid_request_error';
+export class NotFoundError extends GatewayError {
+  readonly kind = 'not_found';
+}
+
+export class MethodNotAllowedError extends GatewayError {
+  readonly kind = 'method_not_allowed';
+  readonly allowed: string[];
   constructor(method: string, path: string, allowed: string[]) {
-    super(`Method ${method} is not allowed on ${path}; use ${allowed.join(', ')}.`, {
-      code: 'method_not_allowed',
-      headers: { Allow: allowed.join(', ') },
-    });
+    super(`Method ${method} is not allowed on ${path}; use ${allowed.join(', ')}.`, { code: 'method_not_allowed' });
+    this.allowed = allowed;
   }
 }
 
-export class PayloadTooLargeError extends ApiError {
-  readonly status = 413;
-  readonly type = 'invalid_request_error';
+/** The state the request was built on moved underneath it (a transcript appended by another run). */
+export class ConflictError extends GatewayError {
+  readonly kind = 'conflict';
 }
 
-export class UnsupportedMediaTypeError extends ApiError {
-  readonly status = 415;
-  readonly type = 'invalid_request_error';
+export class PayloadTooLargeError extends GatewayError {
+  readonly kind = 'too_large';
 }
 
-export class UpgradeRequiredError extends ApiError {
-  readonly status = 426;
-  readonly type = 'invalid_request_error';
+export class UnsupportedMediaTypeError extends GatewayError {
+  readonly kind = 'unsupported_media_type';
 }
 
-export class RateLimitError extends ApiError {
-  readonly status = 429;
-  readonly type = 'rate_limit_error';
+export class UpgradeRequiredError extends GatewayError {
+  readonly kind = 'upgrade_required';
 }
 
-export class InternalServerError extends ApiError {
-  readonly status = 500;
-  readonly type = 'server_error';
+export class RateLimitError extends GatewayError {
+  readonly kind = 'rate_limited';
 }
 
-export class UpstreamError extends ApiError {
-  readonly status = 502;
-  readonly type = 'upstream_error';
+export class InternalError extends GatewayError {
+  readonly kind = 'internal';
 }
 
-export class ServiceUnavailableError extends ApiError {
-  readonly status = 503;
-  readonly type = 'server_error';
+export class UpstreamError extends GatewayError {
+  readonly kind = 'upstream';
 }
 
-export class GatewayTimeoutError extends ApiError {
-  readonly status = 504;
-  readonly type = 'timeout_error';
+export class ServiceUnavailableError extends GatewayError {
+  readonly kind = 'unavailable';
+}
+
+export class GatewayTimeoutError extends GatewayError {
+  readonly kind = 'timeout';
+}
+
+/** A run the client stopped (WebSocket `agent.abort`); never answered over HTTP, where the client is gone. */
+export class RunAbortedError extends GatewayError {
+  readonly kind = 'aborted';
 }
 
 /** Config problems are operator errors, reported at load or reload, never over HTTP. */
@@ -102,4 +124,13 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.problems = problems;
   }
+}
+
+/**
+ * Any thrown value as a GatewayError: ours as they are, anything else an internal error whose
+ * details stay in the log (the caller logs `error` itself; the message never reaches a client).
+ */
+export function asGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new InternalError('The gateway failed to handle this request. It has been logged.', { code: 'internal_error', cause: error });
 }

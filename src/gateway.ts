@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AuthGuard } from './auth/guard.ts';
+import { MemoryAuthLimiter, type AuthFailureLimiter } from './auth/limiter.ts';
 import { bindRefusal, warnDeprecatedAuthSource } from './auth/policy.ts';
 import { resolveAuth } from './auth/secret.ts';
 import { watchConfigFile, type ConfigWatcher } from './config/watch.ts';
@@ -9,7 +10,7 @@ import { resolveStateDir } from './config/load.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { createHttpApp } from './http/app.ts';
 import { loadSpec, type PublishedSpec } from './http/spec.ts';
-import { instrumentRuntime } from './metrics/instrument.ts';
+import { metricsObserver } from './metrics/instrument.ts';
 import { GatewayMetrics } from './metrics/metrics.ts';
 import { silentLogger } from './log.ts';
 import { Runtime } from './runtime.ts';
@@ -24,6 +25,8 @@ export interface GatewayDeps {
   /** When given, the file is watched and valid edits apply without a restart. */
   configPath?: string;
   sessionStore?: SessionStore;
+  /** Failed-auth counts and lockouts; shared state (a Redis limiter) makes them hold across replicas. Default: this process's memory. */
+  authLimiter?: AuthFailureLimiter;
   spec?: PublishedSpec;
 }
 
@@ -65,11 +68,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const logger = deps.logger ?? silentLogger();
   const env = deps.env ?? process.env;
   const stateDir = deps.stateDir ?? resolveStateDir(env);
-  const runtime = new Runtime(config, logger, env, stateDir, deps.sessionStore);
+  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns });
+  const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics) });
   warnDeprecatedAuthSource(runtime.current.auth, logger);
-  const authGuard = new AuthGuard(runtime);
-  const metrics = new GatewayMetrics({ activeRuns: () => runtime.activeRuns });
-  instrumentRuntime(runtime, metrics);
+  const authGuard = new AuthGuard(runtime, deps.authLimiter ?? new MemoryAuthLimiter());
   const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
   const ws = new WsGateway({ runtime, authGuard, metrics });
   const servers: Server[] = [];
@@ -184,13 +186,15 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       ws.beginShutdown();
       const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       for (const server of servers) server.closeIdleConnections();
-      const deadline = Date.now() + graceMs;
-      while (runtime.activeRuns > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([runtime.whenIdle(), new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(graceTimer);
       await ws.close();
       for (const server of servers) server.closeAllConnections();
       await closed;
-      await runtime.current.providers.close();
+      await runtime.current.close();
       await runtime.store?.close();
+      await authGuard.limiter.close?.();
       logger.info({ event: 'gateway.closed' }, 'gateway closed');
     },
   };

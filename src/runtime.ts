@@ -1,37 +1,89 @@
 import type { Logger } from 'pino';
 import { resolveAuth, type ResolvedAuth } from './auth/secret.ts';
 import { buildRoster, type Roster } from './agents/roster.ts';
-import type { RunContext } from './agents/run.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { ProviderRegistry } from './providers/registry.ts';
-import { SessionQueue } from './sessions/queue.ts';
+import type { RunObserver } from './runs/observer.ts';
+import type { RunSetup } from './runs/prepare.ts';
+import type { RunDeps } from './runs/run.ts';
 import type { SessionStore } from './sessions/store.ts';
 
-/** Everything derived from one version of the config; a reload swaps the whole generation at once. */
-export interface Generation {
-  config: GatewayConfig;
-  roster: Roster;
-  providers: ProviderRegistry;
-  auth: ResolvedAuth;
+/**
+ * Everything derived from one version of the config. A request holds the generation it started
+ * with from its first middleware to its last byte, so a reload never splits it across two; a
+ * generation that a reload replaced closes its provider clients when the last holder lets go.
+ */
+export class Generation implements RunSetup {
+  readonly config: GatewayConfig;
+  readonly roster: Roster;
+  readonly providers: ProviderRegistry;
+  readonly auth: ResolvedAuth;
+  private holds = 0;
+  private retired = false;
+  private closed = false;
+
+  constructor(config: GatewayConfig, auth: ResolvedAuth) {
+    this.config = config;
+    this.roster = buildRoster(config);
+    this.providers = new ProviderRegistry(config);
+    this.auth = auth;
+  }
+
+  /** Keeps the generation's clients open until the returned function is called (once; further calls do nothing). */
+  retain(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.retired && this.holds === 0) void this.close();
+    };
+  }
+
+  /** A newer generation took over: close once nothing holds this one. */
+  retire(): void {
+    this.retired = true;
+    if (this.holds === 0) void this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.providers.close();
+  }
 }
 
-/** The gateway's live state: the current config generation plus what outlives reloads. */
+/** The gateway's live state: the current config generation, the session store, and the runs in flight. */
 export class Runtime {
   private generation: Generation;
-  readonly queue = new SessionQueue();
-  activeRuns = 0;
+  private active = 0;
+  private idleWaiters: Array<() => void> = [];
 
   readonly logger: Logger;
   readonly env: Record<string, string | undefined>;
   readonly stateDir: string;
   readonly store: SessionStore | undefined;
+  readonly observer: RunObserver | undefined;
+  private readonly serves: boolean;
 
-  constructor(config: GatewayConfig, logger: Logger, env: Record<string, string | undefined>, stateDir: string, store: SessionStore | undefined) {
-    this.logger = logger;
-    this.env = env;
-    this.stateDir = stateDir;
-    this.store = store;
-    this.generation = this.build(config);
+  constructor(options: {
+    config: GatewayConfig;
+    logger: Logger;
+    env: Record<string, string | undefined>;
+    stateDir: string;
+    store?: SessionStore;
+    observer?: RunObserver;
+    /** False for processes that serve nothing (the CLI's own runs): no gateway secret is looked up or generated. */
+    serves?: boolean;
+  }) {
+    this.logger = options.logger;
+    this.env = options.env;
+    this.stateDir = options.stateDir;
+    this.store = options.store;
+    this.observer = options.observer;
+    this.serves = options.serves ?? true;
+    this.generation = this.build(options.config);
   }
 
   get current(): Generation {
@@ -42,21 +94,46 @@ export class Runtime {
   apply(config: GatewayConfig): void {
     const previous = this.generation;
     this.generation = this.build(config);
-    // In-flight runs still hold the old clients; let them finish before closing.
-    setTimeout(() => void previous.providers.close(), 60_000).unref();
+    previous.retire();
   }
 
-  runContext(): RunContext {
-    const { config, roster, providers } = this.generation;
-    return { config, roster, providers, store: this.store, queue: this.queue, logger: this.logger };
+  get activeRuns(): number {
+    return this.active;
   }
+
+  /** What the run core needs from this gateway. */
+  runDeps(): RunDeps {
+    return { store: this.store, logger: this.logger, observer: this.observer, track: this.track };
+  }
+
+  /** Resolves when no run is in flight (at once when none is). */
+  whenIdle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private readonly track = (): (() => void) => {
+    this.active++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.active--;
+      if (this.active === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    };
+  };
 
   private build(config: GatewayConfig): Generation {
-    const auth = resolveAuth(config, this.env, this.stateDir, this.logger);
+    if (!this.serves) return new Generation(config, { mode: 'none', source: 'none' });
+    const auth = resolveAuth(config, this.env, this.stateDir);
     if ('generated' in auth && auth.generated) {
       this.logger.warn({ event: 'auth.token_generated', file: auth.source }, 'no gateway token configured; generated one and stored it');
       process.stderr.write(`\nGenerated a gateway token (stored in ${auth.source}, printed only this once):\n\n  ${auth.secret}\n\nSend it as "Authorization: Bearer <token>".\n\n`);
     }
-    return { config, roster: buildRoster(config), providers: new ProviderRegistry(config), auth };
+    return new Generation(config, auth);
   }
 }

@@ -1,5 +1,6 @@
 // `openclaw agent`: spawned as a real process against a temp config and state dir.
 import { spawn } from 'node:child_process';
+import { chatTranscript } from './helpers/sessions.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,14 +92,14 @@ describe('openclaw agent', () => {
     expect((await cli(['--message', 'as alice', '--user', 'alice'])).code).toBe(0);
     const store = openDefaultSessionStore(stateDir)!;
     try {
-      const transcript = await store.loadTranscript('agent:main:cli-test');
+      const transcript = await chatTranscript(store, 'agent:main:cli-test');
       expect(transcript.map((m) => [m.role, m.content])).toEqual([
         ['user', 'first'],
         ['assistant', 'Echo: first'],
         ['user', 'second'],
         ['assistant', 'Echo: second'],
       ]);
-      expect((await store.loadTranscript('agent:main:openai-user:alice')).map((m) => m.content)).toEqual(['as alice', 'Echo: as alice']);
+      expect((await chatTranscript(store, 'agent:main:openai-user:alice')).map((m) => m.content)).toEqual(['as alice', 'Echo: as alice']);
     } finally {
       await store.close();
     }
@@ -115,6 +116,6 @@ describe('openclaw agent', () => {
     upstream.setScript(() => ({ kind: 'status', status: 500 }));
     const run = await cli(['--agent', 'slow', '--message', 'hi']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/Provider up is unavailable/);
+    expect(run.stderr).toMatch(/Provider up \(http:\/\/127\.0\.0\.1:\d+\/v1\) failed with HTTP 500/);
   });
 });

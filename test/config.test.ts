@@ -42,7 +42,7 @@ describe('loading', () => {
   it('substitutes ${ENV} and names the key when a variable is missing', () => {
     const raw = { models: { providers: { openai: { api: 'openai-completions', baseUrl: 'https://example.test/v1', apiKey: '${OPENAI_API_KEY}' } } } };
     expect(parseConfig(raw, { OPENAI_API_KEY: 'sk-test' }).models.providers.openai.apiKey).toBe('sk-test');
-    expect(() => parseConfig(raw, {})).toThrow(/models\.providers\.openai\.apiKey: environment variable OPENAI_API_KEY is not set/);
+    expect(() => parseConfig(raw, {})).toThrow(/environment variables not set: OPENAI_API_KEY \(models\.providers\.openai\.apiKey\)/);
   });
 
   it.each([

@@ -1,5 +1,6 @@
 // Failure handling of the agent run, end to end: SDK client → gateway → fake upstream.
 import OpenAI from 'openai';
+import { chatTranscript } from './helpers/sessions.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
 import { sseData, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -188,7 +189,7 @@ describe('timeouts and disconnects', () => {
     const store = gw.gateway.runtime.store;
     if (store) {
       await new Promise((r) => setTimeout(r, 100));
-      const transcript = await store.loadTranscript('agent:solo:disconnect-test');
+      const transcript = await chatTranscript(store, 'agent:solo:disconnect-test');
       expect(transcript.filter((m) => m.role === 'assistant')).toEqual([]);
     }
   });
@@ -196,7 +197,7 @@ describe('timeouts and disconnects', () => {
 
 describe('upstream errors inside the stream', () => {
   const upstreamError = { message: 'model overloaded, try again later', type: 'server_error', code: 'overloaded' };
-  const unavailable = (detail: string) => `Provider up is unavailable: Provider up reported an error in its stream: ${detail}`;
+  const unavailable = (detail: string) => `Provider up reported an error in its stream: ${detail}`;
   /** The content deltas of relayed chunks, joined. */
   const streamedContent = (events: string[]) => events.map((e) => JSON.parse(e).choices?.[0]?.delta?.content ?? '').join('');
 
@@ -216,7 +217,7 @@ describe('upstream errors inside the stream', () => {
     expect(chatRequests()).toHaveLength(1);
     const store = gw.gateway.runtime.store;
     expect(store).toBeDefined();
-    const transcript = await store!.loadTranscript('agent:solo:stream-error-test');
+    const transcript = await chatTranscript(store!, 'agent:solo:stream-error-test');
     // The user's turn is kept; the half reply is not stored as an assistant message.
     expect(transcript).toEqual([expect.objectContaining({ role: 'user', content: 'hi' })]);
   });

@@ -1,9 +1,17 @@
 // Agent target resolution (CONTRACT section 4) as a table: every spelling, every header, case rules.
 import { describe, expect, it } from 'vitest';
 import { buildRoster } from '../src/agents/roster.ts';
-import { resolveAgentTarget } from '../src/agents/target.ts';
+import { resolveAgentTarget as resolveTarget } from '../src/agents/target.ts';
+import { runInputsFromHeaders } from '../src/http/run-headers.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { BadRequestError, NotFoundError } from '../src/errors.ts';
+
+/** As an HTTP request resolves its agent: the agent headers read as the route reads them, then `model`. */
+function resolveAgentTarget(input: { model?: string | null; headers: Record<string, string> }, roster: ReturnType<typeof buildRoster>) {
+  const agent = runInputsFromHeaders(input.headers).agent;
+  const target = resolveTarget({ model: input.model, agent }, roster);
+  return { agentId: target.agentId, deprecatedSpelling: target.deprecatedSpelling ?? agent?.deprecated };
+}
 
 const roster = buildRoster(parseConfig({ agents: { list: [{ id: 'main' }, { id: 'beta', default: true }, { id: 'research_2' }] } }, {}));
 
@@ -34,7 +42,7 @@ describe('resolveAgentTarget: model spellings', () => {
   it.each(['openclaw/Bad Id!', 'openclaw:-x', 'agent:', 'openclaw/' + 'a'.repeat(65), 'moltbot:a b'])('model %j is malformed → 400 param model', (model) => {
     const error = catchError(() => resolveAgentTarget({ model, headers: {} }, roster));
     expect(error).toBeInstanceOf(BadRequestError);
-    expect(error).toMatchObject({ param: 'model', status: 400 });
+    expect(error).toMatchObject({ param: 'model', kind: 'invalid_request' });
   });
 
   it.each(['openclaw/nope', 'agent:ghost', 'clawdbot:nobody'])('model %j names no configured agent → 404 model_not_found listing targets', (model) => {
@@ -45,7 +53,7 @@ describe('resolveAgentTarget: model spellings', () => {
   });
 
   it.each(['gpt-4o', 'openai/gpt-4o', 'claude', 'openclawx', 'agent'])('model %j is no agent target → 404 model_not_found', (model) => {
-    expect(catchError(() => resolveAgentTarget({ model, headers: {} }, roster))).toMatchObject({ status: 404, code: 'model_not_found' });
+    expect(catchError(() => resolveAgentTarget({ model, headers: {} }, roster))).toMatchObject({ kind: 'not_found', code: 'model_not_found' });
   });
 });
 
@@ -68,8 +76,8 @@ describe('resolveAgentTarget: headers', () => {
   });
 
   it('malformed header → 400 with param null; unknown → 404', () => {
-    expect(catchError(() => resolveAgentTarget({ headers: { 'x-openclaw-agent-id': 'bad id!' } }, roster))).toMatchObject({ status: 400, param: null });
-    expect(catchError(() => resolveAgentTarget({ headers: { 'x-openclaw-agent-id': 'nope' } }, roster))).toMatchObject({ status: 404, code: 'model_not_found' });
+    expect(catchError(() => resolveAgentTarget({ headers: { 'x-openclaw-agent-id': 'bad id!' } }, roster))).toMatchObject({ kind: 'invalid_request', param: null });
+    expect(catchError(() => resolveAgentTarget({ headers: { 'x-openclaw-agent-id': 'nope' } }, roster))).toMatchObject({ kind: 'not_found', code: 'model_not_found' });
   });
 });
 

@@ -1,9 +1,7 @@
 import { BadRequestError, NotFoundError } from '../errors.ts';
+import type { InputName } from '../runs/request.ts';
 import { AGENT_ID_PATTERN, listModelTargets, type Roster } from './roster.ts';
 
-/** Agent-selecting headers, most specific first. The later ones are older product names. */
-export const AGENT_HEADERS = ['x-openclaw-agent-id', 'x-openclaw-agent', 'x-clawdbot-agent-id', 'x-moltbot-agent-id'] as const;
-const DEPRECATED_AGENT_HEADERS = new Set(['x-clawdbot-agent-id', 'x-moltbot-agent-id']);
 const DEPRECATED_MODEL_PREFIXES = new Set(['clawdbot', 'moltbot']);
 const MODEL_PREFIX = /^(openclaw|clawdbot|moltbot)(?:([/:])(.*))?$|^agent:(.*)$/s;
 
@@ -14,32 +12,36 @@ export interface AgentTarget {
 }
 
 export interface TargetInput {
+  /** The OpenAI `model` field. */
   model?: string | null;
-  headers: Record<string, string | string[] | undefined>;
+  /** An explicit agent id (a header, a frame field), which wins over `model`; `name` says how the transport calls it. */
+  agent?: { value: string; name: InputName };
+  /** The `param` an error about `model` names (default `model`). */
+  modelParam?: string;
 }
 
 /**
- * Picks the agent for a request. A header beats `model`; neither means the default agent.
+ * Picks the agent for a request. An explicit agent beats `model`; neither means the default agent.
  * Malformed ids are 400s; a well-formed id that is not configured, or a `model` that names no
  * agent at all, is a 404 `model_not_found` that lists what would work.
  */
 export function resolveAgentTarget(input: TargetInput, roster: Roster): AgentTarget {
-  for (const header of AGENT_HEADERS) {
-    const raw = firstHeader(input.headers[header]);
-    if (raw === undefined) continue;
-    const id = raw.trim().toLowerCase();
+  if (input.agent) {
+    const { value, name } = input.agent;
+    const id = value.trim().toLowerCase();
     if (!AGENT_ID_PATTERN.test(id)) {
-      throw new BadRequestError(`Header ${header} must be an agent id matching [a-z0-9][a-z0-9_-]{0,63}.`, { param: null, code: 'invalid_agent_id' });
+      throw new BadRequestError(`${name.label} must be an agent id matching [a-z0-9][a-z0-9_-]{0,63}.`, { param: name.param, code: 'invalid_agent_id' });
     }
-    return { agentId: requireAgent(id, roster, `Header ${header}`), deprecatedSpelling: DEPRECATED_AGENT_HEADERS.has(header) ? header : undefined };
+    return { agentId: requireAgent(id, roster, name.label, name.param) };
   }
 
+  const modelParam = input.modelParam ?? 'model';
   const model = input.model?.trim() ?? '';
   if (model === '') return { agentId: roster.defaultAgentId };
   const match = MODEL_PREFIX.exec(model.toLowerCase());
   if (!match) {
     throw new NotFoundError(`The model \`${model}\` does not exist on this gateway. Use one of: ${listModelTargets(roster).join(', ')}.`, {
-      param: 'model',
+      param: modelParam,
       code: 'model_not_found',
     });
   }
@@ -48,19 +50,15 @@ export function resolveAgentTarget(input: TargetInput, roster: Roster): AgentTar
   const id = agentAlias ?? (separator ? rest : 'default');
   if (id === 'default') return { agentId: roster.defaultAgentId, deprecatedSpelling };
   if (!AGENT_ID_PATTERN.test(id)) {
-    throw new BadRequestError(`Invalid agent id in \`model\` (${model}): an agent id matches [a-z0-9][a-z0-9_-]{0,63}.`, { param: 'model', code: 'invalid_agent_id' });
+    throw new BadRequestError(`Invalid agent id in \`model\` (${model}): an agent id matches [a-z0-9][a-z0-9_-]{0,63}.`, { param: modelParam, code: 'invalid_agent_id' });
   }
-  return { agentId: requireAgent(id, roster, `The model \`${model}\``), deprecatedSpelling };
+  return { agentId: requireAgent(id, roster, `The model \`${model}\``, modelParam), deprecatedSpelling };
 }
 
-function requireAgent(id: string, roster: Roster, subject: string): string {
+function requireAgent(id: string, roster: Roster, subject: string, param: string | null): string {
   if (roster.agents.has(id)) return id;
   throw new NotFoundError(`${subject} names agent "${id}", which is not configured. Use one of: ${listModelTargets(roster).join(', ')}.`, {
-    param: subject.startsWith('Header') ? null : 'model',
+    param,
     code: 'model_not_found',
   });
-}
-
-export function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

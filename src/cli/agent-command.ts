@@ -1,17 +1,16 @@
 import { loadCliConfig } from './load-config.ts';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { buildRoster } from '../agents/roster.ts';
-import { runAgent, type RunContext, type RunResult } from '../agents/run.ts';
-import { resolveAgentTarget } from '../agents/target.ts';
 import { resolveStateDir } from '../config/load.ts';
-import { ApiError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import { ProviderRegistry } from '../providers/registry.ts';
-import { resolveSessionKey } from '../sessions/keys.ts';
+import { prepareRun } from '../runs/prepare.ts';
+import { runAgent } from '../runs/run.ts';
+import type { RunResult } from '../runs/events.ts';
+import { Runtime } from '../runtime.ts';
 import { openDefaultSessionStore } from '../sessions/open.ts';
-import { SessionQueue } from '../sessions/queue.ts';
 import type { SessionStore } from '../sessions/store.ts';
+import { completionUsage } from '../wire/chat-completions/render.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -55,35 +54,46 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   if (!loaded) return 2;
   const { config } = loaded;
   const logger = createLogger({ level: options.verbose ? 'debug' : 'warn', destination: process.stderr });
-  const roster = buildRoster(config);
-  const providers = new ProviderRegistry(config);
-  let store: SessionStore | undefined;
+  const stateDir = resolveStateDir(env);
   const aborter = new AbortController();
   const onSigint = () => aborter.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
+  let store: SessionStore | undefined;
+  let runtime: Runtime | undefined;
   try {
-    const target = resolveAgentTarget({ model: options.agent ? `openclaw/${options.agent}` : undefined, headers: {} }, roster);
-    const headers = options.sessionKey !== undefined ? { 'x-openclaw-session-key': options.sessionKey } : {};
-    const session = resolveSessionKey({ user: options.user, headers }, target.agentId);
-    if (session.key) store = openDefaultSessionStore(resolveStateDir(env));
-    const ctx: RunContext = { config, roster, providers, store, queue: new SessionQueue(), logger };
+    const stateful = options.sessionKey !== undefined || options.user !== undefined;
+    // The same store file as the gateway: its session lock serializes this run with the gateway's.
+    if (stateful) store = openDefaultSessionStore(stateDir, config);
+    runtime = new Runtime({ config, logger, env, stateDir, store, serves: false });
+    const prepared = prepareRun(runtime.current, {
+      requestId: randomUUID(),
+      transport: 'cli',
+      messages: [{ role: 'user', content: [{ type: 'text', text: options.message }] }],
+      messagesParam: '--message',
+      params: {},
+      remoteImages: [],
+      agent: options.agent !== undefined ? { value: options.agent, name: { label: '--agent', param: null } } : undefined,
+      sessionKey: options.sessionKey !== undefined ? { value: options.sessionKey, name: { label: '--session-key', param: null } } : undefined,
+      user: options.user,
+    });
     let streamed = false;
-    const result: RunResult = await runAgent(
-      ctx,
-      { agentId: target.agentId, sessionKey: session.key, messages: [{ role: 'user', content: options.message }], params: {}, requestId: randomUUID(), signal: aborter.signal },
-      (delta) => {
-        if (!options.stream || options.json || delta.type !== 'content') return;
+    let result: RunResult | undefined;
+    for await (const event of runAgent(prepared, runtime.runDeps(), aborter.signal)) {
+      if (event.type === 'content' && options.stream && !options.json) {
         streamed = true;
-        process.stdout.write(delta.text);
-      },
-    );
+        process.stdout.write(event.text);
+      } else if (event.type === 'run.finished') result = event.result;
+      else if (event.type === 'run.failed') throw event.error;
+    }
+    if (!result) throw new Error('the run ended without a result');
     if (options.json) {
-      const out = { agentId: target.agentId, sessionKey: session.key, model: result.modelRef, content: result.content, toolCalls: result.toolCalls, finishReason: result.finishReason, usage: result.usage };
+      const toolCalls = result.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+      const out = { agentId: result.agentId, sessionKey: result.sessionKey, model: result.model, content: result.content, toolCalls, finishReason: result.finishReason, usage: completionUsage(result.usage) };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       if (!streamed && result.content) process.stdout.write(result.content);
       process.stdout.write('\n');
-      for (const call of result.toolCalls) process.stdout.write(`[tool call ${call.id}] ${call.function.name}(${call.function.arguments})\n`);
+      for (const call of result.toolCalls) process.stdout.write(`[tool call ${call.id}] ${call.name}(${call.arguments})\n`);
     }
     return 0;
   } catch (error) {
@@ -91,12 +101,13 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
       process.stderr.write('\nopenclaw: interrupted\n');
       return 130;
     }
-    const status = error instanceof ApiError ? ` (${error.status}${error.code ? ` ${error.code}` : ''})` : '';
-    process.stderr.write(`openclaw: ${(error as Error).message}${status}\n`);
-    return error instanceof ApiError && error.status < 500 ? 2 : 1;
+    const code = error instanceof GatewayError ? ` (${error.code})` : '';
+    process.stderr.write(`openclaw: ${(error as Error).message}${code}\n`);
+    const clientSide = error instanceof GatewayError && ['invalid_request', 'not_found', 'conflict'].includes(error.kind);
+    return clientSide ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
-    await providers.close();
+    await runtime?.current.close();
     await store?.close();
   }
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ChatMessage } from '../agents/messages.ts';
-import { messageText } from '../agents/messages.ts';
+import { contentText, type MessageRecord, type TurnMeta } from '../records/record.ts';
 import { resolveStateDir } from '../config/load.ts';
 import { SESSIONS_DB_FILE, SqliteSessionStore } from '../sessions/sqlite-store.ts';
 import type { SessionStore } from '../sessions/store.ts';
@@ -61,13 +60,24 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
             }
             lastMessages = Number(options.last);
           }
-          const messages = await store.loadTranscript(key, lastMessages === undefined ? {} : { lastMessages });
+          const turns = await store.listTurns(key);
+          let messages = turns.flatMap((turn) => turn.messages.map((message) => ({ turn, message })));
+          if (lastMessages !== undefined) messages = lastMessages === 0 ? [] : messages.slice(-lastMessages);
           if (options.json) {
-            process.stdout.write(`${JSON.stringify({ ...summary, messages }, null, 2)}\n`);
+            const shown = new Set(messages.map((entry) => entry.turn));
+            const out = { ...summary, turns: [...shown].map((turn) => ({ turn: turn.turn, meta: turn.meta, messages: messages.filter((entry) => entry.turn === turn).map((entry) => entry.message) })) };
+            process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
             return 0;
           }
           process.stdout.write(`Session ${key} (agent ${summary.agentId}, ${summary.turnCount} turns, ${summary.messageCount} messages)\n\n`);
-          for (const message of messages) process.stdout.write(`${render(message)}\n\n`);
+          let current: unknown;
+          for (const { turn, message } of messages) {
+            if (turn !== current) {
+              current = turn;
+              process.stdout.write(`── turn ${turn.turn}${describeMeta(turn.meta)}\n\n`);
+            }
+            process.stdout.write(`${render(message)}\n\n`);
+          }
           return 0;
         }),
       );
@@ -123,22 +133,27 @@ function agentOf(key: string): string | undefined {
   return /^agent:([^:]+):/.exec(key)?.[1];
 }
 
-function render(message: ChatMessage): string {
+function describeMeta(meta: TurnMeta): string {
+  const parts: string[] = [];
+  if (meta.finishedAt) parts.push(new Date(meta.finishedAt).toISOString());
+  if (meta.model) parts.push(meta.model);
+  if (meta.outcome && meta.outcome !== 'completed') parts.push(meta.errorCode ? `${meta.outcome}: ${meta.errorCode}` : meta.outcome);
+  if (meta.usage?.totalTokens !== undefined) parts.push(`${meta.usage.totalTokens} tokens`);
+  if (meta.requestId) parts.push(`request ${meta.requestId}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+function render(message: MessageRecord): string {
   const lines: string[] = [];
   const name = 'name' in message && message.name ? ` (${message.name})` : '';
-  const text = messageText(message);
-  if (message.role === 'tool') lines.push(`[tool ${message.tool_call_id}]${name}`);
+  if (message.role === 'tool') lines.push(`[tool ${message.toolCallId}]${message.toolName ? ` ${message.toolName}` : ''}${message.isError ? ' (error)' : ''}`);
   else lines.push(`[${message.role}]${name}`);
+  if (message.role === 'assistant' && message.reasoning?.text) lines.push(indent(`(reasoning) ${message.reasoning.text}`));
+  const text = contentText(message.content);
   if (text) lines.push(indent(text));
-  if (typeof message.content !== 'string' && Array.isArray(message.content)) {
-    const other = message.content.filter((part) => part.type !== 'text' && part.type !== 'refusal');
-    for (const part of other) lines.push(indent(`<${part.type}>`));
-  }
-  if (message.role === 'assistant' && message.tool_calls) {
-    for (const call of message.tool_calls) {
-      if (call.type === 'function') lines.push(indent(`→ ${call.function.name}(${call.function.arguments}) [${call.id}]`));
-      else lines.push(indent(`→ ${call.type} [${call.id}]`));
-    }
+  for (const part of message.content) if (part.type === 'image') lines.push(indent('<image>'));
+  if (message.role === 'assistant' && message.toolCalls) {
+    for (const call of message.toolCalls) lines.push(indent(`→ ${call.name}(${call.arguments}) [${call.id}${call.executor === 'server' ? ', run by the gateway' : ''}]`));
   }
   return lines.join('\n');
 }

@@ -5,9 +5,8 @@ import JSON5 from 'json5';
 import type { ErrorObject } from 'ajv';
 import { validate as validateConfigSchema } from '../../generated/config-validator.ts';
 import { ConfigError } from '../errors.ts';
-import type { AgentConfig, GatewayConfig, ModelChoice, ProviderConfig } from './types.ts';
+import type { AgentConfig, ConfigFile, GatewayConfig, ModelChoice } from './types.ts';
 
-export const DEFAULT_PORT = 18789;
 export const BUILTIN_ECHO_PROVIDER = 'echo';
 
 type Env = Record<string, string | undefined>;
@@ -23,6 +22,10 @@ export function resolveConfigPath(flag: string | undefined, env: Env): { path: s
   return { path: join(resolveStateDir(env), 'openclaw.json'), explicit: false };
 }
 
+/** Why a config file could not be read as a config at all (as opposed to one that does not validate). */
+export class ConfigFileMissingError extends ConfigError {}
+export class ConfigFileEmptyError extends ConfigError {}
+
 /**
  * Reads and validates the config file. A missing file is an empty config (the endpoint stays
  * disabled) unless the operator named the file explicitly, where missing is an error.
@@ -33,14 +36,20 @@ export function loadConfigFile(path: string, env: Env, { mustExist = false } = {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !mustExist) return parseConfig({}, env);
+    if (code === 'ENOENT') {
+      if (!mustExist) return parseConfig({}, env);
+      throw new ConfigFileMissingError(`Config file ${path} does not exist; create it, or point --config / OPENCLAW_CONFIG_PATH at an existing file.`);
+    }
+    if (code === 'EACCES') throw new ConfigError(`Config file ${path} is not readable by this user (EACCES); fix its permissions.`);
+    if (code === 'EISDIR') throw new ConfigError(`Config file ${path} is a folder; name a JSON5 file instead.`);
     throw new ConfigError(`Cannot read config file ${path}: ${code ?? String(error)}`);
   }
+  if (text.trim() === '') throw new ConfigFileEmptyError(`Config file ${path} is empty; write at least {} in it.`);
   let raw: unknown;
   try {
     raw = JSON5.parse(text);
   } catch (error) {
-    throw new ConfigError(`Config file ${path} is not valid JSON5: ${(error as Error).message}`);
+    throw new ConfigError(`Config file ${path} is not valid JSON5: ${describeSyntaxError(error as Error & { lineNumber?: number; columnNumber?: number }, text)}`);
   }
   try {
     return parseConfig(raw, env);
@@ -50,19 +59,52 @@ export function loadConfigFile(path: string, env: Env, { mustExist = false } = {
   }
 }
 
-/** Validates a raw config object (as parsed from JSON5), substitutes `${ENV}` and applies defaults. */
-export function parseConfig(raw: unknown, env: Env): GatewayConfig {
-  const validate = compiledValidator();
-  if (!validate(raw)) {
-    throw new ConfigError('Invalid config', describeSchemaErrors(validate.errors ?? []));
-  }
-  const substituted = substituteEnv(raw, env, []) as RawConfig;
-  return applyDefaults(substituted);
+/** JSON5's message, its line and column, and the usual reason for it. */
+function describeSyntaxError(error: Error & { lineNumber?: number; columnNumber?: number }, text: string): string {
+  const message = error.message.replace(/^JSON5: /, '');
+  if (error.lineNumber === undefined) return message;
+  const line = text.split('\n')[error.lineNumber - 1] ?? '';
+  let hint = '';
+  if (/invalid end of input/.test(message)) hint = ' (a bracket or brace is not closed)';
+  else if (/invalid character '"'/.test(message) || /invalid identifier character/.test(message)) hint = ' (a comma may be missing after the previous value)';
+  else if (/invalid character/.test(message)) hint = ' (check quotes and commas around it)';
+  return `${message} at line ${error.lineNumber}, column ${error.columnNumber}${hint}\n    ${line.trim().slice(0, 120)}`;
 }
 
-/** The config schema compiled ahead of time by `npm run generate` (ajv standalone; check:generated keeps it in step). */
-function compiledValidator(): ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } {
-  return validateConfigSchema as never;
+/**
+ * A raw config object (as parsed from JSON5) as the config the gateway runs with: `${ENV}`
+ * references substituted first (all missing variables reported at once), then validated against
+ * the schema (which fills in defaults), then agents resolved against `agents.defaults`.
+ */
+export function parseConfig(raw: unknown, env: Env): GatewayConfig {
+  const missing: string[] = [];
+  const substituted = substituteEnv(raw, env, '', missing);
+  if (missing.length > 0) {
+    throw new ConfigError('Invalid config', [`environment variables not set: ${missing.join(', ')}; set them, or write the values into the config`]);
+  }
+  const validate = validateConfigSchema as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+  if (!validate(substituted)) throw new ConfigError('Invalid config', describeSchemaErrors(validate.errors ?? []));
+  const file = substituted as ConfigFile;
+  const config: GatewayConfig = { ...file, agents: resolveAgents(file.agents) };
+  checkSemantics(config);
+  return config;
+}
+
+function resolveAgents(agents: ConfigFile['agents']): GatewayConfig['agents'] {
+  const { model, images, ...rest } = agents.defaults;
+  const defaults = { ...rest, model: toModelChoice(model), images: { allowUrl: images.allowUrl } };
+  const list = agents.list.map((agent): AgentConfig => ({
+    ...defaults,
+    ...agent,
+    default: agent.default ?? false,
+    model: agent.model ? toModelChoice(agent.model) : defaults.model,
+    images: { allowUrl: agent.images?.allowUrl ?? defaults.images.allowUrl },
+  }));
+  return { defaults, list };
+}
+
+function toModelChoice(raw: string | { primary: string; fallbacks?: readonly string[] }): ModelChoice {
+  return typeof raw === 'string' ? { primary: raw, fallbacks: [] } : { primary: raw.primary, fallbacks: [...(raw.fallbacks ?? [])] };
 }
 
 function describeSchemaErrors(errors: ErrorObject[]): string[] {
@@ -76,9 +118,14 @@ function describeSchemaErrors(errors: ErrorObject[]): string[] {
     }
     if (error.keyword === 'oneOf' || byPath.has(path || '(root)')) continue;
     let expected = error.message ?? 'is invalid';
+    const stated = (error.parentSchema as { 'x-expect'?: string } | undefined)?.['x-expect'];
+    if (stated && (error.keyword === 'pattern' || error.keyword === 'type')) expected = stated;
     if (error.keyword === 'enum') expected = `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    if (error.keyword === 'pattern' && /model/.test(path)) expected = 'must be "<provider>/<model>" or {primary, fallbacks}';
-    if (error.keyword === 'pattern' && path.endsWith('.id')) expected = 'must match [a-z0-9][a-z0-9_-]{0,63}';
+    if (error.keyword === 'propertyNames' || (error.keyword === 'pattern' && error.propertyName !== undefined)) {
+      const name = (error.params as { propertyName?: string }).propertyName ?? error.propertyName;
+      byPath.set(`${path ? `${path}.` : ''}${name}`, stated ?? 'is not an allowed name');
+      continue;
+    }
     byPath.set(path || '(root)', expected);
   }
   return [...byPath].map(([path, problem]) => `${path}: ${problem}`);
@@ -94,120 +141,23 @@ function pointerToKeyPath(pointer: string): string {
     .replace(/^\./, '');
 }
 
-function substituteEnv(value: unknown, env: Env, path: string[]): unknown {
+/** Every `${NAME}` in a string value replaced from the environment; names that are unset are collected in `missing`. */
+function substituteEnv(value: unknown, env: Env, path: string, missing: string[]): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
       const resolved = env[name];
       if (resolved === undefined || resolved === '') {
-        throw new ConfigError('Invalid config', [`${path.join('.') || '(root)'}: environment variable ${name} is not set`]);
+        missing.push(`${name} (${path || '(root)'})`);
+        return match;
       }
       return resolved;
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => substituteEnv(item, env, [...path.slice(0, -1), `${path.at(-1) ?? ''}[${index}]`]));
+  if (Array.isArray(value)) return value.map((item, index) => substituteEnv(item, env, `${path}[${index}]`, missing));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, [...path, key])]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, path ? `${path}.${key}` : key, missing)]));
   }
   return value;
-}
-
-// The raw shape mirrors the schema; fields are optional until defaults are applied.
-interface RawConfig {
-  gateway?: {
-    port?: number;
-    bind?: string;
-    trustProxy?: boolean;
-    auth?: { mode?: 'token' | 'password' | 'none'; token?: string; password?: string; rateLimit?: Partial<GatewayConfig['gateway']['auth']['rateLimit']> };
-    http?: Partial<Omit<GatewayConfig['gateway']['http'], 'cors' | 'endpoints'>> & {
-      cors?: { origins?: string[] };
-      endpoints?: { chatCompletions?: { enabled?: boolean } };
-    };
-    ws?: Partial<GatewayConfig['gateway']['ws']>;
-    metrics?: Partial<GatewayConfig['gateway']['metrics']>;
-  };
-  models?: { providers?: Record<string, Partial<ProviderConfig> & { api: ProviderConfig['api'] }> };
-  agents?: {
-    defaults?: { model?: RawModelChoice; timeoutSeconds?: number; systemPrompt?: string; images?: { allowUrl?: boolean } };
-    list?: Array<{ id: string; default?: boolean; name?: string; model?: RawModelChoice; systemPrompt?: string; timeoutSeconds?: number; images?: { allowUrl?: boolean } }>;
-  };
-  sessions?: { maxHistoryMessages?: number };
-}
-type RawModelChoice = string | { primary: string; fallbacks?: string[] };
-
-function toModelChoice(raw: RawModelChoice): ModelChoice {
-  return typeof raw === 'string' ? { primary: raw, fallbacks: [] } : { primary: raw.primary, fallbacks: raw.fallbacks ?? [] };
-}
-
-function applyDefaults(raw: RawConfig): GatewayConfig {
-  const gateway = raw.gateway ?? {};
-  const http = gateway.http ?? {};
-  const defaults = raw.agents?.defaults ?? {};
-  const agentDefaults = {
-    model: toModelChoice(defaults.model ?? `${BUILTIN_ECHO_PROVIDER}/echo`),
-    timeoutSeconds: defaults.timeoutSeconds ?? 600,
-    systemPrompt: defaults.systemPrompt,
-    images: { allowUrl: defaults.images?.allowUrl ?? false },
-  };
-  const list: AgentConfig[] = (raw.agents?.list ?? [{ id: 'main' }]).map((agent) => ({
-    id: agent.id,
-    default: agent.default ?? false,
-    name: agent.name,
-    model: agent.model ? toModelChoice(agent.model) : agentDefaults.model,
-    systemPrompt: agent.systemPrompt ?? agentDefaults.systemPrompt,
-    timeoutSeconds: agent.timeoutSeconds ?? agentDefaults.timeoutSeconds,
-    images: { allowUrl: agent.images?.allowUrl ?? agentDefaults.images.allowUrl },
-  }));
-  const providers: Record<string, ProviderConfig> = {};
-  for (const [name, provider] of Object.entries(raw.models?.providers ?? {})) {
-    providers[name] = {
-      api: provider.api,
-      baseUrl: provider.baseUrl,
-      apiKey: provider.apiKey,
-      headers: provider.headers ?? {},
-      timeoutMs: provider.timeoutMs ?? 600_000,
-      maxRetries: provider.maxRetries ?? 2,
-      retryBaseDelayMs: provider.retryBaseDelayMs ?? 250,
-      models: provider.models,
-    };
-  }
-  const config: GatewayConfig = {
-    gateway: {
-      port: gateway.port ?? DEFAULT_PORT,
-      bind: gateway.bind ?? 'loopback',
-      trustProxy: gateway.trustProxy ?? false,
-      auth: {
-        mode: gateway.auth?.mode ?? 'token',
-        token: gateway.auth?.token,
-        password: gateway.auth?.password,
-        rateLimit: {
-          enabled: gateway.auth?.rateLimit?.enabled ?? true,
-          maxAttempts: gateway.auth?.rateLimit?.maxAttempts ?? 10,
-          windowMs: gateway.auth?.rateLimit?.windowMs ?? 60_000,
-          lockoutMs: gateway.auth?.rateLimit?.lockoutMs ?? 300_000,
-          exemptLoopback: gateway.auth?.rateLimit?.exemptLoopback ?? true,
-        },
-      },
-      http: {
-        maxBodyBytes: http.maxBodyBytes ?? 20 * 1024 * 1024,
-        keepAliveIntervalMs: http.keepAliveIntervalMs ?? 15_000,
-        headersTimeoutMs: http.headersTimeoutMs ?? 30_000,
-        requestTimeoutMs: http.requestTimeoutMs ?? 120_000,
-        shutdownGraceMs: http.shutdownGraceMs ?? 10_000,
-        cors: { origins: http.cors?.origins ?? [] },
-        endpoints: { chatCompletions: { enabled: http.endpoints?.chatCompletions?.enabled ?? false } },
-      },
-      ws: {
-        maxPayloadBytes: gateway.ws?.maxPayloadBytes ?? 1024 * 1024,
-        heartbeatIntervalMs: gateway.ws?.heartbeatIntervalMs ?? 30_000,
-      },
-      metrics: { enabled: gateway.metrics?.enabled ?? false, loopbackOnly: gateway.metrics?.loopbackOnly ?? true },
-    },
-    models: { providers },
-    agents: { defaults: agentDefaults, list },
-    sessions: { maxHistoryMessages: raw.sessions?.maxHistoryMessages ?? 200 },
-  };
-  checkSemantics(config);
-  return config;
 }
 
 /** Rules a JSON Schema cannot say: references between sections, and the default-agent rule. */

@@ -1,10 +1,19 @@
-// JSON Schema of the config file as an operator writes it (before defaults). Unknown keys are
-// errors everywhere: a typo must never be silently ignored.
+// The config file's JSON Schema: the one place that says what each key is, what it defaults to
+// and what it means. Validation (ajv, compiled ahead of time with `useDefaults`), the TypeScript
+// types (src/config/types.ts, derived from this object) and the configuration reference
+// (docs/configuration.md, generated) all come from it. Unknown keys are errors everywhere: a typo
+// must never be silently ignored. `x-expect` is the wording of an error for a value that fails a
+// pattern, in the operator's terms.
 
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
-const modelRef = { type: 'string', pattern: '^[^/\\s]+/\\S+$' } as const;
+const modelRef = {
+  type: 'string',
+  pattern: '^[^/\\s]+/\\S+$',
+  'x-expect': 'must be "<provider>/<model>"',
+} as const;
 const modelChoice = {
+  description: 'A model as `"<provider>/<model>"`, or `{ primary, fallbacks }` to try other models in order when the primary fails.',
   oneOf: [
     modelRef,
     {
@@ -15,40 +24,56 @@ const modelChoice = {
     },
   ],
 } as const;
-const images = {
+const imagesPolicy = {
   type: 'object',
   additionalProperties: false,
-  properties: { allowUrl: { type: 'boolean' } },
+  properties: {
+    allowUrl: { type: 'boolean', description: 'Accept remote `http(s)` image URLs in messages (otherwise only `data:` URIs).' },
+  },
 } as const;
 
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
+  default: {},
   properties: {
-    $schema: { type: 'string' },
+    $schema: { type: 'string', description: 'Ignored; lets editors find a schema.' },
     gateway: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
-        bind: { type: 'string', minLength: 1 },
-        trustProxy: { type: 'boolean' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 18789, description: 'Port for HTTP and the WebSocket (`--port` and `OPENCLAW_GATEWAY_PORT` win). Applies at the next restart.' },
+        bind: {
+          type: 'string',
+          minLength: 1,
+          default: 'loopback',
+          description: '`loopback` (127.0.0.1 and ::1), `lan` (0.0.0.0) or an address (`--bind` wins). Applies at the next restart.',
+        },
+        trustProxy: {
+          type: 'boolean',
+          default: false,
+          description: 'Behind one reverse proxy: the client is the address it appended to `X-Forwarded-For` (the last entry).',
+        },
         auth: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
-            mode: { enum: ['token', 'password', 'none'] },
-            token: { type: 'string', minLength: 1 },
-            password: { type: 'string', minLength: 1 },
+            mode: { enum: ['token', 'password', 'none'], default: 'token', description: '`none` is refused on any bind beyond loopback.' },
+            token: { type: 'string', minLength: 1, description: 'The bearer token (mode `token`); else `OPENCLAW_GATEWAY_TOKEN`, else one generated once into the state dir.' },
+            password: { type: 'string', minLength: 1, description: 'The bearer password (mode `password`); else `OPENCLAW_GATEWAY_PASSWORD`.' },
             rateLimit: {
               type: 'object',
               additionalProperties: false,
+              default: {},
+              description: 'Lockout after repeated wrong secrets, per client address (IPv6 per /64).',
               properties: {
-                enabled: { type: 'boolean' },
-                maxAttempts: positiveInt,
-                windowMs: positiveInt,
-                lockoutMs: positiveInt,
-                exemptLoopback: { type: 'boolean' },
+                enabled: { type: 'boolean', default: true, description: 'Count failed authentications at all.' },
+                maxAttempts: { ...positiveInt, default: 10, description: 'Wrong secrets allowed within `windowMs` before the lockout.' },
+                windowMs: { ...positiveInt, default: 60_000, description: 'Window the failures are counted in.' },
+                lockoutMs: { ...positiveInt, default: 300_000, description: 'How long a locked-out address gets 429.' },
+                exemptLoopback: { type: 'boolean', default: true, description: 'Loopback clients are never locked out.' },
               },
             },
           },
@@ -56,25 +81,31 @@ export const configSchema = {
         http: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
-            maxBodyBytes: positiveInt,
-            keepAliveIntervalMs: positiveInt,
-            headersTimeoutMs: positiveInt,
-            requestTimeoutMs: nonNegativeInt,
-            shutdownGraceMs: nonNegativeInt,
+            maxBodyBytes: { ...positiveInt, default: 20 * 1024 * 1024, description: 'Largest request body; larger is 413.' },
+            keepAliveIntervalMs: { ...positiveInt, default: 15_000, description: 'A `: keep-alive` comment is sent when a stream has been silent this long.' },
+            headersTimeoutMs: { ...positiveInt, default: 30_000, description: 'Time a client has to send its request headers.' },
+            requestTimeoutMs: { ...nonNegativeInt, default: 120_000, description: 'Time a client has to send its whole request (0: no limit). Never limits a streamed reply.' },
+            shutdownGraceMs: { ...nonNegativeInt, default: 10_000, description: 'On SIGINT/SIGTERM, how long in-flight runs may finish before they are cut.' },
             cors: {
               type: 'object',
               additionalProperties: false,
-              properties: { origins: { type: 'array', items: { type: 'string', minLength: 1 } } },
+              default: {},
+              properties: {
+                origins: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Browser origins allowed to call the API (`"*"` for any); empty: CORS off.' },
+              },
             },
             endpoints: {
               type: 'object',
               additionalProperties: false,
+              default: {},
               properties: {
                 chatCompletions: {
                   type: 'object',
                   additionalProperties: false,
-                  properties: { enabled: { type: 'boolean' } },
+                  default: {},
+                  properties: { enabled: { type: 'boolean', default: false, description: 'Serve `POST /v1/chat/completions` (and `/v1/models`).' } },
                 },
               },
             },
@@ -83,35 +114,51 @@ export const configSchema = {
         ws: {
           type: 'object',
           additionalProperties: false,
-          properties: { maxPayloadBytes: positiveInt, heartbeatIntervalMs: positiveInt },
+          default: {},
+          properties: {
+            maxPayloadBytes: { ...positiveInt, default: 1024 * 1024, description: 'Largest WebSocket frame.' },
+            heartbeatIntervalMs: { ...positiveInt, default: 30_000, description: 'Ping interval; a peer that misses one is disconnected.' },
+          },
         },
         metrics: {
           type: 'object',
           additionalProperties: false,
-          properties: { enabled: { type: 'boolean' }, loopbackOnly: { type: 'boolean' } },
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: false, description: 'Serve Prometheus metrics at `GET /metrics`.' },
+            loopbackOnly: { type: 'boolean', default: true, description: 'Only loopback clients get `/metrics`.' },
+          },
         },
       },
     },
     models: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
         providers: {
           type: 'object',
-          propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
+          default: {},
+          description: 'Model providers by name; a model is then named `"<provider>/<model>"`. `echo` is built in.',
+          propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', 'x-expect': 'must be a provider name (letters, digits, `_`, `.`, `-`)' },
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
             required: ['api'],
             properties: {
-              api: { enum: ['openai-completions', 'echo'] },
-              baseUrl: { type: 'string', pattern: '^https?://' },
-              apiKey: { type: 'string' },
-              headers: { type: 'object', additionalProperties: { type: 'string' } },
-              timeoutMs: positiveInt,
-              maxRetries: nonNegativeInt,
-              retryBaseDelayMs: nonNegativeInt,
-              models: { type: 'array', items: { type: 'string', minLength: 1 } },
+              api: { enum: ['openai-completions', 'echo'], description: '`openai-completions`: any upstream speaking the OpenAI Chat Completions protocol; `echo`: the offline test provider.' },
+              baseUrl: {
+                type: 'string',
+                pattern: '^https?://',
+                'x-expect': 'must be an http:// or https:// URL',
+                description: 'The API root, including `/v1` for most servers (`http://127.0.0.1:11434/v1` for Ollama).',
+              },
+              apiKey: { type: 'string', description: 'Sent as `Authorization: Bearer`; use `${ENV_VAR}` rather than the key itself.' },
+              headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers on every upstream request.' },
+              timeoutMs: { ...positiveInt, default: 600_000, description: 'Upstream headers and body timeout.' },
+              maxRetries: { ...nonNegativeInt, default: 2, description: 'Retries of a failed call (5xx, network) before the next fallback model.' },
+              retryBaseDelayMs: { ...nonNegativeInt, default: 250, description: 'First retry delay; each further retry doubles it (with jitter).' },
+              models: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'When listed, the only models `x-openclaw-model` may name on this provider.' },
             },
           },
         },
@@ -120,31 +167,36 @@ export const configSchema = {
     agents: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
         defaults: {
           type: 'object',
           additionalProperties: false,
+          default: {},
+          description: 'Settings every agent inherits unless it sets its own.',
           properties: {
-            model: modelChoice,
-            timeoutSeconds: positiveInt,
-            systemPrompt: { type: 'string' },
-            images,
+            model: { ...modelChoice, default: 'echo/echo' },
+            timeoutSeconds: { ...positiveInt, default: 600, description: 'Longest a run may take (including waiting for its session); then 504.' },
+            systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message.' },
+            images: { ...imagesPolicy, default: {}, properties: { allowUrl: { ...imagesPolicy.properties.allowUrl, default: false } } },
           },
         },
         list: {
           type: 'array',
+          default: [{ id: 'main' }],
+          description: 'The agents. The default agent is the one marked `default: true`, else `main`, else the only one.',
           items: {
             type: 'object',
             additionalProperties: false,
             required: ['id'],
             properties: {
-              id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
-              default: { type: 'boolean' },
-              name: { type: 'string' },
+              id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', 'x-expect': 'must match [a-z0-9][a-z0-9_-]{0,63}' },
+              default: { type: 'boolean', description: 'This is the default agent.' },
+              name: { type: 'string', description: 'Display name.' },
               model: modelChoice,
               systemPrompt: { type: 'string' },
               timeoutSeconds: positiveInt,
-              images,
+              images: imagesPolicy,
             },
           },
         },
@@ -153,7 +205,16 @@ export const configSchema = {
     sessions: {
       type: 'object',
       additionalProperties: false,
-      properties: { maxHistoryMessages: positiveInt },
+      default: {},
+      properties: {
+        maxHistoryMessages: { ...positiveInt, default: 200, description: 'How many stored messages (the most recent) a run replays to the model.' },
+        lockLeaseMs: {
+          type: 'integer',
+          minimum: 1000,
+          default: 30_000,
+          description: 'Session lock lease: runs on one session are serialized across processes, and a killed holder blocks its session at most this long.',
+        },
+      },
     },
   },
 } as const;

@@ -1,78 +1,33 @@
-// The config after validation and defaults: every field the gateway reads is present here, so no
-// module has to know a default.
+// The config types, derived from the schema (src/config/schema.ts) rather than written again:
+// after validation every key that has a default is present, so no module has to know a default.
+import type { FromSchema } from 'json-schema-to-ts';
+import type { configSchema } from './schema.ts';
 
-export type AuthMode = 'token' | 'password' | 'none';
+/** The config file after validation and defaults. */
+export type ConfigFile = FromSchema<typeof configSchema>;
 
-export interface RateLimitConfig {
-  enabled: boolean;
-  maxAttempts: number;
-  windowMs: number;
-  lockoutMs: number;
-  exemptLoopback: boolean;
-}
-
-export interface GatewayConfig {
-  gateway: {
-    port: number;
-    bind: string;
-    trustProxy: boolean;
-    auth: {
-      mode: AuthMode;
-      token?: string;
-      password?: string;
-      rateLimit: RateLimitConfig;
-    };
-    http: {
-      maxBodyBytes: number;
-      keepAliveIntervalMs: number;
-      headersTimeoutMs: number;
-      requestTimeoutMs: number;
-      shutdownGraceMs: number;
-      cors: { origins: string[] };
-      endpoints: { chatCompletions: { enabled: boolean } };
-    };
-    ws: { maxPayloadBytes: number; heartbeatIntervalMs: number };
-    metrics: { enabled: boolean; loopbackOnly: boolean };
-  };
-  models: { providers: Record<string, ProviderConfig> };
-  agents: {
-    defaults: AgentDefaults;
-    list: AgentConfig[];
-  };
-  sessions: { maxHistoryMessages: number };
-}
-
-export interface ProviderConfig {
-  api: 'openai-completions' | 'echo';
-  baseUrl?: string;
-  apiKey?: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
-  maxRetries: number;
-  /** First retry delay; each further retry doubles it (with jitter). */
-  retryBaseDelayMs: number;
-  /** When listed, `x-openclaw-model` may only name these. */
-  models?: string[];
-}
+export type AuthMode = ConfigFile['gateway']['auth']['mode'];
+export type RateLimitConfig = ConfigFile['gateway']['auth']['rateLimit'];
+export type ProviderConfig = ConfigFile['models']['providers'][string];
 
 export interface ModelChoice {
   primary: string;
   fallbacks: string[];
 }
 
-export interface AgentDefaults {
-  model: ModelChoice;
-  timeoutSeconds: number;
-  systemPrompt?: string;
-  images: { allowUrl: boolean };
-}
+type RawAgentDefaults = ConfigFile['agents']['defaults'];
+type RawAgent = ConfigFile['agents']['list'][number];
 
-export interface AgentConfig {
-  id: string;
-  default: boolean;
-  name?: string;
-  model: ModelChoice;
-  systemPrompt?: string;
-  timeoutSeconds: number;
-  images: { allowUrl: boolean };
-}
+/** `agents.defaults` with its model in one shape. */
+export type AgentDefaults = Omit<RawAgentDefaults, 'model' | 'images'> & { model: ModelChoice; images: { allowUrl: boolean } };
+
+/** One agent with everything it inherits from `agents.defaults` filled in. */
+export type AgentConfig = Omit<RawAgent, 'model' | 'default' | keyof AgentDefaults> &
+  AgentDefaults & {
+    default: boolean;
+  };
+
+/** The config the gateway runs with: the file after defaults, agents resolved. */
+export type GatewayConfig = Omit<ConfigFile, 'agents'> & {
+  agents: { defaults: AgentDefaults; list: AgentConfig[] };
+};

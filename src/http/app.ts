@@ -1,15 +1,15 @@
 import express, { type RequestHandler } from 'express';
 import { trustProxyFromConfig } from '../auth/client-address.ts';
-import { AuthGuard } from '../auth/guard.ts';
+import type { AuthGuard } from '../auth/guard.ts';
 import { authenticate } from '../auth/middleware.ts';
 import { httpMetrics, metricsRoute, routeLabeler } from '../metrics/http.ts';
-import { GatewayMetrics } from '../metrics/metrics.ts';
-import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, UpgradeRequiredError } from '../errors.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, UpgradeRequiredError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { cors } from './cors.ts';
 import { errorMiddleware } from './errors.ts';
 import { createBodyExplainer } from './explain.ts';
-import { requestContext, securityHeaders } from './request-context.ts';
+import { generationOf, requestContext, securityHeaders } from './request-context.ts';
 import { chatCompletionsRoute } from './routes/chat-completions.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
@@ -21,7 +21,7 @@ export type HttpApp = express.Express & {
 };
 
 /** The HTTP app, in the order a request meets it. */
-export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: AuthGuard = new AuthGuard(runtime), metrics: GatewayMetrics = new GatewayMetrics()): HttpApp {
+export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: AuthGuard, metrics: GatewayMetrics): HttpApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -29,35 +29,32 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   // X-Forwarded-For names the client only while gateway.trustProxy (live config).
   app.set('trust proxy', trustProxyFromConfig(runtime));
 
-  app.use(requestContext(runtime.logger));
+  app.use(requestContext(runtime, runtime.logger));
   app.use(httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))));
   app.use(securityHeaders());
-  app.use(cors(runtime));
+  app.use(cors());
 
   app.get(['/health', '/healthz'], healthRoute());
   app.get(['/ready', '/readyz'], readyRoute(runtime));
-  app.get('/metrics', metricsRoute(runtime, metrics));
+  app.get('/metrics', metricsRoute(metrics));
   app.get('/openapi.json', (_req, res) => void res.type('application/json').send(spec.json));
   app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(spec.yaml));
 
   // /ws answers upgrades (src/ws); a plain request is told how to open it.
   app.all(['/ws', '/ws/'], () => {
-    throw new UpgradeRequiredError('The WebSocket at /ws needs an upgrade request (Connection: Upgrade, Upgrade: websocket).', {
-      code: 'upgrade_required',
-      headers: { Upgrade: 'websocket', Connection: 'Upgrade' },
-    });
+    throw new UpgradeRequiredError('The WebSocket at /ws needs an upgrade request (Connection: Upgrade, Upgrade: websocket).', { code: 'upgrade_required' });
   });
   app.use(encodeModelIdSlashes());
   app.use(knownRoutesOnly(spec));
-  app.use('/v1', endpointEnabled(runtime));
-  app.use('/v1', authenticate(runtime, authGuard));
-  app.use(jsonBody(runtime));
+  app.use('/v1', endpointEnabled());
+  app.use('/v1', authenticate(authGuard));
+  app.use(jsonBody());
   const validator = specValidator(spec, runtime);
   app.use(validator.handler);
 
   app.post('/v1/chat/completions', chatCompletionsRoute(runtime));
-  app.get('/v1/models', listModelsRoute(runtime));
-  app.get('/v1/models/:model', retrieveModelRoute(runtime));
+  app.get('/v1/models', listModelsRoute());
+  app.get('/v1/models/:model', retrieveModelRoute());
 
   app.use(errorMiddleware(runtime.logger, createBodyExplainer(spec.document)));
   return Object.assign(app, { warmUp: validator.load });
@@ -111,7 +108,13 @@ function encodeModelIdSlashes(): RequestHandler {
   return (req, _res, next) => {
     const [path, query] = req.url.split('?', 2);
     if (path.startsWith(prefix) && path.indexOf('/', prefix.length) !== -1) {
-      req.url = prefix + encodeURIComponent(decodeURIComponent(path.slice(prefix.length))) + (query !== undefined ? `?${query}` : '');
+      let id: string;
+      try {
+        id = decodeURIComponent(path.slice(prefix.length));
+      } catch {
+        throw new BadRequestError('The model id in the path has a malformed percent-encoding.', { param: 'model', code: 'invalid_model_id' });
+      }
+      req.url = prefix + encodeURIComponent(id) + (query !== undefined ? `?${query}` : '');
     }
     next();
   };
@@ -134,9 +137,9 @@ function knownRoutesOnly(spec: PublishedSpec): RequestHandler {
 }
 
 /** The OpenAI routes exist only while `gateway.http.endpoints.chatCompletions.enabled` (hot-reloadable). */
-function endpointEnabled(runtime: Runtime): RequestHandler {
-  return (req, _res, next) => {
-    if (!runtime.current.config.gateway.http.endpoints.chatCompletions.enabled) {
+function endpointEnabled(): RequestHandler {
+  return (req, res, next) => {
+    if (!generationOf(res).config.gateway.http.endpoints.chatCompletions.enabled) {
       throw new NotFoundError(`Unknown route: ${req.method} /v1${req.path}. The chat completions endpoint is disabled (gateway.http.endpoints.chatCompletions.enabled).`, { code: 'endpoint_disabled' });
     }
     next();
@@ -144,7 +147,7 @@ function endpointEnabled(runtime: Runtime): RequestHandler {
 }
 
 /** JSON bodies only, within `gateway.http.maxBodyBytes` (read per request, so a reload applies). */
-function jsonBody(runtime: Runtime): RequestHandler {
+function jsonBody(): RequestHandler {
   const parsers = new Map<number, RequestHandler>();
   return (req, res, next) => {
     if (req.method !== 'POST') return next();
@@ -156,7 +159,7 @@ function jsonBody(runtime: Runtime): RequestHandler {
         code: 'unsupported_media_type',
       });
     }
-    const limit = runtime.current.config.gateway.http.maxBodyBytes;
+    const limit = generationOf(res).config.gateway.http.maxBodyBytes;
     let parser = parsers.get(limit);
     if (!parser) {
       parser = express.json({ limit, strict: true, type: () => true });

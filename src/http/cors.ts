@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Runtime } from '../runtime.ts';
+import { generationOf } from './request-context.ts';
 
 const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Request-Id, X-OpenClaw-Agent-Id, X-OpenClaw-Session-Key, X-OpenClaw-Model';
@@ -13,9 +13,9 @@ const PREFLIGHT_MAX_AGE_SECONDS = '600';
  * origin is answered here with 204; one from any other origin gets no CORS headers, so the
  * browser refuses it.
  */
-export function cors(runtime: Runtime): RequestHandler {
+export function cors(): RequestHandler {
   return (req, res, next) => {
-    const { origins } = runtime.current.config.gateway.http.cors;
+    const { origins } = generationOf(res).config.gateway.http.cors;
     if (origins.length === 0) return next();
     res.vary('Origin');
     const origin = req.headers.origin;

@@ -1,30 +1,81 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import type { ErrorResponse } from '../../generated/index.ts';
 import {
-  ApiError,
   BadRequestError,
-  InternalServerError,
+  GatewayError,
+  InternalError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
+  type ErrorKind,
 } from '../errors.ts';
-import type { ErrorResponse } from '../../generated/index.ts';
 import type { BodyExplainer } from './explain.ts';
 
+/** Each kind of failure as OpenAI answers it over HTTP: the one table that decides status and `type`. */
+const HTTP_FORM: Record<ErrorKind, { status: number; type: string }> = {
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  authentication: { status: 401, type: 'invalid_request_error' },
+  permission: { status: 403, type: 'invalid_request_error' },
+  not_found: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  conflict: { status: 409, type: 'invalid_request_error' },
+  too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  upgrade_required: { status: 426, type: 'invalid_request_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  internal: { status: 500, type: 'server_error' },
+  upstream: { status: 502, type: 'upstream_error' },
+  unavailable: { status: 503, type: 'server_error' },
+  timeout: { status: 504, type: 'timeout_error' },
+  // Only ever sent where the client is still there to read it (the WebSocket's agent.abort).
+  aborted: { status: 499, type: 'invalid_request_error' },
+};
+
+export function httpStatus(error: GatewayError): number {
+  return HTTP_FORM[error.kind].status;
+}
+
+export function errorType(error: GatewayError): string {
+  return HTTP_FORM[error.kind].type;
+}
+
+/** Headers that go with an error: how to authenticate, what methods exist, when to retry. */
+export function errorHeaders(error: GatewayError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.kind === 'authentication') headers['WWW-Authenticate'] = 'Bearer';
+  if (error instanceof MethodNotAllowedError) headers.Allow = error.allowed.join(', ');
+  if (error.kind === 'upgrade_required') {
+    headers.Upgrade = 'websocket';
+    headers.Connection = 'Upgrade';
+  }
+  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
+  return headers;
+}
+
 /** The wire shape. `request_id` (an extra field OpenAI's schema allows) lets a client quote the failed request. */
-export function errorBody(error: ApiError, requestId?: string): ErrorResponse {
-  const body: ErrorResponse = { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
+export function errorBody(error: GatewayError, requestId?: string): ErrorResponse {
+  const body: ErrorResponse = { error: { message: error.message, type: errorType(error), param: error.param, code: error.code } };
   if (requestId) body.error.request_id = requestId;
   return body;
 }
 
+interface ValidatorIssue {
+  path: string;
+  message: string;
+  errorCode?: string;
+}
+
 /**
- * Every failure becomes an ApiError here, in one place: our own errors as they are, body-parser
+ * Anything an HTTP handler or middleware threw as a GatewayError: ours as they are, body-parser
  * and validator errors translated, anything else a 500 whose details go to the log only.
  */
-export function toApiError(error: unknown, logger: Logger, requestId?: string, explain?: () => ValidatorIssue | undefined): ApiError {
-  if (error instanceof ApiError) return error;
+export function toGatewayError(error: unknown, logger: Logger, requestId?: string, explain?: () => ValidatorIssue | undefined): GatewayError {
+  if (error instanceof GatewayError) {
+    if (error.kind === 'internal') logger.error({ event: 'http.internal_error', requestId, err: error.cause ?? error }, error.message);
+    return error;
+  }
   const e = error as { status?: number; type?: string; errors?: ValidatorIssue[]; message?: string; expose?: boolean };
   if (e?.type === 'entity.parse.failed') {
     return new BadRequestError(`Request body is not valid JSON: ${e.message}`, { code: 'invalid_json' });
@@ -40,19 +91,13 @@ export function toApiError(error: unknown, logger: Logger, requestId?: string, e
     return fromValidator(e.status, explained ? [explained] : e.errors);
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
-    return new BadRequestError(e.message ?? 'Bad request.');
+    return new BadRequestError(e.message ?? 'Bad request.', { code: 'bad_request' });
   }
   logger.error({ event: 'http.unhandled_error', requestId, err: error }, 'unhandled error');
-  return new InternalServerError('The gateway failed to handle this request. It has been logged.', { code: 'internal_error' });
+  return new InternalError('The gateway failed to handle this request. It has been logged.', { code: 'internal_error' });
 }
 
-interface ValidatorIssue {
-  path: string;
-  message: string;
-  errorCode?: string;
-}
-
-function fromValidator(status: number, issues: ValidatorIssue[]): ApiError {
+function fromValidator(status: number, issues: ValidatorIssue[]): GatewayError {
   if (status === 404) return new NotFoundError('Unknown route.', { code: 'not_found' });
   if (status === 405) return new MethodNotAllowedError('this method', 'this route', ['POST']);
   if (status === 415) return new UnsupportedMediaTypeError('Request body must be sent as Content-Type: application/json.', { code: 'unsupported_media_type' });
@@ -91,20 +136,24 @@ export function toParam(path: string): string | null {
   return fields.map((segment, index) => (/^\d+$/.test(segment) ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
 }
 
-export function sendError(res: Response, error: ApiError): void {
+/** Answers with the error, or, when a stream already began, ends the response. */
+export function sendError(res: Response, error: GatewayError): void {
+  res.locals.errorCode = error.code;
   if (res.headersSent) {
     res.end();
     return;
   }
-  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.status(error.status).json(errorBody(error, res.locals.requestId));
+  for (const [name, value] of Object.entries(errorHeaders(error))) res.setHeader(name, value);
+  res.status(httpStatus(error)).json(errorBody(error, res.locals.requestId));
 }
+
+/** Request bodies the explainer knows, by route: it re-validates a rejected body to name the field at fault. */
+const BODY_SCHEMAS: Record<string, string> = { '/v1/chat/completions': 'CreateChatCompletionRequest' };
 
 export function errorMiddleware(logger: Logger, explainBody: BodyExplainer): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const explain = () => (req.path === '/v1/chat/completions' ? explainBody('CreateChatCompletionRequest', req.body) : undefined);
-    const apiError = toApiError(error, logger, res.locals.requestId, explain);
-    res.locals.errorCode = apiError.code;
-    sendError(res, apiError);
+    const schema = BODY_SCHEMAS[req.path];
+    const explain = () => (schema ? explainBody(schema, req.body) : undefined);
+    sendError(res, toGatewayError(error, logger, res.locals.requestId, explain));
   };
 }

@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import type { Generation, Runtime } from '../runtime.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Request id (accepted from `x-request-id` when sane, else made), echoed back, and one log line per request. */
-export function requestContext(logger: Logger): RequestHandler {
+/**
+ * Per request: the request id (accepted from `x-request-id` when sane, else made, echoed back), the
+ * config generation it runs on from its first middleware to its last byte, and one log line.
+ */
+export function requestContext(runtime: Runtime, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
+    const generation = runtime.current;
+    const release = generation.retain();
+    res.locals.generation = generation;
     const started = process.hrtime.bigint();
     res.on('close', () => {
+      release();
       logger.info({
         event: 'http.request',
         requestId,
@@ -27,6 +35,20 @@ export function requestContext(logger: Logger): RequestHandler {
     });
     next();
   };
+}
+
+/** The config generation this request started with. */
+export function generationOf(res: Response): Generation {
+  return res.locals.generation as Generation;
+}
+
+/** Aborted when the client goes away before the response has been written in full. */
+export function clientAbortSignal(res: Response): AbortSignal {
+  const aborter = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) aborter.abort(new Error('client disconnected'));
+  });
+  return aborter.signal;
 }
 
 export function securityHeaders(): RequestHandler {

@@ -1,14 +1,15 @@
 import type { Response } from 'express';
 
 /**
- * A server-sent-events response: headers flushed at once, one `data:` event per write, and a
- * `: keep-alive` comment whenever the stream has been silent for `keepAliveMs`, so proxies do not
- * cut a run whose model is slow to start.
+ * A server-sent-events response: one `data:` event per write, and a `: keep-alive` comment
+ * whenever the stream has been silent for `keepAliveMs`, so proxies do not cut a run whose model
+ * is slow. `needsDrain` says the client is not keeping up: the writer should wait for `drained()`
+ * before producing more, so a slow reader never makes the gateway hold a whole reply.
  */
 export class SseStream {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Inside a burst: events relayed in the same tick after its first one, held for one write. */
+  /** Inside a burst: events written in the same tick after its first one, held for one write. */
   private corked = false;
 
   private readonly res: Response;
@@ -34,9 +35,38 @@ export class SseStream {
     this.write(`data: ${JSON.stringify(data)}\n\n`);
   }
 
-  end(): void {
+  /** A named event (`event: <name>`), as the Responses API streams them. */
+  sendEvent(name: string, data: unknown): void {
+    this.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  comment(text: string): void {
+    this.write(`: ${text}\n\n`);
+  }
+
+  get needsDrain(): boolean {
+    return this.res.writableNeedDrain;
+  }
+
+  /** Resolves when the client has taken what was written (or has gone away). */
+  drained(): Promise<void> {
+    if (!this.res.writableNeedDrain || this.res.destroyed) return Promise.resolve();
+    this.flush();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  /** Ends the stream; `done` writes the final `data: [DONE]` first (chat completions ends with it). */
+  end(done = true): void {
     if (this.closed) return;
-    this.write('data: [DONE]\n\n');
+    if (done) this.write('data: [DONE]\n\n');
     this.closed = true;
     clearTimeout(this.timer);
     // Uncorked before end(): Node drops chunked data still corked in a response when it ends.
@@ -77,7 +107,7 @@ export class SseStream {
       this.timer.refresh();
       return;
     }
-    this.timer = setTimeout(() => this.write(': keep-alive\n\n'), this.keepAliveMs);
+    this.timer = setTimeout(() => this.comment('keep-alive'), this.keepAliveMs);
     this.timer.unref();
   }
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type Transport = 'http' | 'ws';
+export type { Transport } from '../runs/request.ts';
 
 /**
  * The gateway's Prometheus metrics, in a Registry of its own: never prom-client's global default,

@@ -1,12 +1,13 @@
-import { messageText, type ChatMessage } from '../agents/messages.ts';
-import type { Provider, ProviderEvent, ProviderRequest } from './types.ts';
+import { contentText, type MessageRecord } from '../records/record.ts';
+import type { ModelRequest, Provider, ProviderEvent } from './types.ts';
 
 /**
  * The built-in offline provider: no network, deterministic answers, for demos on a fresh machine
  * and for tests.
  * - It answers `Echo: <last user message>` in word-sized streamed chunks.
- * - A last user message `/tool <name> <json arguments>` (with `<name>` among the request's tools),
- *   or a `tool_choice` that forces a function, makes it call that tool instead.
+ * - A last user message `/tool <name> <json arguments>` (with `<name>` among the request's tools,
+ *   the client's or the agent's own), or a `tool_choice` that forces a function, makes it call
+ *   that tool instead.
  * - After a `tool` message it answers `Tool result: <content>`.
  * - `max_tokens` / `max_completion_tokens` cut the answer (one word = one token), with
  *   `finish_reason: "length"`.
@@ -14,11 +15,15 @@ import type { Provider, ProviderEvent, ProviderRequest } from './types.ts';
 export class EchoProvider implements Provider {
   readonly name = 'echo';
 
-  async *stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
-    const promptTokens = request.messages.reduce((sum, message) => sum + countTokens(messageText(message)), 0);
+  async open(request: ModelRequest): Promise<AsyncIterable<ProviderEvent>> {
+    return this.reply(request);
+  }
+
+  private async *reply(request: ModelRequest): AsyncGenerator<ProviderEvent> {
+    const promptTokens = request.messages.reduce((sum, message) => sum + countTokens(contentText(message.content)), 0);
     const toolCall = chooseToolCall(request);
     if (toolCall) {
-      const id = `call_echo_${stableSuffix(toolCall.name + toolCall.arguments)}`;
+      const id = `call_echo_${stableSuffix(toolCall.name + toolCall.arguments + request.messages.length)}`;
       yield { type: 'tool_call', index: 0, id, name: toolCall.name, arguments: '' };
       yield { type: 'tool_call', index: 0, arguments: toolCall.arguments };
       yield { type: 'finish', finishReason: 'tool_calls', usage: usage(promptTokens, countTokens(toolCall.arguments) + 1) };
@@ -35,20 +40,20 @@ export class EchoProvider implements Provider {
   }
 }
 
-function replyText(messages: ChatMessage[]): string {
+function replyText(messages: MessageRecord[]): string {
   const last = messages.at(-1);
-  if (last?.role === 'tool') return `Tool result: ${messageText(last)}`;
-  const lastUser = [...messages].reverse().find((message) => message.role === 'user');
-  return `Echo: ${lastUser ? messageText(lastUser) : ''}`.trimEnd();
+  if (last?.role === 'tool') return `Tool result: ${contentText(last.content)}`;
+  const lastUser = messages.findLast((message) => message.role === 'user');
+  return `Echo: ${lastUser ? contentText(lastUser.content) : ''}`.trimEnd();
 }
 
-function chooseToolCall(request: ProviderRequest): { name: string; arguments: string } | undefined {
+function chooseToolCall(request: ModelRequest): { name: string; arguments: string } | undefined {
   const tools = request.params.tools ?? [];
   if (tools.length === 0 || request.params.tool_choice === 'none') return undefined;
   const last = request.messages.at(-1);
   if (last?.role === 'tool') return undefined;
-  const text = last?.role === 'user' ? messageText(last) : '';
-  const command = /^\/tool\s+([A-Za-z0-9_-]+)\s*(.*)$/s.exec(text.trim());
+  const text = last?.role === 'user' ? contentText(last.content) : '';
+  const command = /^\/tool\s+([A-Za-z0-9_.-]+)\s*(.*)$/s.exec(text.trim());
   if (command && tools.some((tool) => tool.function.name === command[1])) {
     return { name: command[1], arguments: command[2].trim() || '{}' };
   }
@@ -62,8 +67,8 @@ function countTokens(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
 
-function usage(prompt: number, completion: number) {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+function usage(input: number, output: number) {
+  return { inputTokens: input, outputTokens: output, totalTokens: input + output };
 }
 
 function stableSuffix(text: string): string {

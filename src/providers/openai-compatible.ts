@@ -1,7 +1,9 @@
 import type OpenAI from 'openai';
 import type { Agent } from 'undici';
 import type { ProviderConfig } from '../config/types.ts';
-import type { Provider, ProviderEvent, ProviderRequest } from './types.ts';
+import { toUpstreamMessage } from '../records/chat-completions.ts';
+import type { UsageRecord } from '../records/record.ts';
+import type { ModelRequest, Provider, ProviderEvent } from './types.ts';
 import { ProviderError } from './types.ts';
 import { readSseEvents } from './sse-events.ts';
 import { createUpstreamFetch } from './upstream-fetch.ts';
@@ -70,31 +72,38 @@ export class OpenAICompatibleProvider implements Provider {
     await dispatcher.close().catch(() => undefined);
   }
 
-  async *stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
+  async open(request: ModelRequest): Promise<AsyncIterable<ProviderEvent>> {
     const { client, sdk } = await this.connect();
+    const messages = request.messages.map((message) => toUpstreamMessage(message, { replayReasoning: request.replayReasoning }));
     let response: Response;
     try {
       // The SDK builds and sends the request and turns a failed status into its error classes;
       // the streamed body is read here (readSseEvents) rather than through the SDK's Stream, whose
       // per-line decoding was a third of the gateway's CPU per request in the profile.
-      response = await client.chat.completions.create(
-        {
-          ...request.params,
-          model: request.model,
-          messages: request.messages as OpenAI.ChatCompletionMessageParam[],
-          stream: true,
-          stream_options: { include_usage: true },
-        } as OpenAI.ChatCompletionCreateParamsStreaming,
-        { signal: request.signal, headers: { 'x-request-id': request.requestId } },
-      ).asResponse();
+      response = await client.chat.completions
+        .create(
+          {
+            ...request.params,
+            model: request.model,
+            messages: messages as OpenAI.ChatCompletionMessageParam[],
+            stream: true,
+            stream_options: { include_usage: true },
+          } as OpenAI.ChatCompletionCreateParamsStreaming,
+          { signal: request.signal, headers: { 'x-request-id': request.requestId } },
+        )
+        .asResponse();
     } catch (error) {
-      throw toProviderError(sdk, this.name, error);
+      throw toProviderError(sdk, this.name, this.config, error);
     }
     if (!response.body) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} answered without a body.`);
-    let finishReason: ProviderEvent & { type: 'finish' } | undefined;
+    return this.events(response.body as unknown as AsyncIterable<Uint8Array>, sdk);
+  }
+
+  private async *events(body: AsyncIterable<Uint8Array>, sdk: typeof OpenAI): AsyncGenerator<ProviderEvent> {
+    let finish: (ProviderEvent & { type: 'finish' }) | undefined;
     let done = false;
     try {
-      for await (const event of readSseEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
+      for await (const event of readSseEvents(body)) {
         // Read on to the end after [DONE] rather than leave: a body dropped before its end costs the
         // pooled connection.
         if (done) continue;
@@ -102,26 +111,60 @@ export class OpenAICompatibleProvider implements Provider {
           done = true;
           continue;
         }
-        const chunk = JSON.parse(event.data) as (OpenAI.ChatCompletionChunk & { error?: { message?: string } }) | null;
+        const chunk = JSON.parse(event.data) as (UpstreamChunk & { error?: { message?: string } }) | null;
         if (typeof chunk !== 'object' || chunk === null) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} sent a stream event that is not a JSON object.`);
         if (event.event === 'error' || chunk.error) {
           throw new ProviderError(this.name, 'unavailable', `Provider ${this.name} reported an error in its stream: ${String(chunk.error?.message ?? event.data).slice(0, 300)}`);
         }
         const choice = chunk.choices?.[0];
-        if (choice?.delta?.content) yield { type: 'content', text: choice.delta.content };
-        for (const call of choice?.delta?.tool_calls ?? []) {
-          yield { type: 'tool_call', index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments };
+        const delta = choice?.delta;
+        if (delta) {
+          if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') yield { type: 'reasoning', text: delta.reasoning_content, field: 'reasoning_content' };
+          else if (typeof delta.reasoning === 'string' && delta.reasoning !== '') yield { type: 'reasoning', text: delta.reasoning, field: 'reasoning' };
+          if (delta.content) yield { type: 'content', text: delta.content };
+          if (typeof delta.refusal === 'string' && delta.refusal !== '') yield { type: 'refusal', text: delta.refusal };
+          for (const call of delta.tool_calls ?? []) {
+            yield { type: 'tool_call', index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments };
+          }
         }
-        if (choice?.finish_reason) finishReason = { type: 'finish', finishReason: choice.finish_reason };
-        if (chunk.usage && finishReason) finishReason.usage = chunk.usage;
-        else if (chunk.usage) finishReason = { type: 'finish', finishReason: 'stop', usage: chunk.usage };
+        if (choice?.finish_reason) finish = { type: 'finish', finishReason: choice.finish_reason, usage: finish?.usage };
+        if (chunk.usage) {
+          finish ??= { type: 'finish', finishReason: 'stop' };
+          finish.usage = usageRecord(chunk.usage);
+        }
       }
     } catch (error) {
-      throw toProviderError(sdk, this.name, error);
+      throw toProviderError(sdk, this.name, this.config, error);
     }
-    if (!finishReason) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
-    yield finishReason;
+    if (!finish) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
+    yield finish;
   }
+}
+
+interface UpstreamChunk {
+  choices?: Array<{
+    delta?: {
+      content?: string | null;
+      refusal?: string | null;
+      reasoning_content?: string | null;
+      reasoning?: string | null;
+      tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }>;
+    };
+    finish_reason?: OpenAI.ChatCompletionChunk.Choice['finish_reason'];
+  }>;
+  usage?: OpenAI.CompletionUsage | null;
+}
+
+function usageRecord(usage: OpenAI.CompletionUsage): UsageRecord {
+  const record: UsageRecord = {};
+  if (typeof usage.prompt_tokens === 'number') record.inputTokens = usage.prompt_tokens;
+  if (typeof usage.completion_tokens === 'number') record.outputTokens = usage.completion_tokens;
+  if (typeof usage.total_tokens === 'number') record.totalTokens = usage.total_tokens;
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  if (typeof cached === 'number') record.cachedInputTokens = cached;
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  if (typeof reasoning === 'number') record.reasoningTokens = reasoning;
+  return record;
 }
 
 interface Upstream {
@@ -131,9 +174,50 @@ interface Upstream {
   sdk: typeof OpenAI;
 }
 
-export function toProviderError(sdk: typeof OpenAI, provider: string, error: unknown): Error {
+/** The provider's base URL as an operator may see it in a message: no credentials, no query. */
+export function displayUrl(baseUrl: string | undefined): string {
+  if (!baseUrl) return '(no baseUrl)';
+  try {
+    const url = new URL(baseUrl);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return '(an invalid baseUrl)';
+  }
+}
+
+/** The low-level reason a connection failed, in words (ECONNREFUSED → connection refused). */
+function connectionCause(error: unknown): string {
+  for (let cause = error as { code?: string; cause?: unknown; message?: string } | undefined, depth = 0; cause && depth < 5; cause = cause.cause as typeof cause, depth++) {
+    switch (cause.code) {
+      case 'ECONNREFUSED':
+        return 'connection refused';
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return 'the host name does not resolve (DNS)';
+      case 'ECONNRESET':
+        return 'the connection was reset';
+      case 'ETIMEDOUT':
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return 'the connection timed out';
+      case 'UND_ERR_HEADERS_TIMEOUT':
+        return 'no response headers within timeoutMs';
+      case 'UND_ERR_BODY_TIMEOUT':
+        return 'the response stalled for longer than timeoutMs';
+      case 'UND_ERR_SOCKET':
+        return 'the connection closed unexpectedly';
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return 'the host is unreachable';
+    }
+    if (typeof cause.code === 'string' && /^(ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(cause.code)) return `TLS failed (${cause.code})`;
+  }
+  return 'the connection failed';
+}
+
+export function toProviderError(sdk: typeof OpenAI, provider: string, config: ProviderConfig, error: unknown): Error {
   if (error instanceof ProviderError) return error;
   if (error instanceof sdk.APIUserAbortError) return error;
+  const where = displayUrl(config.baseUrl);
   if (error instanceof sdk.APIError && typeof error.status === 'number') {
     const status = error.status;
     if (status === 429) {
@@ -147,19 +231,34 @@ export function toProviderError(sdk: typeof OpenAI, provider: string, error: unk
       // The upstream client does not follow redirects (an API call that moved is a config to fix,
       // and following one would resend the key to wherever it points).
       const location = error.headers?.get?.('location');
-      return new ProviderError(provider, 'misconfigured', `Provider ${provider} answered with a redirect (HTTP ${status}${location ? ` to ${location}` : ''}); set models.providers.${provider}.baseUrl to the address it points to.`, { status });
+      return new ProviderError(provider, 'misconfigured', `Provider ${provider} (${where}) answered with a redirect (HTTP ${status}${location ? ` to ${location}` : ''}); set models.providers.${provider}.baseUrl to the address it points to.`, { status });
+    }
+    if (status === 404) {
+      return new ProviderError(
+        provider,
+        'misconfigured',
+        `Provider ${provider} has no chat completions route at ${where}/chat/completions (HTTP 404); check models.providers.${provider}.baseUrl (most servers need it to end in /v1).`,
+        { status },
+      );
     }
     if (status === 401 || status === 403) {
       return new ProviderError(provider, 'unauthorized', `Provider ${provider} refused the gateway's credentials (HTTP ${status}).`, { status });
     }
-    if (status >= 500) return new ProviderError(provider, 'unavailable', `Provider ${provider} failed with HTTP ${status}.`, { status });
+    if (status >= 500) return new ProviderError(provider, 'unavailable', `Provider ${provider} (${where}) failed with HTTP ${status}.`, { status });
     return new ProviderError(provider, 'rejected', `Provider ${provider} rejected the request (HTTP ${status}): ${error.message}`, { status });
   }
   if (error instanceof sdk.APIConnectionError) {
-    return new ProviderError(provider, 'unavailable', `Provider ${provider} could not be reached: ${error.message}`, {}, { cause: error });
+    const timedOut = error instanceof sdk.APIConnectionTimeoutError;
+    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} could not be reached: ${timedOut ? 'the request timed out' : connectionCause(error)}.`, {}, { cause: error });
   }
   if (error instanceof SyntaxError) {
     return new ProviderError(provider, 'malformed', `Provider ${provider} sent a response that is not valid JSON.`, {}, { cause: error });
   }
-  return new ProviderError(provider, 'unavailable', `Provider ${provider} failed: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
+  // Not the upstream's doing (a request the client made unserializable, a bug): never retried as an outage.
+  if (error instanceof RangeError || error instanceof TypeError) return error;
+  const code = (error as { code?: string })?.code;
+  if (typeof code === 'string' && (code.startsWith('UND_ERR') || code.startsWith('E'))) {
+    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} failed: ${connectionCause(error)}.`, {}, { cause: error });
+  }
+  return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} failed: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
 }

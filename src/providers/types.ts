@@ -1,56 +1,57 @@
-import type { ChatMessage, FinishReason, Usage } from '../agents/messages.ts';
-import type { CreateChatCompletionRequest } from '../../generated/index.ts';
+import type { CreateChatCompletionRequest, FinishReason } from '../../generated/index.ts';
+import type { MessageRecord, UsageRecord } from '../records/record.ts';
 
-/** Request fields forwarded to the model as they are. */
-export type ForwardedParams = Pick<
-  CreateChatCompletionRequest,
-  | 'temperature'
-  | 'top_p'
-  | 'max_tokens'
-  | 'max_completion_tokens'
-  | 'stop'
-  | 'seed'
-  | 'presence_penalty'
-  | 'frequency_penalty'
-  | 'response_format'
-  | 'tools'
-  | 'tool_choice'
-  | 'parallel_tool_calls'
+export type { FinishReason };
+
+/**
+ * The upstream request's fields besides model and messages, in the OpenAI Chat Completions shape
+ * every provider here speaks: sampling, tools (client and server alike), tool choice, format.
+ */
+export type ModelParams = Partial<
+  Pick<
+    CreateChatCompletionRequest,
+    | 'temperature'
+    | 'top_p'
+    | 'max_tokens'
+    | 'max_completion_tokens'
+    | 'stop'
+    | 'seed'
+    | 'presence_penalty'
+    | 'frequency_penalty'
+    | 'response_format'
+    | 'tools'
+    | 'tool_choice'
+    | 'parallel_tool_calls'
+  >
 >;
 
-export const FORWARDED_PARAM_NAMES = [
-  'temperature',
-  'top_p',
-  'max_tokens',
-  'max_completion_tokens',
-  'stop',
-  'seed',
-  'presence_penalty',
-  'frequency_penalty',
-  'response_format',
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
-] as const satisfies ReadonlyArray<keyof ForwardedParams>;
-
-export interface ProviderRequest {
+export interface ModelRequest {
   /** The model name after `<provider>/`. */
   model: string;
-  messages: ChatMessage[];
-  params: ForwardedParams;
+  messages: MessageRecord[];
+  params: ModelParams;
   signal: AbortSignal;
   requestId: string;
+  /** Send stored reasoning back to the model under this field (the provider's `replayReasoning`). */
+  replayReasoning?: 'reasoning_content' | 'reasoning';
 }
 
-/** What a provider streams back; the run relays each event to the client as it arrives. */
+/** What a provider streams back; the run relays each event as it arrives. */
 export type ProviderEvent =
   | { type: 'content'; text: string }
+  | { type: 'refusal'; text: string }
+  | { type: 'reasoning'; text: string; field: 'reasoning_content' | 'reasoning' }
   | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string }
-  | { type: 'finish'; finishReason: FinishReason; usage?: Usage };
+  | { type: 'finish'; finishReason: FinishReason; usage?: UsageRecord };
 
 export interface Provider {
   readonly name: string;
-  stream(request: ProviderRequest): AsyncIterable<ProviderEvent>;
+  /**
+   * Sends the request. Resolves once the upstream has accepted it (its response headers arrived
+   * with a success status) with the reply as a stream of events; rejects with a ProviderError when
+   * it refused or could not be reached, before anything was relayed.
+   */
+  open(request: ModelRequest): Promise<AsyncIterable<ProviderEvent>>;
   /** Makes the client ahead of the first call (loading its modules), so that call does not wait. */
   warmUp?(): Promise<void>;
   close?(): Promise<void>;
@@ -65,9 +66,9 @@ export type ProviderFailureKind =
   | 'unauthorized'
   /** The upstream answered something that is not a valid completion. */
   | 'malformed'
-  /** The upstream rejected the request itself (400/404/422). */
+  /** The upstream rejected the request itself (400/422). */
   | 'rejected'
-  /** The provider's config does not lead to an API (a redirect): the operator must fix it. */
+  /** The provider's config does not lead to the API (a redirect, a 404 for the chat route): the operator must fix it. */
   | 'misconfigured';
 
 export class ProviderError extends Error {

@@ -1,42 +1,33 @@
 import { BadRequestError } from '../errors.ts';
-import { firstHeader } from '../agents/target.ts';
+import type { InputName } from '../runs/request.ts';
 
-export const SESSION_KEY_HEADERS = ['x-openclaw-session-key', 'x-clawdbot-session-key', 'x-moltbot-session-key'] as const;
 const RESERVED_NAMESPACES = ['subagent:', 'cron:', 'acp:'];
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 export const MAX_SESSION_KEY_LENGTH = 256;
 
 export interface SessionKeyInput {
+  /** An explicit session key (a header, a frame field, a CLI flag); `name` says how the transport calls it. */
+  key?: { value: string; name: InputName };
+  /** The OpenAI `user` field. */
   user?: string | null;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-export interface ResolvedSessionKey {
-  /** Store key, or null for a stateless run (nothing kept). */
-  key: string | null;
-  deprecatedSpelling?: string;
 }
 
 /**
- * The session header wins (`agent:<agentId>:<key>`), then the OpenAI `user`
- * (`agent:<agentId>:openai-user:<user>`, exact and case-sensitive); neither means stateless.
+ * The explicit key wins (`agent:<agentId>:<key>`), then the OpenAI `user`
+ * (`agent:<agentId>:openai-user:<user>`, exact and case-sensitive); neither means stateless (null).
  */
-export function resolveSessionKey(input: SessionKeyInput, agentId: string): ResolvedSessionKey {
-  for (const header of SESSION_KEY_HEADERS) {
-    const raw = firstHeader(input.headers[header]);
-    if (raw === undefined) continue;
-    const key = raw.trim();
-    if (key.length === 0) throw new BadRequestError(`Header ${header} must not be empty.`, { param: null, code: 'invalid_session_key' });
-    if (key.length > MAX_SESSION_KEY_LENGTH) {
-      throw new BadRequestError(`Header ${header} is ${key.length} characters long; the limit is ${MAX_SESSION_KEY_LENGTH}.`, { param: null, code: 'invalid_session_key' });
-    }
-    if (!PRINTABLE_ASCII.test(key)) throw new BadRequestError(`Header ${header} must be printable ASCII.`, { param: null, code: 'invalid_session_key' });
+export function resolveSessionKey(input: SessionKeyInput, agentId: string): string | null {
+  if (input.key) {
+    const { name } = input.key;
+    const key = input.key.value.trim();
+    const fail = (problem: string) => new BadRequestError(`${name.label} ${problem}`, { param: name.param, code: 'invalid_session_key' });
+    if (key.length === 0) throw fail('must not be empty.');
+    if (key.length > MAX_SESSION_KEY_LENGTH) throw fail(`is ${key.length} characters long; the limit is ${MAX_SESSION_KEY_LENGTH}.`);
+    if (!PRINTABLE_ASCII.test(key)) throw fail('must be printable ASCII.');
     const reserved = RESERVED_NAMESPACES.find((prefix) => key.toLowerCase().startsWith(prefix));
-    if (reserved) {
-      throw new BadRequestError(`Header ${header} uses the reserved session namespace "${reserved}".`, { param: null, code: 'invalid_session_key' });
-    }
-    return { key: `agent:${agentId}:${key}`, deprecatedSpelling: header === 'x-openclaw-session-key' ? undefined : header };
+    if (reserved) throw fail(`uses the reserved session namespace "${reserved}".`);
+    return `agent:${agentId}:${key}`;
   }
-  if (typeof input.user === 'string' && input.user.length > 0) return { key: `agent:${agentId}:openai-user:${input.user}` };
-  return { key: null };
+  if (typeof input.user === 'string' && input.user.length > 0) return `agent:${agentId}:openai-user:${input.user}`;
+  return null;
 }

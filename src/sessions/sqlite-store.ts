@@ -1,25 +1,22 @@
 // The embedded default session store: one SQLite file under the state dir (node:sqlite, WAL).
+// Safe to share between processes on one machine (the gateway and `openclaw agent`): writes are
+// transactions, and the session lock is a lease row every process honours.
 import { chmodSync, existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { ChatMessage } from '../agents/messages.ts';
-import { InternalServerError } from '../errors.ts';
-import type { LoadOptions, SessionStore, SessionSummary } from './store.ts';
+import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
+import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
+import { SessionConflictError, SessionCorruptError } from './errors.ts';
+import { SessionLeases, type LeaseBackend } from './lease.ts';
+import { agentIdFromKey, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 export const SESSIONS_DB_FILE = 'sessions.sqlite';
-
-/** A stored transcript the store cannot read back; the gateway answers 500 for that session only. */
-export class SessionCorruptError extends InternalServerError {
-  readonly sessionKey: string;
-  constructor(sessionKey: string, message: string, cause?: unknown) {
-    super(message, { code: 'session_corrupt', cause });
-    this.sessionKey = sessionKey;
-  }
-}
 
 interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Rewrites rows the SQL alone cannot (runs in the same transaction, after `sql`). */
+  rewrite?: (db: DatabaseSync) => void;
 }
 
 /**
@@ -50,6 +47,56 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX messages_session_seq ON messages (session_key, seq);
     `,
   },
+  {
+    version: 2,
+    description: 'gateway message records, turn meta, session leases, stored responses',
+    sql: `
+      ALTER TABLE messages ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+      CREATE TABLE turns (
+        session_key TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        meta TEXT NOT NULL,
+        PRIMARY KEY (session_key, turn)
+      );
+      INSERT INTO turns (session_key, turn, position, meta)
+        SELECT session_key, turn, MIN(seq), '{}' FROM messages GROUP BY session_key, turn;
+      CREATE TABLE session_locks (
+        key TEXT PRIMARY KEY NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE responses (
+        id TEXT PRIMARY KEY NOT NULL,
+        agent_id TEXT NOT NULL,
+        session_key TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        previous_response_id TEXT,
+        created_at INTEGER NOT NULL,
+        input TEXT NOT NULL,
+        output TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        extra TEXT NOT NULL
+      );
+      CREATE INDEX responses_session ON responses (session_key);
+    `,
+    // Messages stored by the first release are Chat Completions messages; they become records,
+    // the same conversation in the gateway's own shape.
+    rewrite(db) {
+      const rows = db.prepare('SELECT rowid AS id, message FROM messages WHERE format = 1').all() as Array<{ id: number; message: string }>;
+      const update = db.prepare('UPDATE messages SET message = ?, format = 2 WHERE rowid = ?');
+      for (const row of rows) {
+        let record: MessageRecord;
+        try {
+          record = fromChatMessage(JSON.parse(row.message) as ChatMessage);
+        } catch {
+          // Left as it was: reading it reports that one session as unreadable, as before.
+          continue;
+        }
+        update.run(JSON.stringify(record), row.id);
+      }
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -57,35 +104,50 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 export interface SqliteSessionStoreOptions {
   /** How long a statement waits for another connection's lock before failing (default 5000 ms). */
   busyTimeoutMs?: number;
+  /** Session lock lease (default 30 s): the longest a killed holder blocks its session. */
+  lockLeaseMs?: number;
+  /** `normal` (default) or `full`: SQLite's `synchronous`, see the operations guide. */
+  durability?: 'normal' | 'full';
 }
 
-const KEY_PATTERN = /^agent:([^:]+):./;
-
-/** `agent:<agentId>:<rest>` → agentId. */
-export function agentIdFromKey(key: string): string {
-  const match = KEY_PATTERN.exec(key);
-  if (!match) throw new Error(`Session key "${key}" is not of the form agent:<agentId>:<key>.`);
-  return match[1];
-}
+type Row = Record<string, unknown>;
 
 export class SqliteSessionStore implements SessionStore {
+  readonly driver = 'sqlite';
   readonly file: string;
   private readonly db: DatabaseSync;
   private closed = false;
-  private readonly stmt: {
-    tail: StatementSync;
-    all: StatementSync;
-    session: StatementSync;
-    insertSession: StatementSync;
-    nextSeq: StatementSync;
-    insertMessage: StatementSync;
-    bumpSession: StatementSync;
-    list: StatementSync;
-    listByAgent: StatementSync;
-    deleteMessages: StatementSync;
-    deleteSession: StatementSync;
-    ping: StatementSync;
-  };
+  private readonly leases: SessionLeases;
+  private readonly stmt: Record<
+    | 'tail'
+    | 'tailBefore'
+    | 'all'
+    | 'allBefore'
+    | 'session'
+    | 'insertSession'
+    | 'insertMessage'
+    | 'insertTurn'
+    | 'bumpSession'
+    | 'turns'
+    | 'lastTurns'
+    | 'turnMessages'
+    | 'list'
+    | 'listByAgent'
+    | 'deleteMessages'
+    | 'deleteTurns'
+    | 'deleteSession'
+    | 'deleteSessionResponses'
+    | 'staleSessions'
+    | 'lockRow'
+    | 'takeLock'
+    | 'renewLock'
+    | 'releaseLock'
+    | 'putResponse'
+    | 'getResponse'
+    | 'deleteResponse'
+    | 'ping',
+    StatementSync
+  >;
 
   /** Opens (creating if absent) and migrates the store; a corrupt, locked or too-new file throws an Error naming it. */
   constructor(file: string, options: SqliteSessionStoreOptions = {}) {
@@ -107,7 +169,7 @@ export class SqliteSessionStore implements SessionStore {
       db.prepare('SELECT count(*) FROM sqlite_master').get();
       const mode = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode?: string } | undefined;
       if (mode?.journal_mode?.toLowerCase() !== 'wal') throw new Error(`could not switch to WAL (journal_mode is ${mode?.journal_mode ?? 'unknown'})`);
-      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       migrate(db);
     } catch (error) {
       try {
@@ -118,88 +180,191 @@ export class SqliteSessionStore implements SessionStore {
       throw new Error(`Cannot open the session store ${file}: ${(error as Error).message}`, { cause: error });
     }
     this.db = db;
+    const columns = 'key, agent_id, created_at, updated_at, turn_count, message_count';
     this.stmt = {
-      tail: db.prepare('SELECT seq, message FROM messages WHERE session_key = ? ORDER BY seq DESC LIMIT ?'),
-      all: db.prepare('SELECT seq, message FROM messages WHERE session_key = ? ORDER BY seq ASC'),
-      session: db.prepare('SELECT turn_count FROM sessions WHERE key = ?'),
+      tail: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? ORDER BY seq DESC LIMIT ?'),
+      tailBefore: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+      all: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? ORDER BY seq ASC'),
+      allBefore: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? AND seq < ? ORDER BY seq ASC'),
+      session: db.prepare(`SELECT ${columns} FROM sessions WHERE key = ?`),
       insertSession: db.prepare('INSERT INTO sessions (key, agent_id, created_at, updated_at, turn_count, message_count) VALUES (?, ?, ?, ?, 0, 0)'),
-      nextSeq: db.prepare('SELECT seq FROM messages WHERE session_key = ? ORDER BY seq DESC LIMIT 1'),
-      insertMessage: db.prepare('INSERT INTO messages (session_key, seq, turn, message) VALUES (?, ?, ?, ?)'),
-      bumpSession: db.prepare('UPDATE sessions SET turn_count = turn_count + 1, message_count = message_count + ?, updated_at = ? WHERE key = ?'),
-      list: db.prepare('SELECT key, agent_id, created_at, updated_at, turn_count, message_count FROM sessions ORDER BY updated_at DESC, key ASC'),
-      listByAgent: db.prepare('SELECT key, agent_id, created_at, updated_at, turn_count, message_count FROM sessions WHERE agent_id = ? ORDER BY updated_at DESC, key ASC'),
+      insertMessage: db.prepare('INSERT INTO messages (session_key, seq, turn, message, format) VALUES (?, ?, ?, ?, ?)'),
+      insertTurn: db.prepare('INSERT INTO turns (session_key, turn, position, meta) VALUES (?, ?, ?, ?)'),
+      bumpSession: db.prepare('UPDATE sessions SET turn_count = ?, message_count = ?, updated_at = ? WHERE key = ?'),
+      turns: db.prepare('SELECT turn, position, meta FROM turns WHERE session_key = ? ORDER BY turn ASC'),
+      lastTurns: db.prepare('SELECT turn, position, meta FROM turns WHERE session_key = ? ORDER BY turn DESC LIMIT ?'),
+      turnMessages: db.prepare('SELECT seq, turn, message, format FROM messages WHERE session_key = ? AND turn >= ? ORDER BY seq ASC'),
+      list: db.prepare(`SELECT ${columns} FROM sessions ORDER BY updated_at DESC, key ASC`),
+      listByAgent: db.prepare(`SELECT ${columns} FROM sessions WHERE agent_id = ? ORDER BY updated_at DESC, key ASC`),
       deleteMessages: db.prepare('DELETE FROM messages WHERE session_key = ?'),
+      deleteTurns: db.prepare('DELETE FROM turns WHERE session_key = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE key = ?'),
+      deleteSessionResponses: db.prepare('DELETE FROM responses WHERE session_key = ?'),
+      staleSessions: db.prepare('SELECT key FROM sessions WHERE updated_at < ?'),
+      lockRow: db.prepare('SELECT owner, expires_at FROM session_locks WHERE key = ?'),
+      takeLock: db.prepare('INSERT INTO session_locks (key, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at'),
+      renewLock: db.prepare('UPDATE session_locks SET expires_at = ? WHERE key = ? AND owner = ?'),
+      releaseLock: db.prepare('DELETE FROM session_locks WHERE key = ? AND owner = ?'),
+      putResponse: db.prepare(
+        'INSERT OR REPLACE INTO responses (id, agent_id, session_key, position, previous_response_id, created_at, input, output, meta, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      getResponse: db.prepare('SELECT * FROM responses WHERE id = ?'),
+      deleteResponse: db.prepare('DELETE FROM responses WHERE id = ?'),
       ping: db.prepare('SELECT 1 AS ok'),
     };
+    const backend: LeaseBackend = {
+      tryAcquire: async (key, owner, now, expiresAt) =>
+        this.transaction(() => {
+          const row = this.stmt.lockRow.get(key) as { owner: string; expires_at: number } | undefined;
+          if (row && row.owner !== owner && Number(row.expires_at) > now) return false;
+          this.stmt.takeLock.run(key, owner, expiresAt);
+          return true;
+        }),
+      renew: async (key, owner, expiresAt) => (this.closed ? false : Number(this.stmt.renewLock.run(expiresAt, key, owner).changes) > 0),
+      release: async (key, owner) => {
+        if (!this.closed) this.stmt.releaseLock.run(key, owner);
+      },
+    };
+    this.leases = new SessionLeases(backend, { leaseMs: options.lockLeaseMs ?? 30_000, maxPollMs: 50 });
   }
 
-  async loadTranscript(key: string, options: LoadOptions = {}): Promise<ChatMessage[]> {
+  lockSession(key: string, options: LockOptions): Promise<SessionLock> {
     this.assertOpen();
-    const limit = options.lastMessages;
-    let rows: Array<{ seq: number; message: string }>;
+    return this.leases.lock(key, options);
+  }
+
+  async loadTranscript(key: string, options: LoadOptions = {}): Promise<Transcript> {
+    this.assertOpen();
+    const { lastMessages: limit, before } = options;
+    const session = this.stmt.session.get(key) as Row | undefined;
+    const total = session ? Number(session.message_count) : 0;
+    const position = before === undefined ? total : Math.min(before, total);
+    let rows: Row[];
     if (limit !== undefined) {
-      if (!(limit > 0)) return [];
-      rows = (this.stmt.tail.all(key, Math.floor(limit)) as Array<{ seq: number; message: string }>).reverse();
+      if (!(limit > 0)) return { messages: [], position };
+      rows = (before === undefined ? this.stmt.tail.all(key, Math.floor(limit)) : this.stmt.tailBefore.all(key, before, Math.floor(limit))).reverse();
     } else {
-      rows = this.stmt.all.all(key) as Array<{ seq: number; message: string }>;
+      rows = before === undefined ? this.stmt.all.all(key) : this.stmt.allBefore.all(key, before);
     }
-    return rows.map((row) => {
-      try {
-        return JSON.parse(row.message) as ChatMessage;
-      } catch (error) {
-        throw new SessionCorruptError(
-          key,
-          `Session ${key} cannot be loaded: its stored message #${row.seq} is not valid JSON (${(error as Error).message}). Delete the session (openclaw sessions delete) or repair ${this.file}.`,
-          error,
-        );
-      }
+    return { messages: rows.map((row) => decodeMessage(key, row)), position };
+  }
+
+  async appendTurn(key: string, turn: TurnRecord, options: { expectedPosition: number }): Promise<number> {
+    this.assertOpen();
+    const agentId = agentIdFromKey(key);
+    const encoded = turn.messages.map((message) => JSON.stringify(message));
+    const meta = JSON.stringify(turn.meta);
+    const now = Date.now();
+    return this.transaction(() => {
+      const existing = this.stmt.session.get(key) as Row | undefined;
+      const position = existing ? Number(existing.message_count) : 0;
+      if (position !== options.expectedPosition) throw new SessionConflictError(key, options.expectedPosition, position);
+      if (!existing) this.stmt.insertSession.run(key, agentId, now, now);
+      const number = (existing ? Number(existing.turn_count) : 0) + 1;
+      let seq = position;
+      for (const message of encoded) this.stmt.insertMessage.run(key, seq++, number, message, RECORD_VERSION);
+      this.stmt.insertTurn.run(key, number, position, meta);
+      this.stmt.bumpSession.run(number, seq, now, key);
+      return seq;
     });
   }
 
-  async appendTurn(key: string, messages: ChatMessage[]): Promise<void> {
+  async listTurns(key: string, options: { lastTurns?: number } = {}): Promise<StoredTurn[]> {
     this.assertOpen();
-    if (messages.length === 0) return;
-    const agentId = agentIdFromKey(key);
-    const encoded = messages.map((message) => JSON.stringify(message));
+    const turnRows = (options.lastTurns === undefined ? this.stmt.turns.all(key) : this.stmt.lastTurns.all(key, options.lastTurns).reverse()) as Row[];
+    if (turnRows.length === 0) return [];
+    const byTurn = new Map<number, StoredTurn>();
+    for (const row of turnRows) {
+      byTurn.set(Number(row.turn), { turn: Number(row.turn), position: Number(row.position), messages: [], meta: parseMeta(row.meta) });
+    }
+    for (const row of this.stmt.turnMessages.all(key, Number(turnRows[0].turn)) as Row[]) {
+      byTurn.get(Number(row.turn))?.messages.push(decodeMessage(key, row));
+    }
+    return [...byTurn.values()];
+  }
+
+  async copyTranscript(fromKey: string, toKey: string, upTo: number): Promise<number> {
+    this.assertOpen();
+    const agentId = agentIdFromKey(toKey);
     const now = Date.now();
-    this.transaction(() => {
-      const existing = this.stmt.session.get(key) as { turn_count: number } | undefined;
-      if (!existing) this.stmt.insertSession.run(key, agentId, now, now);
-      const turn = (existing?.turn_count ?? 0) + 1;
-      const last = this.stmt.nextSeq.get(key) as { seq: number } | undefined;
-      let seq = last ? Number(last.seq) + 1 : 0;
-      for (const message of encoded) this.stmt.insertMessage.run(key, seq++, turn, message);
-      this.stmt.bumpSession.run(encoded.length, now, key);
+    return this.transaction(() => {
+      if (this.stmt.session.get(toKey)) throw new SessionConflictError(toKey, 0, Number((this.stmt.session.get(toKey) as Row).message_count));
+      this.stmt.insertSession.run(toKey, agentId, now, now);
+      this.db.prepare('INSERT INTO messages (session_key, seq, turn, message, format) SELECT ?, seq, turn, message, format FROM messages WHERE session_key = ? AND seq < ?').run(toKey, fromKey, upTo);
+      this.db.prepare('INSERT INTO turns (session_key, turn, position, meta) SELECT ?, turn, position, meta FROM turns WHERE session_key = ? AND position < ?').run(toKey, fromKey, upTo);
+      const counts = this.db.prepare('SELECT COUNT(*) AS messages, COALESCE(MAX(turn), 0) AS turns FROM messages WHERE session_key = ?').get(toKey) as Row;
+      this.stmt.bumpSession.run(Number(counts.turns), Number(counts.messages), now, toKey);
+      return Number(counts.messages);
     });
+  }
+
+  async getSession(key: string): Promise<SessionSummary | undefined> {
+    this.assertOpen();
+    const row = this.stmt.session.get(key) as Row | undefined;
+    return row ? toSummary(row) : undefined;
   }
 
   async listSessions(filter: { agentId?: string } = {}): Promise<SessionSummary[]> {
     this.assertOpen();
-    const rows = (filter.agentId === undefined ? this.stmt.list.all() : this.stmt.listByAgent.all(filter.agentId)) as Array<{
-      key: string;
-      agent_id: string;
-      created_at: number;
-      updated_at: number;
-      turn_count: number;
-      message_count: number;
-    }>;
-    return rows.map((row) => ({
-      key: row.key,
-      agentId: row.agent_id,
-      turnCount: Number(row.turn_count),
-      messageCount: Number(row.message_count),
-      createdAt: Number(row.created_at),
-      updatedAt: Number(row.updated_at),
-    }));
+    const rows = (filter.agentId === undefined ? this.stmt.list.all() : this.stmt.listByAgent.all(filter.agentId)) as Row[];
+    return rows.map(toSummary);
   }
 
   async deleteSession(key: string): Promise<boolean> {
     this.assertOpen();
-    return this.transaction(() => {
-      this.stmt.deleteMessages.run(key);
-      return Number(this.stmt.deleteSession.run(key).changes) > 0;
-    });
+    return this.transaction(() => this.deleteOne(key));
+  }
+
+  async pruneSessions(updatedBefore: number): Promise<number> {
+    this.assertOpen();
+    const keys = (this.stmt.staleSessions.all(updatedBefore) as Row[]).map((row) => String(row.key));
+    let deleted = 0;
+    // One transaction per session: a long prune never holds the write lock for long.
+    for (const key of keys) if (this.transaction(() => this.deleteOne(key))) deleted++;
+    return deleted;
+  }
+
+  async putResponse(response: StoredResponse): Promise<void> {
+    this.assertOpen();
+    this.stmt.putResponse.run(
+      response.id,
+      response.agentId,
+      response.sessionKey,
+      response.position,
+      response.previousResponseId,
+      response.createdAt,
+      JSON.stringify(response.input),
+      JSON.stringify(response.output),
+      JSON.stringify(response.meta),
+      JSON.stringify(response.extra),
+    );
+  }
+
+  async getResponse(id: string): Promise<StoredResponse | undefined> {
+    this.assertOpen();
+    const row = this.stmt.getResponse.get(id) as Row | undefined;
+    if (!row) return undefined;
+    try {
+      return {
+        id: String(row.id),
+        agentId: String(row.agent_id),
+        sessionKey: String(row.session_key),
+        position: Number(row.position),
+        previousResponseId: row.previous_response_id === null ? null : String(row.previous_response_id),
+        createdAt: Number(row.created_at),
+        input: JSON.parse(String(row.input)) as MessageRecord[],
+        output: JSON.parse(String(row.output)) as MessageRecord[],
+        meta: JSON.parse(String(row.meta)) as TurnMeta,
+        extra: JSON.parse(String(row.extra)) as Record<string, unknown>,
+      };
+    } catch (error) {
+      throw new SessionCorruptError(String(row.session_key), `its stored response ${id} is not valid JSON`, error);
+    }
+  }
+
+  async deleteResponse(id: string): Promise<boolean> {
+    this.assertOpen();
+    return Number(this.stmt.deleteResponse.run(id).changes) > 0;
   }
 
   async ping(): Promise<void> {
@@ -213,8 +378,15 @@ export class SqliteSessionStore implements SessionStore {
     this.db.close();
   }
 
+  private deleteOne(key: string): boolean {
+    this.stmt.deleteMessages.run(key);
+    this.stmt.deleteTurns.run(key);
+    this.stmt.deleteSessionResponses.run(key);
+    return Number(this.stmt.deleteSession.run(key).changes) > 0;
+  }
+
   private assertOpen(): void {
-    if (this.closed) throw new Error(`The session store ${this.file} is closed.`);
+    if (this.closed) throw new Error('The session store is closed.');
   }
 
   private transaction<T>(work: () => T): T {
@@ -228,6 +400,39 @@ export class SqliteSessionStore implements SessionStore {
       throw error;
     }
   }
+}
+
+function decodeMessage(key: string, row: Row): MessageRecord {
+  const format = Number(row.format);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(row.message));
+  } catch (error) {
+    throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is not valid JSON`, error);
+  }
+  if (format === RECORD_VERSION) return parsed as MessageRecord;
+  // A first-release message the migration could not convert.
+  if (format === 1 && parsed && typeof parsed === 'object') return fromChatMessage(parsed as ChatMessage);
+  throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is in an unknown format (${format})`);
+}
+
+function parseMeta(text: unknown): TurnMeta {
+  try {
+    return JSON.parse(String(text)) as TurnMeta;
+  } catch {
+    return {};
+  }
+}
+
+function toSummary(row: Row): SessionSummary {
+  return {
+    key: String(row.key),
+    agentId: String(row.agent_id),
+    turnCount: Number(row.turn_count),
+    messageCount: Number(row.message_count),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
 }
 
 function migrate(db: DatabaseSync): void {
@@ -244,6 +449,7 @@ function migrate(db: DatabaseSync): void {
       const done = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version);
       if (!done) {
         db.exec(migration.sql);
+        migration.rewrite?.(db);
         db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.description, Date.now());
         db.exec(`PRAGMA user_version = ${migration.version}`);
       }

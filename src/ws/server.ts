@@ -3,18 +3,14 @@ import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import type { ChatMessage } from '../agents/messages.ts';
-import { planModels, runAgent, type RunInput, type RunResult } from '../agents/run.ts';
-import { resolveAgentTarget } from '../agents/target.ts';
 import { lastForwardedAddress, normalizeAddress } from '../auth/client-address.ts';
-import { AuthGuard, lockedOut } from '../auth/guard.ts';
-import { ApiError, AuthenticationError, NotFoundError, ServiceUnavailableError, type ApiErrorOptions } from '../errors.ts';
-import { checkChatRequest, forwardedParams } from '../http/chat-request.ts';
-import { errorBody, toApiError } from '../http/errors.ts';
-import type { CreateChatCompletionRequest } from '../http/wire.ts';
+import { lockedOut, type AuthGuard } from '../auth/guard.ts';
+import { AuthenticationError, BadRequestError, GatewayError, NotFoundError, ServiceUnavailableError } from '../errors.ts';
+import { errorBody, errorHeaders, httpStatus, toGatewayError } from '../http/errors.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
+import { toUpstreamMessage } from '../records/chat-completions.ts';
 import type { Runtime } from '../runtime.ts';
-import { resolveSessionKey } from '../sessions/keys.ts';
+import { runOverSocket } from './agent-run.ts';
 import { FrameValidator, type EventFrame, type FrameId, type RequestFrame, type ResponseFrame } from './frames.ts';
 
 export const WS_PATH = '/ws';
@@ -26,12 +22,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY_VIOLATION = 1008;
-
-/** A run the client stopped with `agent.abort`; only ever sent over the socket. */
-class RunAbortedError extends ApiError {
-  readonly status = 499;
-  readonly type = 'invalid_request_error';
-}
 
 interface Connection {
   id: string;
@@ -46,19 +36,10 @@ interface Connection {
 
 export interface WsGatewayOptions {
   runtime: Runtime;
-  authGuard?: AuthGuard;
+  authGuard: AuthGuard;
   metrics?: GatewayMetrics;
   validator?: FrameValidator;
 }
-
-type RunParams = {
-  agent?: string;
-  model?: string;
-  message?: string;
-  messages?: ChatMessage[];
-  sessionKey?: string;
-  user?: string;
-} & Record<string, unknown>;
 
 /**
  * The gateway's WebSocket at `/ws`, sharing the HTTP server(s) and the port: same credentials and
@@ -77,7 +58,7 @@ export class WsGateway {
 
   constructor(options: WsGatewayOptions) {
     this.runtime = options.runtime;
-    this.guard = options.authGuard ?? new AuthGuard(options.runtime);
+    this.guard = options.authGuard;
     this.metrics = options.metrics;
     this.frameValidator = options.validator;
   }
@@ -134,14 +115,14 @@ export class WsGateway {
       const outcome = await this.guard.check(address, req.headers.authorization);
       if (!outcome.ok) {
         this.countAuthFailure(outcome.error, 'invalid');
-        this.runtime.logger.info({ event: 'ws.auth_failed', connectionId, status: outcome.error.status }, 'WebSocket upgrade refused');
+        this.runtime.logger.info({ event: 'ws.auth_failed', connectionId, code: outcome.error.code }, 'WebSocket upgrade refused');
         return rejectUpgrade(socket, outcome.error, connectionId);
       }
       authenticated = true;
     } else {
       // Browsers cannot set headers on an upgrade: they authenticate with a `connect` frame. A
       // locked-out address is refused here already.
-      const lockedMs = await this.guard.limiter.lockedForMs(address);
+      const lockedMs = await this.guard.lockedForMs(address);
       if (lockedMs > 0) {
         this.metrics?.lockouts.inc({ transport: 'ws' });
         return rejectUpgrade(socket, lockedOut(lockedMs), connectionId);
@@ -204,7 +185,7 @@ export class WsGateway {
       if (text === undefined) throw new BadFrameError('Frames must be JSON text messages, not binary.');
       frame = this.validator.parse(text);
     } catch (error) {
-      return this.reply(conn, guessId(text), this.asApiError(error));
+      return this.reply(conn, guessId(text), this.asGatewayError(error));
     }
     if (!conn.authenticated && frame.method !== 'connect') {
       return this.reply(conn, frame.id, new AuthenticationError('Not connected: authenticate first with {"type":"req","method":"connect","params":{"token":"<token>"}} or an Authorization header on the upgrade.', { code: 'not_connected' }));
@@ -225,7 +206,7 @@ export class WsGateway {
           return await this.history(conn, frame);
       }
     } catch (error) {
-      this.reply(conn, frame.id, this.asApiError(error));
+      this.reply(conn, frame.id, this.asGatewayError(error));
     }
   }
 
@@ -237,7 +218,7 @@ export class WsGateway {
         this.countAuthFailure(outcome.error, 'invalid');
         this.reply(conn, frame.id, outcome.error);
         // A wrong secret ends the connection: one guess per socket, and every guess is counted.
-        conn.ws.close(CLOSE_POLICY_VIOLATION, outcome.error.status === 429 ? 'locked out' : 'authentication failed');
+        conn.ws.close(CLOSE_POLICY_VIOLATION, outcome.error.kind === 'rate_limited' ? 'locked out' : 'authentication failed');
         return;
       }
       conn.authenticated = true;
@@ -254,73 +235,24 @@ export class WsGateway {
 
   private async run(conn: Connection, frame: RequestFrame): Promise<void> {
     if (this.shuttingDown) throw new ServiceUnavailableError('The gateway is shutting down; no new runs are accepted.', { code: 'shutting_down' });
-    const params = frame.params as RunParams;
-    const ctx = this.runtime.runContext();
-    // The same resolution as HTTP: `agent` plays the agent header, `sessionKey` the session header.
-    const headers: Record<string, string> = {};
-    if (params.agent !== undefined) headers['x-openclaw-agent-id'] = params.agent;
-    if (params.sessionKey !== undefined) headers['x-openclaw-session-key'] = params.sessionKey;
-    let target, agent, messages: ChatMessage[], body: CreateChatCompletionRequest, session;
-    try {
-      target = resolveAgentTarget({ model: params.model, headers }, ctx.roster);
-      agent = ctx.roster.agents.get(target.agentId)!;
-      messages = params.messages ?? [{ role: 'user', content: params.message ?? '' }];
-      body = { ...params, model: params.model ?? 'openclaw', messages } as unknown as CreateChatCompletionRequest;
-      checkChatRequest(body, agent);
-      session = resolveSessionKey({ user: params.user, headers }, agent.id);
-      planModels(ctx, { agentId: agent.id });
-    } catch (error) {
-      throw inFrameTerms(error, params.message !== undefined);
-    }
-
-    const runId = `run_${randomUUID()}`;
-    const requestId = randomUUID();
     const controller = new AbortController();
-    const input: RunInput = {
-      agentId: agent.id,
-      sessionKey: session.key,
-      messages,
-      params: forwardedParams(body),
-      requestId,
+    let runId: string | undefined;
+    await runOverSocket({
+      runtime: this.runtime,
+      frame,
       signal: controller.signal,
-    };
-    conn.runs.set(runId, controller);
-    this.runtime.activeRuns++;
-    this.metrics?.activeStreams.inc({ transport: 'ws' });
-    const started = process.hrtime.bigint();
-    let outcome = 'ok';
-    this.event(conn, 'agent.start', { runId, id: frame.id, agentId: agent.id, sessionKey: session.key, requestId });
-    let reply: { error: ApiError; result?: undefined } | { error?: undefined; result: RunResult };
-    try {
-      reply = { result: await runAgent(ctx, input, (delta) => this.event(conn, 'agent.delta', { runId, delta })) };
-    } catch (error) {
-      outcome = controller.signal.aborted ? 'aborted' : 'error';
-      reply = {
-        error: controller.signal.aborted
-          ? new RunAbortedError(`Run ${runId} was aborted: ${(controller.signal.reason as Error)?.message ?? 'aborted'}.`, { code: 'run_aborted' })
-          : toApiError(error, this.runtime.logger, requestId),
-      };
-    } finally {
+      started: (id) => {
+        runId = id;
+        conn.runs.set(id, controller);
+        this.metrics?.activeStreams.inc({ transport: 'ws' });
+      },
+      event: (event, payload) => this.event(conn, event, payload),
+      reply: (error, result, requestId) => this.reply(conn, frame.id, error, result, requestId),
+      log: (fields) => this.runtime.logger.info({ event: 'ws.run', connectionId: conn.id, ...fields }, 'WebSocket run ended'),
+    });
+    if (runId) {
       conn.runs.delete(runId);
-      this.runtime.activeRuns--;
       this.metrics?.activeStreams.dec({ transport: 'ws' });
-      this.metrics?.runDuration.observe({ transport: 'ws', outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
-    this.runtime.logger.info({ event: 'ws.run', connectionId: conn.id, runId, requestId, agent: agent.id, outcome, errorCode: reply.error?.code ?? undefined }, 'WebSocket run ended');
-    const result = reply.result;
-    if (result) {
-      this.reply(conn, frame.id, undefined, {
-        runId,
-        requestId,
-        agentId: agent.id,
-        sessionKey: session.key,
-        content: result.content,
-        toolCalls: result.toolCalls,
-        finishReason: result.finishReason,
-        usage: result.usage,
-      });
-    } else {
-      this.reply(conn, frame.id, reply.error, undefined, requestId);
     }
     // During a shutdown a busy socket closes as soon as its last run has answered.
     if (this.shuttingDown && conn.runs.size === 0) conn.ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
@@ -345,24 +277,23 @@ export class WsGateway {
     const { key, limit } = frame.params as { key: string; limit?: number };
     const store = this.runtime.store;
     if (!store) throw new NotFoundError(`No session ${key}: this gateway keeps no sessions.`, { param: 'params.key', code: 'session_not_found' });
-    const messages = await store.loadTranscript(key, limit ? { lastMessages: limit } : undefined);
-    if (messages.length === 0 && !(await store.listSessions()).some((session) => session.key === key)) {
-      throw new NotFoundError(`No session ${key}.`, { param: 'params.key', code: 'session_not_found' });
-    }
-    this.reply(conn, frame.id, undefined, { key, messages });
+    if (!(await store.getSession(key))) throw new NotFoundError(`No session ${key}.`, { param: 'params.key', code: 'session_not_found' });
+    const transcript = await store.loadTranscript(key, limit ? { lastMessages: limit } : undefined);
+    // Messages in the shape agent.run takes them (chat messages), so a client can resend history.
+    this.reply(conn, frame.id, undefined, { key, messages: transcript.messages.map((message) => toUpstreamMessage(message)) });
   }
 
-  private countAuthFailure(error: ApiError, reason: string): void {
-    if (error.status === 429) this.metrics?.lockouts.inc({ transport: 'ws' });
+  private countAuthFailure(error: GatewayError, reason: string): void {
+    if (error.kind === 'rate_limited') this.metrics?.lockouts.inc({ transport: 'ws' });
     else this.metrics?.authFailures.inc({ transport: 'ws', reason });
   }
 
-  private asApiError(error: unknown): ApiError {
-    return toApiError(error, this.runtime.logger);
+  private asGatewayError(error: unknown): GatewayError {
+    return toGatewayError(error, this.runtime.logger);
   }
 
   /** Errors carry the run's request id, or for other frames the connection's (the upgrade's `x-request-id`). */
-  private reply(conn: Connection, id: FrameId | null, error: ApiError | undefined, result?: unknown, requestId: string = conn.id): void {
+  private reply(conn: Connection, id: FrameId | null, error: GatewayError | undefined, result?: unknown, requestId: string = conn.id): void {
     const frame: ResponseFrame = error ? { type: 'res', id, ok: false, error: errorBody(error, requestId).error } : { type: 'res', id, ok: true, result: result ?? {} };
     send(conn.ws, frame);
   }
@@ -403,36 +334,12 @@ export class WsGateway {
   }
 }
 
-/**
- * The run resolves agent, session and body exactly as HTTP does, from header names and body
- * fields; its errors are told in the frame's terms instead: `params.agent` rather than the
- * x-openclaw-agent-id header, `params.messages[0].content` rather than `messages[0].content`.
- */
-function inFrameTerms(error: unknown, singleMessage: boolean): unknown {
-  if (!(error instanceof ApiError) || error.status >= 500) return error;
-  const fromHeader = FRAME_NAMES_OF_HEADERS.find(([header]) => error.message.startsWith(`Header ${header}`));
-  const message = fromHeader ? `${fromHeader[1]}${error.message.slice(`Header ${fromHeader[0]}`.length)}` : error.message;
-  let param = fromHeader ? fromHeader[1] : error.param ? `params.${error.param}` : null;
-  // A `message` string stands for messages[0].
-  if (singleMessage && param?.startsWith('params.messages[0]')) param = 'params.message';
-  if (message === error.message && param === error.param) return error;
-  const Same = error.constructor as new (message: string, options: ApiErrorOptions) => ApiError;
-  return new Same(message, { param, code: error.code, headers: error.headers });
-}
-
-const FRAME_NAMES_OF_HEADERS = [
-  ['x-openclaw-agent-id', 'params.agent'],
-  ['x-openclaw-session-key', 'params.sessionKey'],
-] as const;
-
 // WebSocket readyState values (the `ws` module is loaded lazily, so not its constants).
 const WS_OPEN = 1;
 const WS_CLOSED = 3;
 
 /** A plain 400 for frames that cannot be read. */
-class BadFrameError extends ApiError {
-  readonly status = 400;
-  readonly type = 'invalid_request_error';
+class BadFrameError extends BadRequestError {
   constructor(message: string) {
     super(message, { code: 'invalid_frame' });
   }
@@ -465,7 +372,7 @@ function upgradeAddress(req: IncomingMessage, trustProxy: boolean): string {
 }
 
 /** Answers a refused upgrade with a plain HTTP response in the OpenAI error shape. */
-function rejectUpgrade(socket: Duplex, error: ApiError, requestId: string): void {
+function rejectUpgrade(socket: Duplex, error: GatewayError, requestId: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(errorBody(error, requestId));
   const headers: Record<string, string> = {
@@ -474,8 +381,9 @@ function rejectUpgrade(socket: Duplex, error: ApiError, requestId: string): void
     'Cache-Control': 'no-store',
     'x-request-id': requestId,
     Connection: 'close',
-    ...error.headers,
+    ...errorHeaders(error),
   };
-  const head = [`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
+  const status = httpStatus(error);
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
   socket.end(`${head}\r\n\r\n${body}`);
 }

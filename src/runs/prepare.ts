@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { resolveAgentTarget } from '../agents/target.ts';
+import type { Roster } from '../agents/roster.ts';
+import type { AgentConfig, GatewayConfig } from '../config/types.ts';
+import { BadRequestError, NotFoundError } from '../errors.ts';
+import type { ProviderRegistry, ResolvedModel } from '../providers/registry.ts';
+import type { ModelParams } from '../providers/types.ts';
+import { resolveSessionKey } from '../sessions/keys.ts';
+import { splitRequestMessages, type SplitMessages } from './prompt.ts';
+import type { RunRequest, Transport } from './request.ts';
+
+/** What a run needs from one config generation. */
+export interface RunSetup {
+  readonly config: GatewayConfig;
+  readonly roster: Roster;
+  readonly providers: ProviderRegistry;
+}
+
+/** A run that passed every check that does not need the model: what starting it needs, and nothing a transport could still get wrong. */
+export interface PreparedRun {
+  readonly runId: string;
+  readonly requestId: string;
+  readonly transport: Transport;
+  readonly setup: RunSetup;
+  readonly agent: AgentConfig;
+  /** Store key, or null for a stateless run. */
+  readonly sessionKey: string | null;
+  /** The models to try, in order (the agent's chain, or the `x-openclaw-model` override). */
+  readonly models: ResolvedModel[];
+  readonly messages: SplitMessages;
+  readonly params: ModelParams;
+  readonly timeoutMs: number;
+  /** Compatibility spellings the request used, for one warning each. */
+  readonly deprecations: string[];
+}
+
+/**
+ * Every check that can fail before the model is called, in one place, for every transport:
+ * agent target, session key, model chain and override, the message rules, tools and parameters.
+ * Throws a GatewayError naming the input in the transport's own terms; a transport sends no byte
+ * before this has returned.
+ */
+export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
+  const field = (name: string) => `${request.fieldPrefix ?? ''}${name}`;
+  const target = resolveAgentTarget({ model: request.model, agent: request.agent, modelParam: field('model') }, setup.roster);
+  const agent = setup.roster.agents.get(target.agentId)!;
+  const sessionKey = resolveSessionKey({ key: request.sessionKey, user: request.user }, agent.id);
+  const models = planModels(setup, agent, request);
+  const messages = checkMessages(request, agent, field);
+  checkTools(request.params, field);
+  const deprecations = [...(request.deprecations ?? [])];
+  for (const spelling of [target.deprecatedSpelling, request.agent?.deprecated, request.sessionKey?.deprecated]) {
+    if (spelling) deprecations.push(spelling);
+  }
+  return {
+    runId: `run_${randomUUID()}`,
+    requestId: request.requestId,
+    transport: request.transport,
+    setup,
+    agent,
+    sessionKey,
+    models,
+    messages,
+    params: request.params,
+    timeoutMs: agent.timeoutSeconds * 1000,
+    deprecations,
+  };
+}
+
+function planModels(setup: RunSetup, agent: AgentConfig, request: RunRequest): ResolvedModel[] {
+  const override = request.modelOverride;
+  if (!override) return [agent.model.primary, ...agent.model.fallbacks].map((ref) => setup.providers.resolve(ref));
+  const ref = override.value.trim();
+  try {
+    return [setup.providers.resolve(ref)];
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    throw new NotFoundError(`${override.name.label}: ${error.message}`, { param: override.name.param, code: error.code });
+  }
+}
+
+function checkMessages(request: RunRequest, agent: AgentConfig, field: (name: string) => string): SplitMessages {
+  const param = field(request.messagesParam);
+  if (!request.messages.some((message) => message.role === 'user' || message.role === 'tool')) {
+    throw new BadRequestError(`\`${param}\` must contain at least one user message.`, { param, code: 'invalid_value' });
+  }
+  const split = splitRequestMessages(request.messages);
+  if (split.newTurns.length === 0) {
+    throw new BadRequestError(`\`${param}\` must contain a user or tool message after the last assistant message.`, { param, code: 'invalid_value' });
+  }
+  if (request.remoteImages.length > 0 && !agent.images.allowUrl) {
+    throw new BadRequestError(`Agent ${agent.id} accepts images only as data: URIs; remote image URLs are disabled (agents.defaults.images.allowUrl).`, {
+      param: field(request.remoteImages[0]),
+      code: 'image_url_not_allowed',
+    });
+  }
+  return split;
+}
+
+function checkTools(params: ModelParams, field: (name: string) => string): void {
+  const names = new Set((params.tools ?? []).map((tool) => tool.function.name));
+  const choice = params.tool_choice;
+  if (choice !== undefined && choice !== 'none' && choice !== 'auto' && names.size === 0) {
+    throw new BadRequestError('`tool_choice` requires `tools`.', { param: field('tool_choice'), code: 'invalid_value' });
+  }
+  if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
+    throw new BadRequestError(`\`tool_choice\` names the function "${choice.function.name}", which is not in \`tools\`.`, { param: field('tool_choice.function.name'), code: 'invalid_value' });
+  }
+}

@@ -1,0 +1,50 @@
+import type { MessageRecord } from '../records/record.ts';
+import type { ModelParams } from '../providers/types.ts';
+
+/** How a transport names one of its inputs, so errors speak its language. */
+export interface InputName {
+  /** Subject of an error sentence: "Header x-openclaw-agent-id", "`params.agent`". */
+  label: string;
+  /** The error's `param`: a body path, or null for a header. */
+  param: string | null;
+}
+
+export interface NamedInput {
+  value: string;
+  name: InputName;
+  /** The transport used a spelling kept only for compatibility (logged once per run). */
+  deprecated?: string;
+}
+
+export type Transport = 'http' | 'ws' | 'cli';
+
+/**
+ * One agent run as a transport asks for it, already in the gateway's own terms: each transport's
+ * wire module builds this from its request (body, headers, frame, flags) and nothing else.
+ */
+export interface RunRequest {
+  requestId: string;
+  transport: Transport;
+  /** Where the request's body fields live, prefixed to every `param` an error names (`params.` in a WebSocket frame). */
+  fieldPrefix?: string;
+  /** The OpenAI `model` field: an agent target. */
+  model?: string | null;
+  /** An explicit agent (header, frame field, flag); wins over `model`. */
+  agent?: NamedInput;
+  /** An explicit session key; wins over `user`. */
+  sessionKey?: NamedInput;
+  /** The OpenAI `user`: a session of its own. */
+  user?: string | null;
+  /** `<provider>/<model>` replacing the agent's model chain for this run. */
+  modelOverride?: NamedInput;
+  /** The conversation the request sends (instructions, earlier turns, the new turn). */
+  messages: MessageRecord[];
+  /** The field `messages` came from (`messages`, `message`, `input`), before `fieldPrefix`. */
+  messagesParam: string;
+  /** Request fields forwarded to the model (the client's tools among them). */
+  params: ModelParams;
+  /** Remote (http/https) image URLs in the messages, by the field that holds each (before `fieldPrefix`): the agent's policy decides. */
+  remoteImages: string[];
+  /** Deprecated spellings the transport noticed (a legacy `model` prefix is found by prepare itself). */
+  deprecations?: string[];
+}

@@ -1,0 +1,271 @@
+import type { Logger } from 'pino';
+import type { GatewayError } from '../errors.ts';
+import { addUsage, type MessageRecord, type ReasoningRecord, type ToolCallRecord, type TurnMeta, type UsageRecord } from '../records/record.ts';
+import type { ResolvedModel } from '../providers/registry.ts';
+import { ProviderError, type FinishReason, type ProviderEvent } from '../providers/types.ts';
+import { SessionBusyError } from '../sessions/errors.ts';
+import type { SessionLock, SessionStore } from '../sessions/store.ts';
+import type { RunEvent, RunResult } from './events.ts';
+import { runFailure, type AbortCause } from './failures.ts';
+import type { RunObserver } from './observer.ts';
+import type { PreparedRun } from './prepare.ts';
+import { planPrompt } from './prompt.ts';
+
+export interface RunDeps {
+  store?: SessionStore;
+  logger: Logger;
+  observer?: RunObserver;
+  /** Called when the run starts; the function it returns when it has ended (shutdown waits for those). */
+  track?: () => () => void;
+}
+
+const RETRY_BUDGET_MS = 9_000;
+
+/**
+ * The agent run, the same for every transport: an async iterable of run events. It takes the
+ * session's lock (from the store, so it holds across processes), replays the transcript, calls the
+ * agent's models in order with retries, relays every delta as it arrives, and stores the turn with
+ * the position it was built on. Pulling is what drives it: a transport that stops reading (a slow
+ * client) stops the upstream being read too. Aborting `signal` (the client went away) ends it with
+ * the new user turn stored and no half reply.
+ */
+export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: AbortSignal): AsyncGenerator<RunEvent, void, undefined> {
+  const { runId, agent, sessionKey, requestId } = prepared;
+  const started = Date.now();
+  const logger = deps.logger;
+  for (const spelling of prepared.deprecations) {
+    logger.warn({ event: 'deprecated_name', name: spelling, requestId }, `"${spelling}" is deprecated; use the openclaw spelling`);
+  }
+  const untrack = deps.track?.();
+
+  // One controller for the client's abort and the agent's timeout: no AbortSignal.any/timeout
+  // pair per run (Node keeps those alive after their listeners are gone).
+  const control = new AbortController();
+  let aborted: AbortCause | undefined;
+  const onClientAbort = () => {
+    aborted ??= 'client';
+    control.abort(signal.reason);
+  };
+  if (signal.aborted) onClientAbort();
+  else signal.addEventListener('abort', onClientAbort, { once: true });
+  const timer = setTimeout(() => {
+    aborted ??= 'timeout';
+    control.abort(new Error('agent timeout'));
+  }, prepared.timeoutMs);
+
+  const store = sessionKey ? deps.store : undefined;
+  let lock: SessionLock | undefined;
+  let position = 0;
+  let turnsToStore: MessageRecord[] = prepared.messages.newTurns;
+  let stored = false;
+  let usage: UsageRecord | undefined;
+  let answeredBy: string | undefined;
+  let outcome: 'ok' | 'error' | 'aborted' = 'error';
+  let waitingForSession = false;
+
+  /** Stores what a run that did not finish leaves behind: the new turns, never a half reply. */
+  const storeUnfinished = async (error: GatewayError) => {
+    if (stored || !store || !lock) return;
+    stored = true;
+    const meta: TurnMeta = { requestId, startedAt: started, finishedAt: Date.now(), outcome: error.kind === 'aborted' ? 'aborted' : 'failed', errorCode: error.code, usage };
+    try {
+      await store.appendTurn(sessionKey!, { messages: turnsToStore, meta }, { expectedPosition: position });
+    } catch (storeError) {
+      logger.error({ event: 'session.store_failed', sessionKey, requestId, err: storeError }, 'could not store the turns of a failed run');
+    }
+  };
+
+  try {
+    let history: MessageRecord[] = [];
+    if (store) {
+      waitingForSession = true;
+      lock = await store.lockSession(sessionKey!, { timeoutMs: prepared.timeoutMs, signal: control.signal });
+      waitingForSession = false;
+      const transcript = await store.loadTranscript(sessionKey!, { lastMessages: prepared.setup.config.sessions.maxHistoryMessages });
+      position = transcript.position;
+      history = transcript.messages;
+    }
+    const plan = planPrompt({ agentSystemPrompt: agent.systemPrompt, split: prepared.messages, stored: history, storedPosition: position });
+    turnsToStore = plan.turnsToStore;
+
+    const reply = new ReplyAccumulator();
+    let accepted = false;
+    let model: ResolvedModel | undefined;
+    let sentAt = 0n;
+    for await (const event of callModels(prepared, plan.prompt, control.signal, logger, deps.observer)) {
+      if (event.type === 'accepted') {
+        model = event.model;
+        sentAt = event.sentAt;
+        if (!accepted) {
+          accepted = true;
+          yield { type: 'run.accepted', runId, model: model.ref };
+        }
+        continue;
+      }
+      if (event.type === 'finish') {
+        reply.finish = event;
+        continue;
+      }
+      if (!reply.relayed) {
+        reply.relayed = true;
+        deps.observer?.firstToken?.(model!.providerName, Number(process.hrtime.bigint() - sentAt) / 1e9);
+      }
+      reply.add(event);
+      yield event;
+    }
+    answeredBy = model!.ref;
+    usage = addUsage(usage, reply.finish!.usage);
+    if (reply.finish!.usage) yield { type: 'usage', usage: reply.finish!.usage };
+    yield { type: 'step.finished', step: 1, finishReason: reply.finish!.finishReason, model: answeredBy };
+
+    const assistant = reply.message();
+    const result: RunResult = {
+      runId,
+      agentId: agent.id,
+      sessionKey,
+      model: answeredBy,
+      content: reply.text === '' && reply.calls.length > 0 ? null : reply.text,
+      refusal: reply.refusal === '' ? null : reply.refusal,
+      reasoning: reply.reasoning,
+      toolCalls: reply.calls,
+      finishReason: reply.finish!.finishReason,
+      usage,
+      messages: [assistant],
+    };
+    if (store) {
+      // The reply lands together with the turns that asked for it, in one write; if that write
+      // fails the client is told, rather than believing the session remembers a reply it does not.
+      stored = true;
+      const meta: TurnMeta = { requestId, model: answeredBy, usage, startedAt: started, finishedAt: Date.now(), outcome: result.toolCalls.length > 0 ? 'tool_calls' : 'completed' };
+      await store.appendTurn(sessionKey!, { messages: [...turnsToStore, assistant], meta }, { expectedPosition: position });
+    }
+    outcome = 'ok';
+    yield { type: 'run.finished', result };
+  } catch (error) {
+    // Running out of time while another run holds the session is the session being busy.
+    const failure =
+      waitingForSession && aborted === 'timeout' ? new SessionBusyError(sessionKey!, prepared.timeoutMs) : runFailure(error, { agentId: agent.id, timeoutSeconds: agent.timeoutSeconds, aborted, runId });
+    if (failure.kind === 'internal') logger.error({ event: 'run.failed', requestId, runId, err: error }, 'run failed');
+    outcome = failure.kind === 'aborted' ? 'aborted' : 'error';
+    await storeUnfinished(failure);
+    yield { type: 'run.failed', error: failure, runId };
+  } finally {
+    // Reached also when the transport stops pulling (return()): the run counts as aborted then.
+    if (!stored && store && lock) await storeUnfinished(runFailure(new Error('abandoned'), { agentId: agent.id, timeoutSeconds: agent.timeoutSeconds, aborted: 'client', runId }));
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onClientAbort);
+    await lock?.release().catch((error: unknown) => logger.warn({ event: 'session.unlock_failed', sessionKey, err: error }, 'could not release the session lock; it lapses with its lease'));
+    deps.observer?.runEnded?.({ transport: prepared.transport, agentId: agent.id, model: answeredBy, outcome, seconds: (Date.now() - started) / 1000, usage });
+    untrack?.();
+  }
+}
+
+type ModelCallEvent = Exclude<ProviderEvent, { type: 'finish' }> | (ProviderEvent & { type: 'finish' }) | { type: 'accepted'; model: ResolvedModel; sentAt: bigint };
+
+/**
+ * The run's models in order, each retried with backoff while it is unavailable (within a budget),
+ * then the next. Yields `accepted` when a call's response began, then that call's events. A call
+ * that fails after it relayed a delta is not retried: another attempt would repeat or contradict
+ * what the client already has.
+ */
+async function* callModels(
+  prepared: PreparedRun,
+  messages: MessageRecord[],
+  signal: AbortSignal,
+  logger: Logger,
+  observer: RunObserver | undefined,
+): AsyncGenerator<ModelCallEvent> {
+  const started = Date.now();
+  let lastError: unknown;
+  for (const model of prepared.models) {
+    const maxRetries = model.config?.maxRetries ?? 0;
+    for (let attempt = 0; attempt <= maxRetries; attempt++) {
+      let relayed = false;
+      try {
+        const sentAt = process.hrtime.bigint();
+        const events = await model.provider.open({ model: model.model, messages, params: prepared.params, signal, requestId: prepared.requestId });
+        yield { type: 'accepted', model, sentAt };
+        let finished = false;
+        for await (const event of events) {
+          if (event.type === 'finish') finished = true;
+          else relayed = true;
+          yield event;
+        }
+        if (!finished) throw new ProviderError(model.providerName, 'malformed', `Provider ${model.providerName} ended without a finish reason.`);
+        return;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        lastError = error;
+        const failure = error instanceof ProviderError ? error : undefined;
+        observer?.modelCallFailed?.(model.providerName, failure?.kind ?? 'other');
+        logger.warn({ event: 'upstream.error', provider: model.providerName, model: model.model, attempt, kind: failure?.kind, status: failure?.details.status, requestId: prepared.requestId }, failure?.message ?? String(error));
+        if (relayed || !failure || failure.kind !== 'unavailable') throw error;
+        const delay = (model.config?.retryBaseDelayMs ?? 250) * 2 ** attempt * (0.5 + Math.random());
+        if (attempt === maxRetries || Date.now() - started + delay > RETRY_BUDGET_MS) break;
+        await sleep(delay, signal);
+      }
+    }
+  }
+  throw lastError;
+}
+
+/** One model reply as it streams in: text, refusal, reasoning and tool calls put back together. */
+class ReplyAccumulator {
+  text = '';
+  refusal = '';
+  reasoning: ReasoningRecord | undefined;
+  calls: ToolCallRecord[] = [];
+  relayed = false;
+  finish: { finishReason: FinishReason; usage?: UsageRecord } | undefined;
+  private readonly byIndex: ToolCallRecord[] = [];
+
+  add(event: Exclude<ProviderEvent, { type: 'finish' }>): void {
+    switch (event.type) {
+      case 'content':
+        this.text += event.text;
+        break;
+      case 'refusal':
+        this.refusal += event.text;
+        break;
+      case 'reasoning':
+        this.reasoning = { text: (this.reasoning?.text ?? '') + event.text, field: event.field };
+        break;
+      case 'tool_call': {
+        let call = this.byIndex[event.index];
+        if (!call) {
+          call = { id: '', name: '', arguments: '', executor: 'client' };
+          this.byIndex[event.index] = call;
+          this.calls.push(call);
+        }
+        if (event.id) call.id = event.id;
+        if (event.name) call.name += event.name;
+        if (event.arguments) call.arguments += event.arguments;
+        break;
+      }
+    }
+  }
+
+  message(): MessageRecord {
+    const content: MessageRecord['content'] = [];
+    if (this.text !== '') content.push({ type: 'text', text: this.text });
+    if (this.refusal !== '') content.push({ type: 'refusal', text: this.refusal });
+    const message: MessageRecord = { role: 'assistant', content };
+    if (this.calls.length > 0) message.toolCalls = this.calls;
+    if (this.reasoning) message.reasoning = this.reasoning;
+    return message;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,4 +1,4 @@
-// Config loading (CONTRACT section 2): JSON5, ${ENV}, validation naming the key path, defaults, hot reload.
+// Config loading (docs/behaviour.md, section 2): JSON5, ${ENV}, validation naming the key path, defaults, hot reload.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Sessions (contract section 5) through a real gateway with the SQLite store, against a fake upstream.
+// Sessions (docs/behaviour.md, section 5) through a real gateway with the SQLite store, against a fake upstream.
 import { execFile } from 'node:child_process';
 import { chatTranscript } from './helpers/sessions.ts';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Agent target resolution (CONTRACT section 4) as a table: every spelling, every header, case rules.
+// Agent target resolution (docs/behaviour.md, section 4) as a table: every spelling, every header, case rules.
 import { describe, expect, it } from 'vitest';
 import { buildRoster } from '../src/agents/roster.ts';
 import { resolveAgentTarget as resolveTarget } from '../src/agents/target.ts';

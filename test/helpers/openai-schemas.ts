@@ -1,5 +1,5 @@
 // Validators for OpenAI's own response schemas, from OpenAI's published OpenAPI document
-// (test/fixtures/openai-openapi.yaml, a verbatim copy of shared/reference/openai-openapi.yaml).
+// (test/fixtures/openai-openapi.yaml, a verbatim copy of OpenAI's published OpenAPI document).
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';

@@ -71,7 +71,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns });
   const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics) });
   warnDeprecatedAuthSource(runtime.current.auth, logger);
-  const authGuard = new AuthGuard(runtime, deps.authLimiter ?? new MemoryAuthLimiter());
+  const authGuard = new AuthGuard(() => runtime.current, deps.authLimiter ?? new MemoryAuthLimiter());
   const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
   const ws = new WsGateway({ runtime, authGuard, metrics });
   const servers: Server[] = [];

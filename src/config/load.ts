@@ -91,14 +91,16 @@ export function parseConfig(raw: unknown, env: Env): GatewayConfig {
 }
 
 function resolveAgents(agents: ConfigFile['agents']): GatewayConfig['agents'] {
-  const { model, images, ...rest } = agents.defaults;
-  const defaults = { ...rest, model: toModelChoice(model), images: { allowUrl: images.allowUrl } };
+  const { model, images, tools, ...rest } = agents.defaults;
+  const defaults = { ...rest, model: toModelChoice(model), images: { allowUrl: images.allowUrl }, tools: { allow: [...tools.allow], deny: [...tools.deny] } };
   const list = agents.list.map((agent): AgentConfig => ({
     ...defaults,
     ...agent,
     default: agent.default ?? false,
     model: agent.model ? toModelChoice(agent.model) : defaults.model,
     images: { allowUrl: agent.images?.allowUrl ?? defaults.images.allowUrl },
+    // A default deny cannot be escaped by an agent; its allow list is its own when it has one.
+    tools: { allow: [...(agent.tools?.allow ?? defaults.tools.allow)], deny: [...defaults.tools.deny, ...(agent.tools?.deny ?? [])] },
   }));
   return { defaults, list };
 }

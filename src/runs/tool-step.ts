@@ -146,8 +146,10 @@ async function execute(call: ToolCallRecord, context: ToolStepContext): Promise<
     }
   }
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-  const server = tool?.server ?? '';
-  const toolName = tool?.tool ?? '';
+  // A denied tool is still named by its server and tool; one that no server has is not.
+  const known = tool ?? tools.catalogue.get(call.name);
+  const server = known?.server ?? '';
+  const toolName = known?.tool ?? '';
   context.observer?.toolCalled?.({ server, tool: toolName, outcome: outcome!, seconds: durationMs / 1000 });
   const line = { event: 'tool.call', requestId: context.requestId, runId: context.runId, step: context.step, callId: call.id, name: call.name, server: server || undefined, tool: toolName || undefined, outcome: outcome!, durationMs };
   context.logger.info(line, `tool ${call.name}: ${outcome!}`);

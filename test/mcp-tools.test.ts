@@ -61,6 +61,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'openclaw-mcp-'));
   logFile = join(dir, 'stdio-calls.jsonl');
   gw = await startTestGateway({
+    gateway: { http: { keepAliveIntervalMs: 50 } },
     models: { providers: { up: { api: 'openai-completions', baseUrl: upstream.baseUrl, maxRetries: 0 } } },
     mcp: {
       servers: {
@@ -362,6 +363,17 @@ describe('streaming', () => {
     ]);
   });
 
+  it('keeps the stream open with keep-alive comments while a tool runs', async () => {
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('k1', 'remote__sleep', { ms: 400 })] }, { kind: 'text', text: 'rested' }));
+    const raw = await (await post({ stream: true, ...userTurn('rest') })).text();
+    const events = raw.split('\n\n').filter(Boolean);
+    const role = events.findIndex((event) => event.includes('"role":"assistant"'));
+    const content = events.findIndex((event) => event.includes('"content":"re'));
+    expect(role).toBeGreaterThanOrEqual(0);
+    expect(content).toBeGreaterThan(role);
+    expect(events.slice(role + 1, content).some((event) => event === ': keep-alive')).toBe(true);
+  });
+
   it('a client that goes away mid-step cancels the MCP call, and no further model call is made', async () => {
     upstream.setScript(steps({ kind: 'tool_calls', calls: [call('a1', 'remote__wait_for_cancel')] }, { kind: 'text', text: 'never' }));
     const before = remote.records.length;
@@ -430,6 +442,44 @@ describe('operations', () => {
     const after = await gw.gateway.metrics.render();
     expect(count(after)).toBe(count(before) + 1);
     expect(after).toMatch(/openclaw_tool_call_duration_seconds_count\{server="remote",tool="echo"\} \d+/);
+  });
+});
+
+describe('openclaw mcp list', () => {
+  it("connects to each server and prints its state, its tools, and each agent's allowed tools", async () => {
+    const own = mkdtempSync(join(tmpdir(), 'openclaw-mcp-list-'));
+    try {
+      const configPath = join(own, 'config.json');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        configPath,
+        JSON.stringify({
+          mcp: { servers: { local: { command: process.execPath, args: [FIXTURE] }, remote: { url: remote.url }, gone: { url: 'http://127.0.0.1:9/mcp' } } },
+          agents: { defaults: { tools: { deny: ['*__crash'] } }, list: [{ id: 'main', tools: { allow: ['local__e*', 'remote__add'] } }, { id: 'plain' }] },
+        }),
+      );
+      const run = await new Promise<{ code: number | null; stdout: string }>((done, fail) => {
+        const child = spawn(process.execPath, [BIN, 'mcp', 'list', '--config', configPath, '--json', '--timeout', '10'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'inherit'] });
+        let stdout = '';
+        child.stdout.on('data', (data) => (stdout += data));
+        child.on('error', fail);
+        child.on('close', (code) => done({ code, stdout }));
+      });
+      // A server that is down makes the command fail, after it listed the others.
+      expect(run.code).toBe(1);
+      const out = JSON.parse(run.stdout);
+      const byName = Object.fromEntries(out.servers.map((server: any) => [server.name, server]));
+      expect(byName.local).toMatchObject({ transport: 'stdio', state: 'ready' });
+      expect(byName.local.tools).toContain('local__wait_for_cancel');
+      expect(byName.remote).toMatchObject({ transport: 'http', state: 'ready' });
+      expect(byName.gone.state).toBe('failed');
+      expect(out.agents).toEqual([
+        { id: 'main', allow: ['local__e*', 'remote__add'], deny: ['*__crash'], tools: ['local__echo', 'local__env', 'remote__add'] },
+        { id: 'plain', allow: [], deny: ['*__crash'], tools: [] },
+      ]);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });
 

@@ -245,35 +245,21 @@ export const configSchema = {
             'MCP servers by name. Connected at start (one that fails is logged and retried with backoff; the gateway starts anyway), restarted when they exit, closed at shutdown. A reload restarts only the servers whose entry changed.',
           propertyNames: mcpServerName,
           additionalProperties: {
-            // No defaults inside: ajv does not apply them under oneOf (the code reads absent keys as empty).
-            oneOf: [
-              {
+            type: 'object',
+            additionalProperties: false,
+            description: 'Either `command` (a child process speaking MCP on its stdin/stdout) or `url` (streamable HTTP).',
+            properties: {
+              command: { type: 'string', minLength: 1, description: 'stdio: the program (looked up on `PATH`).' },
+              args: { type: 'array', items: { type: 'string' }, description: 'stdio: its arguments.' },
+              env: {
                 type: 'object',
-                additionalProperties: false,
-                required: ['command'],
-                description: 'A server run as a child process, speaking MCP on its stdin/stdout.',
-                properties: {
-                  command: { type: 'string', minLength: 1, description: 'The program (looked up on `PATH`).' },
-                  args: { type: 'array', items: { type: 'string' }, description: 'Its arguments.' },
-                  env: {
-                    type: 'object',
-                    additionalProperties: { type: 'string' },
-                    description: "The child's whole environment, besides `PATH` (the gateway's, unless set here): nothing else of the gateway's environment is passed on. Use `${NAME}` to hand over a variable.",
-                  },
-                  cwd: { type: 'string', minLength: 1, description: 'Working directory (default: the gateway\'s).' },
-                },
+                additionalProperties: { type: 'string' },
+                description: "stdio: the child's whole environment, besides `PATH` (the gateway's, unless set here): nothing else of the gateway's environment is passed on. Use `${NAME}` to hand over a variable.",
               },
-              {
-                type: 'object',
-                additionalProperties: false,
-                required: ['url'],
-                description: 'A server reached over streamable HTTP.',
-                properties: {
-                  url: { type: 'string', pattern: '^https?://', 'x-expect': 'must be an http:// or https:// URL', description: 'The MCP endpoint.' },
-                  headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Sent with every request (`Authorization: "Bearer ${TOKEN}"`).' },
-                },
-              },
-            ],
+              cwd: { type: 'string', minLength: 1, description: "stdio: working directory (default: the gateway's)." },
+              url: { type: 'string', pattern: '^https?://', 'x-expect': 'must be an http:// or https:// URL', description: 'streamable HTTP: the MCP endpoint.' },
+              headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'streamable HTTP: sent with every request (`Authorization: "Bearer ${TOKEN}"`).' },
+            },
           },
         },
       },

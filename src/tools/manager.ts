@@ -218,7 +218,7 @@ class ToolServer {
   }
 
   get kind(): 'stdio' | 'http' {
-    return 'command' in this.config ? 'stdio' : 'http';
+    return this.config.command !== undefined ? 'stdio' : 'http';
   }
 
   start(): void {
@@ -308,13 +308,13 @@ class ToolServer {
 
   private async makeTransport(): Promise<Transport> {
     const config = this.config;
-    if ('command' in config) {
+    if (config.command !== undefined) {
       const path = this.deps.env.PATH ?? process.env.PATH;
       const env: Record<string, string> = { ...(path !== undefined ? { PATH: path } : {}), ...(config.env ?? {}) };
       return new ChildStdioTransport({ command: config.command, args: [...(config.args ?? [])], env, cwd: config.cwd });
     }
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
-    return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...(config.headers ?? {}) } } });
+    return new StreamableHTTPClientTransport(new URL(config.url!), { requestInit: { headers: { ...(config.headers ?? {}) } } });
   }
 
   private async listTools(client: Client): Promise<ServerTool[]> {

@@ -197,6 +197,7 @@ describe('the tool loop', () => {
     upstream.reset();
     upstream.setScript(steps({ kind: 'tool_calls', calls: [call('i2', 'local__image')] }, { kind: 'text', text: 'a dot' }));
     await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'picture' }], user: 'image-result' });
+    expect(toolMessages(upstream.requests[1])[0].content).toBe('a red dot\n[image image/png returned by the tool; tool messages carry text only]');
     const turns = await gw.gateway.runtime.store!.listTurns('agent:main:openai-user:image-result');
     const result = turns[0].messages.find((message) => message.role === 'tool')!;
     expect(result.content).toEqual([

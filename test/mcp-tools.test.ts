@@ -507,6 +507,26 @@ describe('servers that are down, reloads, and shutdown', () => {
     }
   });
 
+  it('a streamable HTTP server that went away is connected again once it is back', async () => {
+    let server = await startHttpMcpServer();
+    const port = Number(new URL(server.url).port);
+    const gateway = await startTestGateway({ mcp: { servers: { web: { url: server.url } } }, agents: { list: [{ id: 'main', tools: { allow: ['*'] } }] } });
+    const tools = gateway.gateway.runtime.tools!;
+    const ask = async () => (await gateway.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: '/tool web__echo {"text":"still there"}' }] })).choices[0].message.content;
+    try {
+      await until(() => tools.status()[0].state === 'ready', 'web to connect');
+      expect(await ask()).toBe('Tool result: still there');
+      await server.close();
+      expect(await ask()).toMatch(/^Tool result: Error: MCP server web failed the call/);
+      server = await startHttpMcpServer(port);
+      await until(() => tools.status()[0].state === 'ready' && tools.status()[0].restarts === 1, 'web to connect again');
+      expect(await ask()).toBe('Tool result: still there');
+    } finally {
+      await gateway.close();
+      await server.close();
+    }
+  });
+
   it('a reload restarts only the servers whose entry changed', async () => {
     const second = mkdtempSync(join(tmpdir(), 'openclaw-mcp-reload-'));
     const logA = join(second, 'a.jsonl');

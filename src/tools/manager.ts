@@ -248,6 +248,9 @@ class ToolServer {
       if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
         throw new ToolCallError('unavailable', `MCP server ${this.name} went away during the call.`, { cause: error });
       }
+      // Over HTTP a lost server shows only as a request that failed below MCP (a refused
+      // connection, an unknown session after its restart): connect again, as for an exited child.
+      if (this.kind === 'http' && !(error instanceof McpError)) this.wentAway(client);
       throw new ToolCallError('failed', error instanceof McpError ? error.message : `MCP server ${this.name} failed the call: ${(error as Error).message}`, { cause: error });
     }
   }
@@ -369,6 +372,8 @@ class ToolServer {
     if (this.closing || client !== this.client) return;
     const stderr = this.transport instanceof ChildStdioTransport ? this.transport.stderrTail().trim() : undefined;
     this.client = undefined;
+    client.onclose = undefined;
+    void client.close().catch(() => undefined);
     this.setTools([]);
     if (Date.now() - this.connectedAt >= STABLE_AFTER_MS) this.attempts = 0;
     this.restarts++;

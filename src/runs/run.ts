@@ -96,7 +96,8 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     // the agent's maxToolSteps is reached (then one last call without server tools).
     const tools = prepared.tools;
     let prompt = plan.prompt;
-    const shown = new ReplyAccumulator();
+    // What the client was shown over every step; without server tools that is the one reply itself.
+    const across = tools ? new ReplyAccumulator() : undefined;
     let accepted = false;
     let reply: ReplyAccumulator;
     let clientCalls: ToolCallRecord[];
@@ -132,7 +133,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
           for (const delta of relay.push(event)) yield delta;
           continue;
         }
-        shown.add(event);
+        across?.add(event);
         yield event;
       }
       if (relay) for (const delta of relay.finish()) yield delta;
@@ -170,6 +171,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       }
     }
 
+    const shown = across ?? reply;
     // After a step that mixed the client's calls with the gateway's, its message is stored already.
     const added = endedMidStep ? [...completedSteps] : [...completedSteps, reply.message()];
     const result: RunResult = {

@@ -187,10 +187,23 @@ describe('x-openclaw-model', () => {
 });
 
 describe('keep-alive', () => {
-  it('sends `: keep-alive` comments while the upstream is slow to start', async () => {
-    upstream.setScript(() => ({ kind: 'text', text: 'finally', chunks: 1, delayMs: 700 }));
-    const { text } = await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], stream: true });
-    expect(text).toContain(': keep-alive\n\n');
+  it('sends `: keep-alive` comments while the upstream is slow to start, then the reply', async () => {
+    // The upstream answers only once the client has seen a keep-alive.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    upstream.setScript(() => ({ kind: 'gated', until: held, then: { kind: 'text', text: 'finally', chunks: 1 } }));
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(': keep-alive\n\n')) text += decoder.decode((await reader.read()).value, { stream: true });
+    release();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
     expect(text.indexOf(': keep-alive')).toBeLessThan(text.indexOf('finally'));
     expect(sseData(text).at(-1)).toBe('[DONE]');
   });

@@ -100,7 +100,7 @@ describe('retries and fallbacks', () => {
     const events = sseData(text);
     expect(events.at(-1)).toBe('[DONE]');
     const error = JSON.parse(events.at(-2)!);
-    expect(error.error).toMatchObject({ type: expect.any(String), code: 'upstream_unavailable', request_id: 'stream-trace-1' });
+    expect(error.error).toMatchObject({ type: 'upstream_error', code: 'upstream_unavailable', request_id: 'stream-trace-1' });
     expect(events.some((e) => e.includes('partial answer'))).toBe(true);
     expect(chatRequests()).toHaveLength(1);
   });

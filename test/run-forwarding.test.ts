@@ -68,11 +68,12 @@ describe('forwarding', () => {
       frequency_penalty: -0.25,
       response_format: { type: 'json_object' as const },
     };
-    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...sampling });
+    const { response } = await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...sampling }).withResponse();
     const body = lastChat().body;
     expect(body).toMatchObject({ ...sampling, model: 'agent-model', stream: true });
     expect(body.messages.at(-1)).toEqual({ role: 'user', content: 'hi' });
-    expect(lastChat().headers).toMatchObject({ authorization: 'Bearer sk-test', 'x-tenant': 'acme', 'x-request-id': expect.any(String) });
+    // The request id the client got back travels upstream with the call.
+    expect(lastChat().headers).toMatchObject({ authorization: 'Bearer sk-test', 'x-tenant': 'acme', 'x-request-id': response.headers.get('x-request-id') });
   });
 
   it('forwards tools / tool_choice / parallel_tool_calls and returns tool calls unchanged', async () => {

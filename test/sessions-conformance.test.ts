@@ -225,16 +225,19 @@ describe('serialized runs per session', () => {
     chunkDelayMs = 15;
     const key = 'concurrent-16';
     const firstIndex = chatRequests().length;
+    // Completion order, counted rather than timed.
+    let completions = 0;
     const finished: number[] = [];
     const runs = Array.from({ length: 16 }, (_, i) =>
       chat([u(`m${i}`)], { headers: { 'x-openclaw-session-key': key } }).then((reply) => {
-        finished.push(Date.now());
+        finished.push(++completions);
         return reply;
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The other key goes once the 16 are queued (the first has reached the model).
+    while (chatRequests().length === firstIndex) await new Promise((resolve) => setTimeout(resolve, 10));
     const other = await chat([u('elsewhere')], { headers: { 'x-openclaw-session-key': 'other-key' } });
-    const otherDone = Date.now();
+    const otherDone = ++completions;
     const replies = await Promise.all(runs);
     expect(other).toBe('re: elsewhere');
     expect(replies).toEqual(Array.from({ length: 16 }, (_, i) => `re: m${i}`));

@@ -325,7 +325,32 @@ export type HealthResponse = {
 
 export type ReadyResponse = {
     ready: boolean;
+    /**
+     * What keeps the gateway from serving (`config`, `session_store`); empty when ready.
+     */
     failing: Array<string>;
+    /**
+     * Each backing store and whether it answers. Only the session store decides readiness: while a shared auth limiter (Redis) is unreachable the gateway stays ready and counts failed authentications per process, which this entry says (`ok: false`, `fallback: memory`).
+     *
+     */
+    stores: Array<BackingStoreStatus>;
+};
+
+export type BackingStoreStatus = {
+    role: 'session_store' | 'auth_limiter';
+    /**
+     * `sqlite` or `postgres` (session store); `memory` or `redis` (auth limiter).
+     */
+    driver: string;
+    ok: boolean;
+    /**
+     * What serves in its place while it is unreachable (`memory` for the auth limiter).
+     */
+    fallback?: string;
+    /**
+     * Why it is not ok, without addresses or credentials.
+     */
+    detail?: string;
 };
 
 /**

@@ -28,9 +28,21 @@ describe('loading', () => {
     expect(config.gateway.bind).toBe('loopback');
     expect(config.gateway.http.endpoints.chatCompletions.enabled).toBe(false);
     expect(config.gateway.http.maxBodyBytes).toBe(20 * 1024 * 1024);
-    expect(config.gateway.auth.rateLimit).toEqual({ enabled: true, maxAttempts: 10, windowMs: 60000, lockoutMs: 300000, exemptLoopback: true });
+    expect(config.gateway.auth.rateLimit).toEqual({ enabled: true, maxAttempts: 10, windowMs: 60000, lockoutMs: 300000, exemptLoopback: true, store: { driver: 'memory' } });
+    expect(config.sessions.store).toEqual({ driver: 'sqlite', poolSize: 10 });
     expect(config.agents.list.map((agent) => agent.id)).toEqual(['main']);
     expect(config.agents.list[0].model).toEqual({ primary: 'echo/echo', fallbacks: [] });
+  });
+
+  it('shared stores: PostgreSQL and Redis URLs from the environment, required with their drivers', () => {
+    const raw = { sessions: { store: { driver: 'postgres', url: '${DATABASE_URL}', poolSize: 4 } }, gateway: { auth: { rateLimit: { store: { driver: 'redis', url: '${REDIS_URL}' } } } } };
+    const config = parseConfig(raw, { DATABASE_URL: 'postgres://gw:secret@db:5432/openclaw', REDIS_URL: 'redis://cache:6379' });
+    expect(config.sessions.store).toEqual({ driver: 'postgres', url: 'postgres://gw:secret@db:5432/openclaw', poolSize: 4 });
+    expect(config.gateway.auth.rateLimit.store).toEqual({ driver: 'redis', url: 'redis://cache:6379' });
+    expect(() => parseConfig({ sessions: { store: { driver: 'postgres' } } }, {})).toThrow(/sessions\.store\.url: required with driver "postgres"/);
+    expect(() => parseConfig({ gateway: { auth: { rateLimit: { store: { driver: 'redis' } } } } }, {})).toThrow(/gateway\.auth\.rateLimit\.store\.url: required with driver "redis"/);
+    expect(() => parseConfig({ sessions: { store: { driver: 'postgres', url: 'mysql://db/x' } } }, {})).toThrow(/sessions\.store\.url: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(() => parseConfig({ sessions: { store: { driver: 'mongo' } } }, {})).toThrow(/sessions\.store\.driver: must be one of "sqlite", "postgres"/);
   });
 
   it('a missing default file is an empty config; a missing explicit file is an error naming it', () => {

@@ -8,7 +8,7 @@ import { prepareRun } from '../runs/prepare.ts';
 import { runAgent } from '../runs/run.ts';
 import type { RunResult } from '../runs/events.ts';
 import { Runtime } from '../runtime.ts';
-import { openDefaultSessionStore } from '../sessions/open.ts';
+import { openSessionStore } from '../sessions/open.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import { completionUsage } from '../wire/chat-completions/render.ts';
 
@@ -62,8 +62,8 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   let runtime: Runtime | undefined;
   try {
     const stateful = options.sessionKey !== undefined || options.user !== undefined;
-    // The same store file as the gateway: its session lock serializes this run with the gateway's.
-    if (stateful) store = openDefaultSessionStore(stateDir, config);
+    // The same store as the gateway (the config's): its session lock serializes this run with the gateway's.
+    if (stateful) store = await openSessionStore(config, stateDir, { logger, poolSize: 2 });
     runtime = new Runtime({ config, logger, env, stateDir, store, serves: false });
     const prepared = prepareRun(runtime.current, {
       requestId: randomUUID(),

@@ -10,6 +10,9 @@ export function metricsObserver(metrics: GatewayMetrics): RunObserver {
     modelCallFailed(provider, kind) {
       metrics.upstreamErrors.inc({ provider, kind });
     },
+    sessionLockWaited(seconds, acquired) {
+      metrics.sessionLockWait.observe({ outcome: acquired ? 'acquired' : 'gave_up' }, seconds);
+    },
     runEnded({ transport, outcome, seconds }) {
       metrics.runDuration.observe({ transport, outcome }, seconds);
     },

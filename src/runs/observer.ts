@@ -9,5 +9,7 @@ export interface RunObserver {
   firstToken?(provider: string, seconds: number): void;
   /** One attempt at a model call failed (each retry counts). */
   modelCallFailed?(provider: string, kind: string): void;
+  /** The run waited `seconds` for its session's lock (across every process sharing the store); `acquired` false when it gave up. */
+  sessionLockWaited?(seconds: number, acquired: boolean): void;
   runEnded?(run: { transport: Transport; agentId: string; model?: string; outcome: RunOutcome; seconds: number; usage?: UsageRecord }): void;
 }

@@ -2,7 +2,8 @@
 // `postgres` (porsager) on the store benchmark (bench/RESULTS.md, "PostgreSQL session store").
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { PoolStats, SqlClient, SqlClientOptions, SqlQueryable, SqlResult } from './sql-client.ts';
+import type { PoolStats } from './store.ts';
+import type { SqlClient, SqlClientOptions, SqlQueryable, SqlResult } from './sql-client.ts';
 
 export class PgClient implements SqlClient {
   readonly library = 'pg';

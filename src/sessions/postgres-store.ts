@@ -11,10 +11,10 @@
 import { SessionConflictError, SessionCorruptError, SessionStoreUnavailableError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
 import { PgClient } from './pg-client.ts';
-import { isUnavailableError, type PoolStats, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
+import { isUnavailableError, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
 import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
 import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
-import { agentIdFromKey, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
+import { agentIdFromKey, type PoolStats, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 interface Migration {
   version: number;
@@ -166,6 +166,10 @@ export class PostgresSessionStore implements SessionStore {
       },
     };
     this.leases = new SessionLeases(backend, { leaseMs: this.leaseMs, maxPollMs: 50 });
+  }
+
+  static describeUrl(url: string): string {
+    return redactUrl(url);
   }
 
   get library(): string {

@@ -2,6 +2,7 @@
 // transaction on one connection, pool figures, and a way to tell "the database is not there" from
 // "the statement is wrong". The store is written against this, so the client library is one
 // adapter (src/sessions/pg-client.ts); bench/store.ts measured the candidates through the same seam.
+import type { PoolStats } from './store.ts';
 
 export interface SqlResult<Row> {
   rows: Row[];
@@ -13,15 +14,6 @@ export interface SqlQueryable {
   query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>>;
   /** Several statements without parameters (a migration's DDL). */
   script(text: string): Promise<void>;
-}
-
-export interface PoolStats {
-  /** Connections open (busy or idle). */
-  total: number;
-  idle: number;
-  /** Callers waiting for a connection because all `max` are busy. */
-  waiting: number;
-  max: number;
 }
 
 export interface SqlClient extends SqlQueryable {

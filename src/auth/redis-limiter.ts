@@ -27,6 +27,9 @@ export class RedisAuthLimiter implements AuthFailureLimiter {
   private readonly logger: Logger;
   /** Why Redis is not in use right now; undefined while it is. */
   private unavailable: string | undefined = 'connecting';
+  /** While Redis is out of use: asks it every second whether it answers again (requests never wait on it meanwhile). */
+  private probe: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(options: RedisAuthLimiterOptions) {
     this.logger = options.logger;
@@ -35,7 +38,7 @@ export class RedisAuthLimiter implements AuthFailureLimiter {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: 2_000,
-      commandTimeout: 1_000,
+      commandTimeout: 2_000,
       // Reconnects for as long as the gateway runs, at most every 2 s.
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
@@ -52,8 +55,10 @@ export class RedisAuthLimiter implements AuthFailureLimiter {
     if (!limiterApplies(address, settings)) return 0;
     // A lockout this process made while Redis was away still holds.
     const local = await this.fallback.lockedForMs(address, settings);
+    if (this.unavailable !== undefined) return local;
     try {
       const lock = await this.locks.get(lockoutKey(address));
+      this.markAvailable();
       return Math.max(local, lock && lock.msBeforeNext > 0 ? lock.msBeforeNext : 0);
     } catch (error) {
       this.markUnavailable(describe(error));
@@ -65,11 +70,13 @@ export class RedisAuthLimiter implements AuthFailureLimiter {
     if (!limiterApplies(address, settings)) return 0;
     const { maxAttempts, windowMs, lockoutMs } = settings;
     const key = lockoutKey(address);
+    if (this.unavailable !== undefined) return this.fallback.recordFailure(address, settings);
     try {
       // Settings come with every call, so a config reload applies at once; Redis keeps seconds.
       this.failures.points = maxAttempts;
       this.failures.duration = Math.max(1, Math.round(windowMs / 1000));
       const result = await this.failures.penalty(key, 1);
+      this.markAvailable();
       if (result.consumedPoints < maxAttempts) return 0;
       await this.failures.delete(key);
       await this.locks.block(key, Math.max(1, Math.round(lockoutMs / 1000)));
@@ -86,11 +93,15 @@ export class RedisAuthLimiter implements AuthFailureLimiter {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.probe);
     this.redis.disconnect();
   }
 
   private markAvailable(): void {
-    if (this.unavailable === undefined) return;
+    if (this.unavailable === undefined || this.closing) return;
+    clearInterval(this.probe);
+    this.probe = undefined;
     const wasConnecting = this.unavailable === 'connecting';
     this.unavailable = undefined;
     if (wasConnecting) this.logger.info({ event: 'auth_limiter.connected', driver: 'redis' }, 'auth lockouts shared through Redis');
@@ -98,8 +109,14 @@ export class RedisAuthLimiter implements AuthFailureLimiter {
   }
 
   private markUnavailable(reason: string): void {
-    if (this.unavailable !== undefined && this.unavailable !== 'connecting') return;
+    if (this.closing || (this.unavailable !== undefined && this.unavailable !== 'connecting')) return;
     this.unavailable = reason;
+    // A connection that stayed up through a failed command (a timeout) fires no 'ready' again:
+    // only a command that succeeds shows it works.
+    this.probe ??= setInterval(() => {
+      if (this.redis.status === 'ready') this.redis.ping().then(() => this.markAvailable(), () => undefined);
+    }, 1_000);
+    this.probe.unref();
     this.logger.error(
       { event: 'auth_limiter.degraded', driver: 'redis', fallback: 'memory', reason },
       'Redis is unreachable: failed authentications are counted per process (lockouts are not shared) until it is back',

@@ -59,7 +59,10 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         meta TEXT NOT NULL,
         PRIMARY KEY (session_key, turn)
       );
-      CREATE TABLE session_locks (
+      -- Unlogged: a lease needs no durability (after a database crash every run holding one has
+      -- failed anyway), and a commit that wrote only unlogged rows does not wait for a WAL flush,
+      -- which keeps taking and dropping the lock at a fraction of a millisecond.
+      CREATE UNLOGGED TABLE session_locks (
         key TEXT PRIMARY KEY,
         owner TEXT NOT NULL,
         expires_at BIGINT NOT NULL

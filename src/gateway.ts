@@ -68,7 +68,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const logger = deps.logger ?? silentLogger();
   const env = deps.env ?? process.env;
   const stateDir = deps.stateDir ?? resolveStateDir(env);
-  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns, sessionStorePool: () => deps.sessionStore?.poolStats?.() });
+  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns, sessionStorePool: deps.sessionStore?.poolStats ? () => deps.sessionStore?.poolStats?.() : undefined });
   const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics) });
   warnDeprecatedAuthSource(runtime.current.auth, logger);
   const authGuard = new AuthGuard(runtime, deps.authLimiter ?? new MemoryAuthLimiter());

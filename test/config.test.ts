@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig, resolveConfigPath, resolveStateDir } from '../src/config/load.ts';
 import { createGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/log.ts';
+import { openDefaultSessionStore } from '../src/sessions/open.ts';
 import { TEST_TOKEN } from './helpers/gateway.ts';
 
 const dirs: string[] = [];
@@ -105,6 +106,25 @@ describe('hot reload', () => {
       writeFileSync(file, '{ gateway: { port: "not a number" } }');
       await waitFor(() => logs.some((line) => line.includes('config.reload_refused') && line.includes('gateway.port')));
       expect((await ask()).status).toBe(200);
+    } finally {
+      await gateway.close({ graceMs: 100 });
+    }
+  });
+
+  it('a reload that changes where sessions or lockouts live keeps the stores it started with and says a restart applies it', async () => {
+    const dir = tempDir();
+    const logs: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => logs.push(line) } as unknown as NodeJS.WritableStream });
+    const base = { gateway: { auth: { token: TEST_TOKEN } } };
+    const sessionStore = openDefaultSessionStore(dir);
+    const gateway = createGateway(parseConfig(base, {}), { env: {}, stateDir: dir, logger, sessionStore });
+    try {
+      gateway.applyConfig(parseConfig({ ...base, sessions: { store: { driver: 'postgres', url: 'postgres://db/x' } }, gateway: { auth: { token: TEST_TOKEN, rateLimit: { store: { driver: 'redis', url: 'redis://cache' } } } } }, {}));
+      const warning = logs.map((line) => JSON.parse(line)).find((entry) => entry.event === 'config.restart_needed');
+      expect(warning.keys).toEqual(['sessions.store', 'gateway.auth.rateLimit.store']);
+      expect(gateway.runtime.current.config.sessions.store.driver).toBe('postgres');
+      expect(gateway.runtime.store).toBe(sessionStore);
+      expect(gateway.runtime.store!.driver).toBe('sqlite');
     } finally {
       await gateway.close({ graceMs: 100 });
     }

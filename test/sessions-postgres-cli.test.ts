@@ -25,9 +25,9 @@ const user = (text: string): MessageRecord => ({ role: 'user', content: [{ type:
 const assistant = (text: string): MessageRecord => ({ role: 'assistant', content: [{ type: 'text', text }] });
 const meta = (requestId: string, extra: TurnMeta = {}): TurnMeta => ({ requestId, model: 'up/fake', outcome: 'completed', startedAt: 1_700_000_000_000, finishedAt: 1_700_000_000_500, ...extra });
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], command = 'sessions'): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, 'sessions', ...args], {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, command, ...args], {
       env: { PATH: process.env.PATH, HOME: dir, OPENCLAW_STATE_DIR: join(dir, 'state'), DATABASE_URL: database.url },
     });
     return { code: 0, stdout, stderr };
@@ -140,6 +140,14 @@ describe.skipIf(postgres.skip)('openclaw sessions on PostgreSQL', () => {
     expect(show.stdout).toContain('→ clock__now({}) [call_1, run by the gateway]');
     expect((await cli(['delete', 'agent:main:carol', '--config', configPath])).stdout).toContain('Deleted session agent:main:carol');
     expect(await withStore(openPostgres, (store) => store.getSession('agent:main:carol'))).toBeUndefined();
+  });
+
+  it('openclaw agent runs on the store the config names: its turn lands in PostgreSQL', async () => {
+    const run = await cli(['--config', configPath, '--session-key', 'from-cli', '--message', 'hello from the cli'], 'agent');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('Echo: hello from the cli\n');
+    const turns = await withStore(openPostgres, (store) => store.listTurns('agent:main:from-cli'));
+    expect(turns.map((turn) => turn.messages)).toEqual([[user('hello from the cli'), assistant('Echo: hello from the cli')]]);
   });
 
   it('refuses what it cannot use, naming it', async () => {

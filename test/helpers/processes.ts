@@ -1,7 +1,7 @@
 // Services a test runs for itself (its own Redis or PostgreSQL, to stop and restart without
 // touching the shared ones), and free loopback ports for them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +69,14 @@ export interface OwnPostgres {
   destroy(): Promise<void>;
 }
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** Debian's server binaries (`/usr/lib/postgresql/<version>/bin`, the newest installed), or OPENCLAW_TEST_PG_BIN. */
+function postgresBin(): string {
+  if (process.env.OPENCLAW_TEST_PG_BIN) return process.env.OPENCLAW_TEST_PG_BIN;
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').filter((name) => /^\d+$/.test(name)) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) throw new Error('No PostgreSQL server binaries under /usr/lib/postgresql (initdb, pg_ctl); install postgresql or set OPENCLAW_TEST_PG_BIN.');
+  return `/usr/lib/postgresql/${newest}/bin`;
+}
 
 /**
  * A PostgreSQL server of the test's own (initdb into a temp dir, on a free port), to stop and
@@ -77,6 +84,7 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
  * as root they run as the `postgres` user.
  */
 export async function startOwnPostgres(): Promise<OwnPostgres> {
+  const PG_BIN = postgresBin();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'openclaw-pg-'));
   const asRoot = process.getuid?.() === 0;

@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
 import { loadCliConfig } from './load-config.ts';
 import type { Command } from 'commander';
 import { resolveStateDir } from '../config/load.ts';
+import { prepareStateDir } from '../config/state-dir.ts';
+import { ConfigError } from '../errors.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
 import { createLogger } from '../log.ts';
 import { openDefaultSessionStore } from '../sessions/open.ts';
@@ -40,6 +43,15 @@ Example:
 
 async function runGateway(options: GatewayOptions, env: Record<string, string | undefined>): Promise<number> {
   const logger = createLogger({ level: options.verbose ? 'debug' : 'info' });
+  // The state dir first: the default config file lives in it.
+  const stateDir = resolveStateDir(env);
+  try {
+    prepareStateDir(stateDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`openclaw: ${error.message}\n`);
+    return 2;
+  }
   const loaded = loadCliConfig(options.config, env);
   if (!loaded) return 2;
   const { config, configPath } = loaded;
@@ -53,7 +65,6 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     process.stderr.write(`openclaw: refusing to bind ${bind} with gateway.auth.mode "none"; use a token or bind loopback\n`);
     return 2;
   }
-  const stateDir = resolveStateDir(env);
   let gateway;
   try {
     const sessionStore = openDefaultSessionStore(stateDir);
@@ -62,7 +73,9 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     if (!config.gateway.http.endpoints.chatCompletions.enabled) {
       logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
     }
-    process.stderr.write(`openclaw gateway listening on ${url} (config: ${configPath})\n`);
+    // Name a config file only when there is one: a default path that does not exist is where one would go.
+    const configNote = existsSync(configPath) ? `config: ${configPath}` : `no config file, built-in defaults; create ${configPath} or pass --config to configure`;
+    process.stderr.write(`openclaw gateway listening on ${url} (${configNote})\n`);
   } catch (error) {
     process.stderr.write(`openclaw: cannot start the gateway: ${(error as Error).message}\n`);
     return 1;

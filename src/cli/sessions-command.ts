@@ -12,16 +12,23 @@ type Env = Record<string, string | undefined>;
 export function registerSessionsCommand(program: Command, env: Env, setExit: (code: number) => void): void {
   const sessions = program
     .command('sessions')
-    .description('List, show or delete stored sessions (the SQLite store under OPENCLAW_STATE_DIR, default ~/.openclaw).');
+    .description('List, show or delete stored sessions (the SQLite store under OPENCLAW_STATE_DIR, default ~/.openclaw).')
+    .option('-c, --config <file>', 'JSON5 config file (default: OPENCLAW_CONFIG_PATH, then <state dir>/openclaw.json)')
+    .option('--state-dir <dir>', 'state folder holding the session store (default: OPENCLAW_STATE_DIR, then ~/.openclaw)');
+  /** The environment a sessions subcommand runs in: --state-dir and --config stand in for their variables. */
+  const envOf = (command: Command): Env => {
+    const { stateDir, config } = command.optsWithGlobals<{ stateDir?: string; config?: string }>();
+    return { ...env, ...(stateDir ? { OPENCLAW_STATE_DIR: stateDir } : {}), ...(config ? { OPENCLAW_CONFIG_PATH: config } : {}) };
+  };
 
   sessions
     .command('list')
     .description('List sessions, most recently updated first.')
     .option('-a, --agent <id>', 'only sessions of this agent')
     .option('--json', 'print JSON')
-    .action(async (options: { agent?: string; json?: boolean }) => {
+    .action(async (options: { agent?: string; json?: boolean }, command: Command) => {
       setExit(
-        await withStore(env, async (store) => {
+        await withStore(envOf(command), async (store) => {
           const list = await store.listSessions(options.agent ? { agentId: options.agent.toLowerCase() } : {});
           if (options.json) {
             process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -44,9 +51,9 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
     .argument('<key>', 'full session key, e.g. agent:main:openai-user:alice')
     .option('--json', 'print the messages as JSON')
     .option('-n, --last <count>', 'only the last <count> messages')
-    .action(async (key: string, options: { json?: boolean; last?: string }) => {
+    .action(async (key: string, options: { json?: boolean; last?: string }, command: Command) => {
       setExit(
-        await withStore(env, async (store) => {
+        await withStore(envOf(command), async (store) => {
           const summary = (await store.listSessions({ agentId: agentOf(key) })).find((s) => s.key === key);
           if (!summary) {
             process.stderr.write(`openclaw: no session ${key}\n`);
@@ -87,9 +94,9 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
     .command('delete')
     .description('Delete a session and its transcript.')
     .argument('<key>', 'full session key')
-    .action(async (key: string) => {
+    .action(async (key: string, _options: unknown, command: Command) => {
       setExit(
-        await withStore(env, async (store) => {
+        await withStore(envOf(command), async (store) => {
           if (await store.deleteSession(key)) {
             process.stdout.write(`Deleted session ${key}\n`);
             return 0;

@@ -184,13 +184,20 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     async close({ graceMs = config.gateway.http.shutdownGraceMs } = {}) {
       watcher?.close();
       clearTimeout(warmUpTimer);
+      // Draining: still listening, so /ready answers 503 (not a refused connection) while the runs
+      // in flight finish; other requests are turned away, idle keep-alive connections closed.
+      runtime.beginDrain();
       // WebSockets: idle ones close now with 1001, busy ones when their runs end (within the grace).
       ws.beginShutdown();
-      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       for (const server of servers) server.closeIdleConnections();
-      let graceTimer: NodeJS.Timeout | undefined;
-      await Promise.race([runtime.whenIdle(), new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(graceTimer);
+      if (!(await settlesWithin(runtime.whenIdle(), graceMs))) {
+        // Out of grace: the runs still going end now with an error their clients see (an SSE error
+        // event and [DONE]); a moment to write it, then the connections go whatever their state.
+        logger.warn({ event: 'gateway.runs_cut', runs: runtime.activeRuns, graceMs }, 'shutdown grace ran out; ending the runs still in flight');
+        runtime.cutRuns();
+        await settlesWithin(runtime.whenIdle(), CUT_FLUSH_MS);
+      }
+      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       await ws.close();
       for (const server of servers) server.closeAllConnections();
       await closed;
@@ -201,6 +208,20 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       logger.info({ event: 'gateway.closed' }, 'gateway closed');
     },
   };
+}
+
+/** After the grace, how long cut runs get to write their error to their clients. */
+const CUT_FLUSH_MS = 1_000;
+
+/** True when `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true as const), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const WARM_UP_QUIET_MS = 20;

@@ -8,6 +8,7 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, UnsupportedMedia
 import type { Runtime } from '../runtime.ts';
 import { cors } from './cors.ts';
 import { errorMiddleware } from './errors.ts';
+import { turnAwayWhileDraining } from './drain.ts';
 import { createBodyExplainer } from './explain.ts';
 import { generationOf, requestContext, securityHeaders } from './request-context.ts';
 import { chatCompletionsRoute } from './routes/chat-completions.ts';
@@ -33,6 +34,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use(httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))));
   app.use(securityHeaders());
   app.use(cors());
+  app.use(turnAwayWhileDraining(runtime));
 
   app.get(['/health', '/healthz'], healthRoute());
   app.get(['/ready', '/readyz'], readyRoute(runtime));

@@ -10,10 +10,11 @@ export function healthRoute(): RequestHandler {
   };
 }
 
-/** Readiness: the config is loaded and the session store answers (tool servers are listed, never required). */
+/** Readiness: the config is loaded, the session store answers, and the gateway is not shutting down (tool servers are listed, never required). */
 export function readyRoute(runtime: Runtime): RequestHandler {
   return async (_req, res) => {
     const failing: string[] = [];
+    if (runtime.draining) failing.push('shutting_down');
     if (!runtime.current.config) failing.push('config');
     if (runtime.store) {
       try {

@@ -14,6 +14,7 @@ import { metricsObserver } from './metrics/instrument.ts';
 import { GatewayMetrics } from './metrics/metrics.ts';
 import { silentLogger } from './log.ts';
 import { Runtime } from './runtime.ts';
+import { SessionRetention } from './sessions/retention.ts';
 import type { SessionStore } from './sessions/store.ts';
 import { ToolManager } from './tools/manager.ts';
 import { WsGateway } from './ws/server.ts';
@@ -76,22 +77,24 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const authGuard = new AuthGuard(() => runtime.current, deps.authLimiter ?? new MemoryAuthLimiter());
   const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
   const ws = new WsGateway({ runtime, authGuard, metrics });
+  const retention = runtime.store ? new SessionRetention({ store: runtime.store, setting: () => runtime.current.config.sessions.retention, logger }) : undefined;
   const servers: Server[] = [];
   let watcher: ConfigWatcher | undefined;
   let boundBind: string | undefined;
 
   const applyConfig = (next: GatewayConfig) => {
-    const before = runtime.current.config.gateway;
+    const before = runtime.current.config;
     if (boundBind !== undefined) {
       const refusal = bindRefusal(resolveAuth(next, env, stateDir), boundBind, isLoopbackBind(boundBind));
       if (refusal) throw new Error(refusal);
     }
     runtime.apply(next);
+    if (next.sessions.retention !== before.sessions.retention && boundBind !== undefined) void retention?.runNow();
     for (const server of servers) {
       server.headersTimeout = next.gateway.http.headersTimeoutMs;
       server.requestTimeout = next.gateway.http.requestTimeoutMs;
     }
-    if (next.gateway.port !== before.port || next.gateway.bind !== before.bind) {
+    if (next.gateway.port !== before.gateway.port || next.gateway.bind !== before.gateway.bind) {
       logger.warn({ event: 'config.restart_needed', keys: ['gateway.port', 'gateway.bind'] }, 'port and bind changes apply at the next restart');
     }
   };
@@ -179,6 +182,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const url = `http://${first === '0.0.0.0' ? '127.0.0.1' : first}:${port}`;
       logger.info({ event: 'gateway.listening', hosts: bound, port, auth: runtime.current.auth.mode, authSource: runtime.current.auth.source }, `listening on ${bound.join(', ')} port ${port}`);
       warmUpWhenQuiet();
+      retention?.start();
       return { port, hosts: bound, url };
     },
     async close({ graceMs = config.gateway.http.shutdownGraceMs } = {}) {
@@ -198,6 +202,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await settlesWithin(runtime.whenIdle(), CUT_FLUSH_MS);
       }
       const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      await retention?.stop();
       await ws.close();
       for (const server of servers) server.closeAllConnections();
       await closed;

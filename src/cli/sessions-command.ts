@@ -1,5 +1,8 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { loadCliConfig } from './load-config.ts';
+import { parseDuration } from '../config/duration.ts';
+import { backupSqliteStore } from '../sessions/sqlite-backup.ts';
 import type { Command } from 'commander';
 import { contentText, type MessageRecord, type TurnMeta } from '../records/record.ts';
 import { resolveStateDir } from '../config/load.ts';
@@ -12,7 +15,7 @@ type Env = Record<string, string | undefined>;
 export function registerSessionsCommand(program: Command, env: Env, setExit: (code: number) => void): void {
   const sessions = program
     .command('sessions')
-    .description('List, show or delete stored sessions (the SQLite store under OPENCLAW_STATE_DIR, default ~/.openclaw).')
+    .description('List, show, delete, prune or back up stored sessions (the SQLite store under OPENCLAW_STATE_DIR, default ~/.openclaw).')
     .option('-c, --config <file>', 'JSON5 config file (default: OPENCLAW_CONFIG_PATH, then <state dir>/openclaw.json)')
     .option('--state-dir <dir>', 'state folder holding the session store (default: OPENCLAW_STATE_DIR, then ~/.openclaw)');
   /** The environment a sessions subcommand runs in: --state-dir and --config stand in for their variables. */
@@ -106,14 +109,84 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
         }),
       );
     });
+
+  sessions
+    .command('prune')
+    .description('Delete sessions not updated for a while (and their stored responses).')
+    .option('--older-than <age>', 'age such as 30d, 12h, 2w (s, m = minutes, h, d, w); default: sessions.retention from the config')
+    .option('--dry-run', 'only count what would be deleted')
+    .addHelpText('after', '\nExample:\n  openclaw sessions prune --older-than 30d')
+    .action(async (options: { olderThan?: string; dryRun?: boolean }, command: Command) => {
+      const scoped = envOf(command);
+      let age = options.olderThan;
+      if (age === undefined) {
+        const loaded = loadCliConfig(undefined, scoped);
+        if (!loaded) return setExit(2);
+        age = loaded.config.sessions.retention;
+        if (age === undefined) {
+          process.stderr.write('openclaw: give --older-than (e.g. 30d), or set sessions.retention in the config\n');
+          return setExit(2);
+        }
+      }
+      const maxAgeMs = parseDuration(age);
+      if (maxAgeMs === undefined) {
+        process.stderr.write(`openclaw: --older-than ${JSON.stringify(age)}: must be a whole number and a unit: s, m (minutes), h, d or w (e.g. 30d)\n`);
+        return setExit(2);
+      }
+      const updatedBefore = Date.now() - maxAgeMs;
+      const since = new Date(updatedBefore).toISOString();
+      setExit(
+        await withStore(scoped, async (store) => {
+          if (options.dryRun) {
+            const stale = (await store.listSessions()).filter((session) => session.updatedAt < updatedBefore);
+            process.stdout.write(`Would delete ${stale.length} sessions not updated since ${since} (older than ${age}).\n`);
+            return 0;
+          }
+          const deleted = await store.pruneSessions(updatedBefore);
+          process.stdout.write(`Deleted ${deleted} sessions not updated since ${since} (older than ${age}).\n`);
+          return 0;
+        }, { missingOk: true, emptyMessage: 'No session store yet; nothing to prune.\n' }),
+      );
+    });
+
+  sessions
+    .command('backup')
+    .description('Copy the session store to <file>, consistently, while the gateway keeps running (SQLite online backup).')
+    .argument('<file>', 'the copy to write (must not exist unless --force)')
+    .option('-f, --force', 'replace <file> if it exists')
+    .addHelpText(
+      'after',
+      `
+The copy is the store as of one moment, in one file. To restore: stop the gateway, move
+sessions.sqlite, sessions.sqlite-wal and sessions.sqlite-shm out of the state dir, copy the backup
+in as sessions.sqlite, start the gateway.
+
+Example:
+  openclaw sessions backup /var/backups/openclaw/sessions-$(date +%F).sqlite`,
+    )
+    .action(async (file: string, options: { force?: boolean }, command: Command) => {
+      const source = join(resolveStateDir(envOf(command)), SESSIONS_DB_FILE);
+      try {
+        const result = await backupSqliteStore(source, resolve(file), { overwrite: options.force });
+        process.stdout.write(`Backed up ${source} to ${result.destination}: ${result.sessions} sessions, schema version ${result.schemaVersion}, ${Math.ceil(result.bytes / 1024)} KiB.\n`);
+        setExit(0);
+      } catch (error) {
+        process.stderr.write(`openclaw: backup failed: ${(error as Error).message}\n`);
+        setExit(1);
+      }
+    });
 }
 
-async function withStore(env: Env, work: (store: SessionStore) => Promise<number>, opts: { missingOk?: boolean; json?: boolean } = {}): Promise<number> {
+async function withStore(
+  env: Env,
+  work: (store: SessionStore) => Promise<number>,
+  opts: { missingOk?: boolean; json?: boolean; emptyMessage?: string } = {},
+): Promise<number> {
   const file = join(resolveStateDir(env), SESSIONS_DB_FILE);
   if (!existsSync(file)) {
     // Reading must not create a store where there is none.
     if (opts.missingOk) {
-      process.stdout.write(opts.json ? '[]\n' : 'No sessions.\n');
+      process.stdout.write(opts.json ? '[]\n' : (opts.emptyMessage ?? 'No sessions.\n'));
       return 0;
     }
     process.stderr.write(`openclaw: no session store at ${file}\n`);

@@ -5,6 +5,8 @@
 // must never be silently ignored. `x-expect` is the wording of an error for a value that fails a
 // pattern, in the operator's terms.
 
+import { DURATION_EXPECT, DURATION_PATTERN } from './duration.ts';
+
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
 const modelRef = {
@@ -275,6 +277,13 @@ export const configSchema = {
           minimum: 1000,
           default: 30_000,
           description: 'Session lock lease: runs on one session are serialized across processes, and a killed holder blocks its session at most this long.',
+        },
+        retention: {
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          'x-expect': DURATION_EXPECT,
+          description:
+            'Delete sessions (and their stored responses) not updated for this long, e.g. `"30d"`: the gateway prunes at start, when this setting changes, and hourly. Unset: sessions are kept until deleted (`openclaw sessions prune`).',
         },
       },
     },

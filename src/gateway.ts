@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { AuthGuard } from './auth/guard.ts';
 import { MemoryAuthLimiter, type AuthFailureLimiter } from './auth/limiter.ts';
 import { bindRefusal, warnDeprecatedAuthSource } from './auth/policy.ts';
@@ -30,6 +31,8 @@ export interface GatewayDeps {
   /** Failed-auth counts and lockouts; shared state (a Redis limiter) makes them hold across replicas. Default: this process's memory. */
   authLimiter?: AuthFailureLimiter;
   spec?: PublishedSpec;
+  /** The process's own metrics (memory, CPU, event-loop delay, GC), one registry per process: src/metrics/process.ts. */
+  processMetrics?: Registry;
 }
 
 export interface ListenOptions {
@@ -70,7 +73,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const logger = deps.logger ?? silentLogger();
   const env = deps.env ?? process.env;
   const stateDir = deps.stateDir ?? resolveStateDir(env);
-  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns });
+  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns, processMetrics: deps.processMetrics });
   const tools = new ToolManager({ logger, env });
   const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics), tools });
   warnDeprecatedAuthSource(runtime.current.auth, logger);

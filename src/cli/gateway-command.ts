@@ -5,7 +5,8 @@ import { resolveStateDir } from '../config/load.ts';
 import { prepareStateDir } from '../config/state-dir.ts';
 import { ConfigError } from '../errors.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logLevel } from '../log.ts';
+import { createProcessMetrics } from '../metrics/process.ts';
 import { openDefaultSessionStore } from '../sessions/open.ts';
 
 interface GatewayOptions {
@@ -22,7 +23,7 @@ export function registerGatewayCommand(program: Command, env: Record<string, str
     .option('-p, --port <port>', 'port to listen on (default: OPENCLAW_GATEWAY_PORT, then gateway.port, then 18789)')
     .option('-b, --bind <bind>', 'loopback (127.0.0.1 and ::1), lan (0.0.0.0) or an address (default: gateway.bind, then loopback)')
     .option('-c, --config <file>', 'JSON5 config file (default: OPENCLAW_CONFIG_PATH, then ~/.openclaw/openclaw.json)')
-    .option('-v, --verbose', 'debug-level logs')
+    .option('-v, --verbose', 'debug-level logs (else LOG_LEVEL, else info)')
     .addHelpText(
       'after',
       `
@@ -32,6 +33,7 @@ Environment:
   OPENCLAW_GATEWAY_PORT     port when --port is not given
   OPENCLAW_GATEWAY_TOKEN    gateway token when gateway.auth.token is not set
   OPENCLAW_GATEWAY_PASSWORD gateway password in auth mode "password"
+  LOG_LEVEL                 fatal, error, warn, info (default), debug, trace or silent
 
 Example:
   openclaw gateway --config examples/demo.json5 --port 18789`,
@@ -42,7 +44,14 @@ Example:
 }
 
 async function runGateway(options: GatewayOptions, env: Record<string, string | undefined>): Promise<number> {
-  const logger = createLogger({ level: options.verbose ? 'debug' : 'info' });
+  let level: string;
+  try {
+    level = logLevel(env, options.verbose, 'info');
+  } catch (error) {
+    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level });
   // The state dir first: the default config file lives in it.
   const stateDir = resolveStateDir(env);
   try {
@@ -68,7 +77,7 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
   let gateway;
   try {
     const sessionStore = openDefaultSessionStore(stateDir);
-    gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore });
+    gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, processMetrics: createProcessMetrics() });
     const { url } = await gateway.listen({ port, bind });
     if (!config.gateway.http.endpoints.chatCompletions.enabled) {
       logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');

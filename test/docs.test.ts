@@ -1,6 +1,7 @@
 // The docs in the repository stay true to the code: the configuration reference is generated from
 // the config schema and must match it.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { configKeys, renderConfigReference } from '../scripts/config-reference.ts';
 
@@ -24,5 +25,34 @@ describe('docs/configuration.md', () => {
     // A key the schema gains shows up in the reference.
     const extra = configKeys({ type: 'object', properties: { sessions: { type: 'object', properties: { newKey: { type: 'boolean', default: true, description: 'New.' } } } } });
     expect(extra).toEqual([{ key: 'sessions.newKey', type: 'boolean', default: '`true`', description: 'New.' }]);
+  });
+});
+
+describe('docs/websocket.md', () => {
+  const doc = read('docs/websocket.md');
+  const schema = JSON.parse(read('openapi/ws-frames.schema.json'));
+
+  it('documents every method and event of the frame schema', () => {
+    for (const method of schema.$defs.request.properties.method.enum as string[]) expect(doc).toContain(`### \`${method}\``);
+    for (const event of schema.$defs.event.properties.event.enum as string[]) expect(doc).toContain(`\`${event}\``);
+  });
+
+  it('every example frame is valid against the frame schema, in the direction it is shown', () => {
+    const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema(schema);
+    const request = ajv.getSchema(`${schema.$id}#/$defs/request`)!;
+    const fromGateway = ajv.compile({ oneOf: [{ $ref: `${schema.$id}#/$defs/response` }, { $ref: `${schema.$id}#/$defs/event` }] });
+    // A block marked `json refused` shows a request the gateway refuses: it must not validate.
+    const blocks = [...doc.matchAll(/```json( refused)?\n([\s\S]*?)```/g)];
+    const frames = blocks.flatMap((block) => block[2].split('\n').filter((line) => /^[<>] /.test(line)).map((line) => ({ line, refused: block[1] !== undefined })));
+    expect(frames.length).toBeGreaterThan(10);
+    expect(frames.filter((frame) => frame.refused && frame.line.startsWith('>'))).toHaveLength(1);
+    for (const { line, refused } of frames) {
+      const frame = JSON.parse(line.slice(2));
+      const validate = line.startsWith('>') ? request : fromGateway;
+      const expected = !(refused && line.startsWith('>'));
+      expect(validate(frame), `${line}\n${JSON.stringify(validate.errors)}`).toBe(expected);
+    }
   });
 });

@@ -102,7 +102,7 @@ async function streamInFlight(user: string): Promise<() => Promise<string>> {
 }
 
 describe('shutdown', () => {
-  it('while draining: /ready 503 shutting_down, /health 200, new requests 503 gateway_shutting_down; the stream in flight finishes normally', async () => {
+  it('while draining: /ready 503 shutting_down, /health 200, new requests 503 shutting_down; the stream in flight finishes normally', async () => {
     const rest = await streamInFlight('drain');
     const closing = gateway.close({ graceMs: 600_000 });
 
@@ -114,7 +114,7 @@ describe('shutdown', () => {
     const refused = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'late' }] }) });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
-    expect((await refused.json()).error).toMatchObject({ type: 'server_error', code: 'gateway_shutting_down' });
+    expect((await refused.json()).error).toMatchObject({ type: 'server_error', code: 'shutting_down' });
 
     upstream.release();
     const data = sseData(await rest());
@@ -131,7 +131,7 @@ describe('shutdown', () => {
     const data = sseData(await rest());
     expect(data.at(-1)).toBe('[DONE]');
     const error = JSON.parse(data.at(-2)!).error;
-    expect(error).toMatchObject({ type: 'server_error', code: 'gateway_shutting_down' });
+    expect(error).toMatchObject({ type: 'server_error', code: 'shutting_down' });
     expect(error.message).toContain('gateway.http.shutdownGraceMs');
     expect(data.some((line) => line.includes('"content":"first "'))).toBe(true);
 
@@ -139,7 +139,7 @@ describe('shutdown', () => {
     try {
       expect(await chatTranscript(reopened, 'agent:main:openai-user:cut')).toEqual([{ role: 'user', content: 'hi' }]);
       const [turn] = await reopened.listTurns('agent:main:openai-user:cut');
-      expect(turn.meta).toMatchObject({ outcome: 'failed', errorCode: 'gateway_shutting_down' });
+      expect(turn.meta).toMatchObject({ outcome: 'failed', errorCode: 'shutting_down' });
     } finally {
       await reopened.close();
     }

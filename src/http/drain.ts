@@ -15,6 +15,6 @@ export function turnAwayWhileDraining(runtime: Runtime): RequestHandler {
     if (!runtime.draining) return next();
     res.setHeader('Connection', 'close');
     if (PROBES.has(req.path)) return next();
-    throw new ServiceUnavailableError('The gateway is shutting down; send the request again.', { code: 'gateway_shutting_down', retryAfterSeconds: 1 });
+    throw new ServiceUnavailableError('The gateway is shutting down; send the request again.', { code: 'shutting_down', retryAfterSeconds: 1 });
   };
 }

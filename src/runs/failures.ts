@@ -20,7 +20,7 @@ export function runFailure(error: unknown, context: { agentId: string; timeoutSe
   }
   if (context.aborted === 'shutdown') {
     return new ServiceUnavailableError('The gateway is shutting down and cut this run at its shutdown grace limit (gateway.http.shutdownGraceMs); send it again.', {
-      code: 'gateway_shutting_down',
+      code: 'shutting_down',
       retryAfterSeconds: 1,
       cause: error,
     });

@@ -11,6 +11,7 @@ import { errorMiddleware } from './errors.ts';
 import { turnAwayWhileDraining } from './drain.ts';
 import { createBodyExplainer } from './explain.ts';
 import { generationOf, requestContext, securityHeaders } from './request-context.ts';
+import { apiReferenceRoutes } from './routes/api-reference.ts';
 import { chatCompletionsRoute } from './routes/chat-completions.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
@@ -41,6 +42,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.get('/metrics', metricsRoute(metrics));
   app.get('/openapi.json', (_req, res) => void res.type('application/json').send(spec.json));
   app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(spec.yaml));
+  app.use(apiReferenceRoutes());
 
   // /ws answers upgrades (src/ws); a plain request is told how to open it.
   app.all(['/ws', '/ws/'], () => {

@@ -1,6 +1,7 @@
 // The docs in the repository stay true to the code: the configuration reference is generated from
 // the config schema and must match it.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { configKeys, renderConfigReference } from '../scripts/config-reference.ts';
@@ -54,5 +55,21 @@ describe('docs/websocket.md', () => {
       const expected = !(refused && line.startsWith('>'));
       expect(validate(frame), `${line}\n${JSON.stringify(validate.errors)}`).toBe(expected);
     }
+  });
+});
+
+describe('links', () => {
+  it('every relative link in README.md and docs/ points at a file of the repository', () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+    const broken: string[] = [];
+    for (const page of pages) {
+      for (const [, target] of read(page).matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?:|mailto:|#)/.test(target)) continue;
+        const path = join(root, dirname(page), target.split('#')[0]);
+        if (!path.startsWith(root) || !existsSync(path)) broken.push(`${page}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });

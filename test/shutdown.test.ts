@@ -2,7 +2,7 @@
 // turned away (the port still answers); a stream still going when the grace runs out ends with an
 // error event and [DONE], and its session keeps the user turn without a half reply.
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { createGateway, type Gateway } from '../src/gateway.ts';
 import { SqliteSessionStore } from '../src/sessions/sqlite-store.ts';
 import { TEST_TOKEN, sseData } from './helpers/gateway.ts';
 import { chatTranscript } from './helpers/sessions.ts';
+import { freePort, killAll, spawnProcess } from './helpers/processes.ts';
 
 /** An upstream that streams one chunk at once and the rest only when the test releases it. */
 class GatedUpstream {
@@ -75,14 +76,15 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  killAll();
   await upstream.close();
 });
 
 const headers = { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' };
 
 /** Starts a streamed run and resolves once its first content has arrived, with a reader for the rest. */
-async function streamInFlight(user: string): Promise<() => Promise<string>> {
-  const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'openclaw', user, stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+async function streamInFlight(user: string, base = url): Promise<() => Promise<string>> {
+  const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'openclaw', user, stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
   expect(res.status).toBe(200);
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
@@ -143,5 +145,34 @@ describe('shutdown', () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  it('openclaw gateway: SIGTERM drains (the port still answers, /ready 503); a second signal exits at once with 130', async () => {
+    await gateway.close({ graceMs: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'openclaw-shutdown-cli-'));
+    const config = join(dir, 'openclaw.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        gateway: { auth: { token: TEST_TOKEN }, http: { shutdownGraceMs: 600_000, endpoints: { chatCompletions: { enabled: true } } } },
+        models: { providers: { up: { api: 'openai-completions', baseUrl: upstream.baseUrl, maxRetries: 0 } } },
+        agents: { defaults: { model: 'up/m' } },
+      }),
+    );
+    const port = await freePort();
+    const bin = new URL('../bin/openclaw.js', import.meta.url).pathname;
+    const cli = spawnProcess(process.execPath, [bin, 'gateway', '--port', String(port), '--config', config], { env: { PATH: process.env.PATH ?? '', HOME: dir, OPENCLAW_STATE_DIR: dir } });
+    await cli.waitFor('openclaw gateway listening on');
+    const base = `http://127.0.0.1:${port}`;
+    const rest = await streamInFlight('cli', base);
+    cli.child.kill('SIGTERM');
+    await cli.waitFor('"gateway.stopping"');
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).failing).toEqual(['shutting_down']);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(130);
+    expect(cli.stderr()).toContain('openclaw: second signal, exiting now');
+    await rest().catch(() => undefined);
   });
 });

@@ -75,6 +75,7 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     return 2;
   }
   let gateway;
+  let announcement: string;
   try {
     const sessionStore = openDefaultSessionStore(stateDir);
     gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, processMetrics: createProcessMetrics() });
@@ -84,13 +85,13 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     }
     // Name a config file only when there is one: a default path that does not exist is where one would go.
     const configNote = existsSync(configPath) ? `config: ${configPath}` : `no config file, built-in defaults; create ${configPath} or pass --config to configure`;
-    process.stderr.write(`openclaw gateway listening on ${url} (${configNote})\n`);
+    announcement = `openclaw gateway listening on ${url} (${configNote})\n`;
   } catch (error) {
     process.stderr.write(`openclaw: cannot start the gateway: ${(error as Error).message}\n`);
     return 1;
   }
   const running = gateway;
-  return new Promise<number>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -107,9 +108,13 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  // Announced only once the signal handlers are in place: whoever waits for this line may stop the
+  // gateway at once, and must get a graceful stop rather than the default (immediate) death.
+  process.stderr.write(announcement);
+  return stopped;
 }
 
 function parsePort(raw: string | undefined, fallback: number): number | undefined {

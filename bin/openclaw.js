@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
+import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -35,10 +36,12 @@ function handOver() {
   // Its own session: a Ctrl-C reaches this launcher alone, which passes it on once (a child in the
   // terminal's process group would get it twice and take the second as "stop now"). The IPC channel
   // tells the child when the launcher is gone, however it went.
+  // The project's Node first on PATH, so what the CLI starts with `node` (the demo's MCP server, say)
+  // runs on it too rather than on the old one.
   const child = spawn(projectNode, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
-    env: { ...process.env, OPENCLAW_HANDED_OVER: '1' },
+    env: { ...process.env, PATH: `${dirname(projectNode)}${delimiter}${process.env.PATH ?? ''}`, OPENCLAW_HANDED_OVER: '1' },
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('error', (error) => {

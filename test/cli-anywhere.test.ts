@@ -97,6 +97,10 @@ describe.runIf(oldNodeIsOld)(`on the machine's Node ${oldVersion} (older than 22
     const npm = spawnGroup('npm', ['start', '--silent', '--', '--port', String(port)], { cwd: ROOT, env: { PATH: SYSTEM_PATH, HOME: home, OPENCLAW_STATE_DIR: stateDir } });
     await npm.waitFor('listening on');
     expect(await chat(port, 'demo-token-change-me', 'alice')).toBe('Echo: hi');
+    // The demo's MCP server is started with `node` from PATH: it must get the project's Node too.
+    await npm.waitFor('"mcp.server_ready"');
+    const ready = await (await fetch(`http://127.0.0.1:${port}/ready`)).json();
+    expect(ready.toolServers).toEqual([{ name: 'demo', state: 'ready' }]);
     expect(existsSync(join(stateDir, 'sessions.sqlite'))).toBe(true);
     expect(existsSync(join(home, '.openclaw'))).toBe(false);
     process.kill(-npm.child.pid!, 'SIGTERM');

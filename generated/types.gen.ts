@@ -454,45 +454,53 @@ export type CreateChatCompletionData = {
 
 export type CreateChatCompletionErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The request is invalid; `param` names the field at fault.
      */
     400: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No such agent, model or route.
      */
     404: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The route exists but not with this method; `Allow` lists the methods it has.
      */
     405: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The body is larger than `gateway.http.maxBodyBytes`.
      */
     413: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The body is not sent as JSON.
      */
     415: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * Too many failed authentications from this address, or the upstream provider is rate limiting; retry after `Retry-After` seconds.
      */
     429: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The gateway failed; the details are in its log under the request id.
      */
     500: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The upstream provider failed, could not be reached, or is misconfigured; the message names the provider, its address and the cause.
      */
     502: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The gateway is shutting down, or its session store does not answer; retry after `Retry-After` seconds (another replica may take it).
+     */
+    503: ErrorResponse;
+    /**
+     * The agent did not finish within its `timeoutSeconds`, or its session stayed busy that long.
      */
     504: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type CreateChatCompletionError = CreateChatCompletionErrors[keyof CreateChatCompletionErrors];
@@ -516,13 +524,17 @@ export type ListModelsData = {
 
 export type ListModelsErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The endpoint is off (the default until enabled in the config).
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type ListModelsError = ListModelsErrors[keyof ListModelsErrors];
@@ -547,13 +559,17 @@ export type RetrieveModelData = {
 
 export type RetrieveModelErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No such agent, model or route.
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type RetrieveModelError = RetrieveModelErrors[keyof RetrieveModelErrors];
@@ -592,7 +608,7 @@ export type GetReadyData = {
 
 export type GetReadyErrors = {
     /**
-     * Not ready.
+     * Not ready; `failing` says why.
      */
     503: ReadyResponse;
 };
@@ -686,3 +702,19 @@ export type GetOpenApiYamlResponses = {
 };
 
 export type GetOpenApiYamlResponse = GetOpenApiYamlResponses[keyof GetOpenApiYamlResponses];
+
+export type GetApiReferenceData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/docs';
+};
+
+export type GetApiReferenceResponses = {
+    /**
+     * The HTML page; its scripts and styles are under /docs/ on the same gateway.
+     */
+    200: string;
+};
+
+export type GetApiReferenceResponse = GetApiReferenceResponses[keyof GetApiReferenceResponses];

@@ -131,6 +131,46 @@ describe('hot reload', () => {
   });
 });
 
+describe('the config file goes away while running', () => {
+  it('deleted, then emptied: the running config stays, with a warning each time; written again: applied', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'openclaw.json');
+    const write = (enabled: boolean) => writeFileSync(file, JSON.stringify({ gateway: { auth: { token: TEST_TOKEN }, http: { endpoints: { chatCompletions: { enabled } } } } }));
+    write(true);
+    const logs: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => logs.push(line) } as unknown as NodeJS.WritableStream });
+    const gateway = createGateway(loadConfigFile(file, {}), { configPath: file, env: {}, stateDir: dir, logger });
+    const { url } = await gateway.listen({ port: 0, bind: '127.0.0.1' });
+    const ask = () =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    const entries = (event: string) => logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === event);
+    try {
+      expect((await ask()).status).toBe(200);
+
+      rmSync(file);
+      await waitFor(() => entries('config.file_missing').length > 0);
+      expect(entries('config.file_missing')[0]).toMatchObject({ level: 'warn', path: file });
+      expect((await ask()).status).toBe(200);
+
+      writeFileSync(file, '  \n');
+      await waitFor(() => entries('config.file_empty').length > 0);
+      expect(entries('config.file_empty')[0]).toMatchObject({ level: 'warn', path: file });
+      expect((await ask()).status).toBe(200);
+      expect(entries('config.reloaded')).toHaveLength(0);
+
+      write(false);
+      await waitFor(async () => (await ask()).status === 404);
+      expect(entries('config.reloaded').length).toBeGreaterThan(0);
+    } finally {
+      await gateway.close({ graceMs: 100 });
+    }
+  });
+});
+
 /** Resolves once `check` holds (the test's own timeout is the limit). */
 async function waitFor(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));

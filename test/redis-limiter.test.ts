@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAuthLimiter } from '../src/auth/redis-limiter.ts';
 import { createLogger } from '../src/log.ts';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
-import { startOwnRedis, type OwnRedis } from './helpers/processes.ts';
+import { startOwnRedis, type OwnRedis } from './helpers/own-services.ts';
 import { checkRedis, REDIS_URL } from './helpers/services.ts';
 
 const redis = await checkRedis();

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresSessionStore } from '../src/sessions/postgres-store.ts';
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest } from './fixtures/upstream.ts';
-import { startOwnPostgres, type OwnPostgres } from './helpers/processes.ts';
+import { startOwnPostgres, type OwnPostgres } from './helpers/own-services.ts';
 import { checkPostgres, checkRedis, createTestDatabase, REDIS_URL, runSql } from './helpers/services.ts';
 
 const BIN = resolve(import.meta.dirname, '../bin/openclaw.js');

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { resolveStateDir } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logLevel } from '../log.ts';
 import { prepareRun } from '../runs/prepare.ts';
 import { runAgent } from '../runs/run.ts';
 import type { RunResult } from '../runs/events.ts';
@@ -54,7 +54,14 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   const loaded = loadCliConfig(options.config, env);
   if (!loaded) return 2;
   const { config } = loaded;
-  const logger = createLogger({ level: options.verbose ? 'debug' : 'warn', destination: process.stderr });
+  let level: string;
+  try {
+    level = logLevel(env, options.verbose, 'warn');
+  } catch (error) {
+    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level, destination: process.stderr });
   const stateDir = resolveStateDir(env);
   const aborter = new AbortController();
   const onSigint = () => aborter.abort(new Error('interrupted'));

@@ -5,6 +5,8 @@
 // must never be silently ignored. `x-expect` is the wording of an error for a value that fails a
 // pattern, in the operator's terms.
 
+import { DURATION_EXPECT, DURATION_PATTERN } from './duration.ts';
+
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
 const modelRef = {
@@ -45,6 +47,7 @@ const mcpServerName = {
 const imagesPolicy = {
   type: 'object',
   additionalProperties: false,
+  description: 'Which images a message may carry.',
   properties: {
     allowUrl: { type: 'boolean', description: 'Accept remote `http(s)` image URLs in messages (otherwise only `data:` URIs).' },
   },
@@ -77,6 +80,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'How clients authenticate: `Authorization: Bearer <secret>` on every `/v1` route and the WebSocket.',
           properties: {
             mode: { enum: ['token', 'password', 'none'], default: 'token', description: '`none` is refused on any bind beyond loopback.' },
             token: { type: 'string', minLength: 1, description: 'The bearer token (mode `token`); else `OPENCLAW_GATEWAY_TOKEN`, else one generated once into the state dir.' },
@@ -115,6 +119,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'HTTP limits, timeouts and endpoints.',
           properties: {
             maxBodyBytes: { ...positiveInt, default: 20 * 1024 * 1024, description: 'Largest request body; larger is 413.' },
             keepAliveIntervalMs: { ...positiveInt, default: 15_000, description: 'A `: keep-alive` comment is sent when a stream has been silent this long.' },
@@ -125,6 +130,7 @@ export const configSchema = {
               type: 'object',
               additionalProperties: false,
               default: {},
+              description: 'Cross-origin requests from browsers.',
               properties: {
                 origins: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Browser origins allowed to call the API (`"*"` for any); empty: CORS off.' },
               },
@@ -133,11 +139,13 @@ export const configSchema = {
               type: 'object',
               additionalProperties: false,
               default: {},
+              description: 'Which OpenAI-compatible endpoints are served.',
               properties: {
                 chatCompletions: {
                   type: 'object',
                   additionalProperties: false,
                   default: {},
+                  description: 'The chat completions endpoint (off by default: a fresh gateway serves no agent until it is enabled).',
                   properties: { enabled: { type: 'boolean', default: false, description: 'Serve `POST /v1/chat/completions` (and `/v1/models`).' } },
                 },
               },
@@ -148,6 +156,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'The WebSocket at `/ws` on the same port.',
           properties: {
             maxPayloadBytes: { ...positiveInt, default: 1024 * 1024, description: 'Largest WebSocket frame.' },
             heartbeatIntervalMs: { ...positiveInt, default: 30_000, description: 'Ping interval; a peer that misses one is disconnected.' },
@@ -157,6 +166,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'Prometheus metrics at `GET /metrics`.',
           properties: {
             enabled: { type: 'boolean', default: false, description: 'Serve Prometheus metrics at `GET /metrics`.' },
             loopbackOnly: { type: 'boolean', default: true, description: 'Only loopback clients get `/metrics`.' },
@@ -178,6 +188,7 @@ export const configSchema = {
             type: 'object',
             additionalProperties: false,
             required: ['api'],
+            description: 'One provider.',
             properties: {
               api: { enum: ['openai-completions', 'echo'], description: '`openai-completions`: any upstream speaking the OpenAI Chat Completions protocol; `echo`: the offline test provider.' },
               baseUrl: {
@@ -231,13 +242,18 @@ export const configSchema = {
             additionalProperties: false,
             required: ['id'],
             properties: {
-              id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', 'x-expect': 'must match [a-z0-9][a-z0-9_-]{0,63}' },
+              id: {
+                type: 'string',
+                pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+                'x-expect': 'must match [a-z0-9][a-z0-9_-]{0,63}',
+                description: 'The agent id clients name as `openclaw/<id>`; unique.',
+              },
               default: { type: 'boolean', description: 'This is the default agent.' },
               name: { type: 'string', description: 'Display name.' },
-              model: modelChoice,
-              systemPrompt: { type: 'string' },
-              timeoutSeconds: positiveInt,
-              images: imagesPolicy,
+              model: { ...modelChoice, description: `${modelChoice.description} Default: \`agents.defaults.model\`.` },
+              systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message. Default: `agents.defaults.systemPrompt`.' },
+              timeoutSeconds: { ...positiveInt, description: 'Longest a run may take (including waiting for its session); then 504. Default: `agents.defaults.timeoutSeconds`.' },
+              images: { ...imagesPolicy, description: 'Which images a message may carry. Default: `agents.defaults.images`.' },
               tools: toolPolicy,
               maxToolSteps,
               toolTimeoutSeconds,
@@ -309,6 +325,13 @@ export const configSchema = {
             },
             poolSize: { ...positiveInt, default: 10, description: 'Most PostgreSQL connections one gateway process opens.' },
           },
+        },
+        retention: {
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          'x-expect': DURATION_EXPECT,
+          description:
+            'Delete sessions (and their stored responses) not updated for this long, e.g. `"30d"`: the gateway prunes at start, when this setting changes, and hourly. Unset: sessions are kept until deleted (`openclaw sessions prune`).',
         },
       },
     },

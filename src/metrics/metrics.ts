@@ -20,8 +20,12 @@ export class GatewayMetrics {
   readonly toolCalls: Counter<'server' | 'tool' | 'outcome'>;
   readonly toolDuration: Histogram<'server' | 'tool'>;
   readonly sessionLockWait: Histogram<'outcome'>;
+  readonly tokens: Counter<'agent' | 'model' | 'type'>;
+  private readonly processMetrics: Registry | undefined;
 
-  constructor(options: { activeRuns?: () => number; sessionStorePool?: () => PoolStats | undefined } = {}) {
+  /** `processMetrics`: the process's own metrics (src/metrics/process.ts), served along with the gateway's. */
+  constructor(options: { activeRuns?: () => number; sessionStorePool?: () => PoolStats | undefined; processMetrics?: Registry } = {}) {
+    this.processMetrics = options.processMetrics;
     const registers = [this.registry];
     this.httpRequests = new Counter({
       name: 'openclaw_http_requests_total',
@@ -118,10 +122,16 @@ export class GatewayMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
+    this.tokens = new Counter({
+      name: 'openclaw_tokens_total',
+      help: 'Tokens the providers reported for finished model calls, by agent, model ("<provider>/<model>") and type (input, output, cached_input, reasoning).',
+      labelNames: ['agent', 'model', 'type'],
+      registers,
+    });
   }
 
   render(): Promise<string> {
-    return this.registry.metrics();
+    return this.processMetrics ? Registry.merge([this.registry, this.processMetrics]).metrics() : this.registry.metrics();
   }
 
   get contentType(): string {

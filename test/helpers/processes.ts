@@ -1,120 +1,93 @@
-// Services a test runs for itself (its own Redis or PostgreSQL, to stop and restart without
-// touching the shared ones), and free loopback ports for them.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+// Real processes for CLI tests: spawned, their output collected, waited on by what they print
+// (never by a clock), and killed when the test ends however it ends.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { redisPing } from './services.ts';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+export interface Spawned {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>;
+  /** Resolves once `text` appeared on stdout or stderr; rejects if the process exits first. */
+  waitFor(text: string | RegExp): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+const groupLeaders = new WeakSet<ChildProcess>();
+
+export function spawnProcess(command: string, args: string[], options: SpawnOptions = {}): Spawned {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  running.add(child);
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.on('data', (chunk) => {
+    out += chunk;
+    notify();
   });
+  child.stderr?.on('data', (chunk) => {
+    err += chunk;
+    notify();
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? -1);
+    }),
+  );
+  const matches = (text: string | RegExp) => {
+    const all = out + err;
+    return typeof text === 'string' ? all.includes(text) : text.test(all);
+  };
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(text) {
+      return new Promise((resolve, reject) => {
+        if (matches(text)) return resolve();
+        const check = () => {
+          if (!matches(text)) return;
+          listeners.delete(check);
+          resolve();
+        };
+        listeners.add(check);
+        void exited.then((code) => {
+          if (listeners.delete(check)) reject(new Error(`exited (${code}) before printing ${String(text)}:\n${out}\n${err}`));
+        });
+      });
+    },
+  };
 }
 
-async function until(what: string, check: () => Promise<boolean>, attempts = 200): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** Kills what a test left running: each process, or its whole group when it was started detached. */
+export function killAll(): void {
+  for (const child of running) {
+    try {
+      if (child.pid !== undefined) process.kill(groupLeaders.has(child) ? -child.pid : child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
-  throw new Error(`${what} did not come up`);
+  running.clear();
 }
 
-export interface OwnRedis {
-  url: string;
-  port: number;
-  /** Kills it (SIGKILL: an outage, not a shutdown). */
-  stop(): Promise<void>;
-  /** Starts it again on the same port (empty: it keeps nothing on disk). */
-  start(): Promise<void>;
+/** spawnProcess in a process group of its own (`detached`), so signals and cleanup reach everything it starts. */
+export function spawnGroup(command: string, args: string[], options: SpawnOptions = {}): Spawned {
+  const spawned = spawnProcess(command, args, { ...options, detached: true });
+  groupLeaders.add(spawned.child);
+  return spawned;
 }
 
-/** A redis-server of the test's own on a free port. */
-export async function startOwnRedis(): Promise<OwnRedis> {
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  const own: OwnRedis = {
-    url,
-    port,
-    async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      await until(`redis-server on ${port}`, () => redisPing(url).then(() => true, () => false));
-    },
-    async stop() {
-      const running = child;
-      if (!running || running.exitCode !== null) return;
-      const exited = new Promise((resolve) => running.once('exit', resolve));
-      running.kill('SIGKILL');
-      await exited;
-    },
-  };
-  await own.start();
-  return own;
-}
-
-export interface OwnPostgres {
-  /** The `postgres` database of this instance (create test databases through it). */
-  adminUrl: string;
-  port: number;
-  /** `pg_ctl stop -m immediate`: the server goes away at once, as in a crash. */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  destroy(): Promise<void>;
-}
-
-/** Debian's server binaries (`/usr/lib/postgresql/<version>/bin`, the newest installed), or OPENCLAW_TEST_PG_BIN. */
-function postgresBin(): string {
-  if (process.env.OPENCLAW_TEST_PG_BIN) return process.env.OPENCLAW_TEST_PG_BIN;
-  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').filter((name) => /^\d+$/.test(name)) : [];
-  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error('No PostgreSQL server binaries under /usr/lib/postgresql (initdb, pg_ctl); install postgresql or set OPENCLAW_TEST_PG_BIN.');
-  return `/usr/lib/postgresql/${newest}/bin`;
-}
-
-/**
- * A PostgreSQL server of the test's own (initdb into a temp dir, on a free port), to stop and
- * start under load without touching the shared one. initdb and postgres refuse to run as root, so
- * as root they run as the `postgres` user.
- */
-export async function startOwnPostgres(): Promise<OwnPostgres> {
-  const PG_BIN = postgresBin();
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'openclaw-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) chownSync(dir, Number(spawnSync('id', ['-u', 'postgres']).stdout.toString().trim()), Number(spawnSync('id', ['-g', 'postgres']).stdout.toString().trim()));
-  const run = (command: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
-    const result = spawnSync(file, argv, { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.stdout}`);
-  };
-  const data = join(dir, 'data');
-  run(`${PG_BIN}/initdb`, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']);
-  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const own: OwnPostgres = {
-    adminUrl,
-    port,
-    async start() {
-      run(`${PG_BIN}/pg_ctl`, ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start']);
-    },
-    async stop() {
-      run(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
-    },
-    async destroy() {
-      try {
-        await own.stop();
-      } catch {
-        // already stopped
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await own.start();
-  return own;
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

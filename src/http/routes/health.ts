@@ -12,7 +12,8 @@ export function healthRoute(): RequestHandler {
 }
 
 /**
- * Readiness: the config is loaded and the session store answers. Each backing store is reported;
+ * Readiness: the config is loaded, the session store answers, and the gateway is not shutting
+ * down (tool servers are listed, never required). Each backing store is reported;
  * a shared auth limiter that cannot be reached is reported but does not fail readiness, since the
  * gateway keeps serving with per-process counting meanwhile.
  */
@@ -20,6 +21,7 @@ export function readyRoute(runtime: Runtime, limiter: AuthFailureLimiter): Reque
   return async (_req, res) => {
     const failing: string[] = [];
     const stores: BackingStoreStatus[] = [];
+    if (runtime.draining) failing.push('shutting_down');
     if (!runtime.current.config) failing.push('config');
     if (runtime.store) {
       const entry: BackingStoreStatus = { role: 'session_store', driver: runtime.store.driver, ok: true };

@@ -110,7 +110,7 @@ describe('shutdown', () => {
 
     const ready = await fetch(`${url}/ready`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ ready: false, failing: ['shutting_down'] });
+    expect(await ready.json()).toEqual({ ready: false, failing: ['shutting_down'], stores: [{ role: 'session_store', driver: 'sqlite', ok: true }, { role: 'auth_limiter', driver: 'memory', ok: true }] });
     expect(ready.headers.get('connection')).toBe('close');
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const refused = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'late' }] }) });

@@ -58,7 +58,7 @@ function chooseToolCall(request: ModelRequest): { name: string; arguments: strin
     return { name: command[1], arguments: command[2].trim() || '{}' };
   }
   const choice = request.params.tool_choice;
-  if (choice && typeof choice === 'object') return { name: choice.function.name, arguments: '{}' };
+  if (choice && typeof choice === 'object' && choice.type === 'function') return { name: choice.function.name, arguments: '{}' };
   if (choice === 'required') return { name: tools[0].function.name, arguments: '{}' };
   return undefined;
 }

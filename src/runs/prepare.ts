@@ -103,7 +103,7 @@ function checkTools(params: ModelParams, field: (name: string) => string): void 
   if (choice !== undefined && choice !== 'none' && choice !== 'auto' && names.size === 0) {
     throw new BadRequestError('`tool_choice` requires `tools`.', { param: field('tool_choice'), code: 'invalid_value' });
   }
-  if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
+  if (choice && typeof choice === 'object' && choice.type === 'function' && !names.has(choice.function.name)) {
     throw new BadRequestError(`\`tool_choice\` names the function "${choice.function.name}", which is not in \`tools\`.`, { param: field('tool_choice.function.name'), code: 'invalid_value' });
   }
 }

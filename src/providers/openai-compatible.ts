@@ -74,7 +74,9 @@ export class OpenAICompatibleProvider implements Provider {
 
   async open(request: ModelRequest): Promise<AsyncIterable<ProviderEvent>> {
     const { client, sdk } = await this.connect();
-    const messages = request.messages.map((message) => toUpstreamMessage(message, { replayReasoning: request.replayReasoning }));
+    // Reasoning is stored with each turn but goes back only to a provider configured to want it.
+    const replay = { replayReasoning: this.config.replayReasoning };
+    const messages = request.messages.map((message) => toUpstreamMessage(message, replay));
     let response: Response;
     try {
       // The SDK builds and sends the request and turns a failed status into its error classes;

@@ -3,27 +3,16 @@ import type { MessageRecord, UsageRecord } from '../records/record.ts';
 
 export type { FinishReason };
 
+/** The named properties of a generated type, without its index signature (`additionalProperties: true`). */
+export type NamedFields<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+
 /**
- * The upstream request's fields besides model and messages, in the OpenAI Chat Completions shape
- * every provider here speaks: sampling, tools (client and server alike), tool choice, format.
+ * The upstream request's fields besides model, messages and streaming, in the OpenAI Chat
+ * Completions shape every provider here speaks: every field of OpenAI's request the client sent
+ * (sampling, tools, tool choice, format, logprobs, reasoning effort…), and the fields beyond
+ * OpenAI's that the run's providers accept (`extraBody`).
  */
-export type ModelParams = Partial<
-  Pick<
-    CreateChatCompletionRequest,
-    | 'temperature'
-    | 'top_p'
-    | 'max_tokens'
-    | 'max_completion_tokens'
-    | 'stop'
-    | 'seed'
-    | 'presence_penalty'
-    | 'frequency_penalty'
-    | 'response_format'
-    | 'tools'
-    | 'tool_choice'
-    | 'parallel_tool_calls'
-  >
->;
+export type ModelParams = Partial<Omit<NamedFields<CreateChatCompletionRequest>, 'model' | 'messages' | 'stream' | 'stream_options'>> & { [field: string]: unknown };
 
 export interface ModelRequest {
   /** The model name after `<provider>/`. */
@@ -32,8 +21,6 @@ export interface ModelRequest {
   params: ModelParams;
   signal: AbortSignal;
   requestId: string;
-  /** Send stored reasoning back to the model under this field (the provider's `replayReasoning`). */
-  replayReasoning?: 'reasoning_content' | 'reasoning';
 }
 
 /** What a provider streams back; the run relays each event as it arrives. */

@@ -65,8 +65,8 @@ export function fromChatMessage(message: ChatMessage): MessageRecord {
 }
 
 export interface UpstreamMessageOptions {
-  /** Send the reasoning a stored assistant message kept back to the model, under this field. */
-  replayReasoning?: 'reasoning_content' | 'reasoning';
+  /** Send the reasoning a stored assistant message kept back to the model: under the field it arrived in (`true`), or under this one. */
+  replayReasoning?: boolean | 'reasoning_content' | 'reasoning';
 }
 
 /** A record as the message an OpenAI-compatible upstream receives. */
@@ -89,7 +89,10 @@ export function toUpstreamMessage(record: MessageRecord, options: UpstreamMessag
       if (refusal !== '') message.refusal = refusal;
       if (calls.length > 0) message.tool_calls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
       if (record.name !== undefined) message.name = record.name;
-      if (options.replayReasoning && record.reasoning?.text) message[options.replayReasoning] = record.reasoning.text;
+      if (options.replayReasoning && record.reasoning?.text) {
+        const field = options.replayReasoning === true ? (record.reasoning.field ?? 'reasoning_content') : options.replayReasoning;
+        message[field] = record.reasoning.text;
+      }
       return message;
     }
   }

@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
 import { sseData, startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { assertOpenAiShape, openAiObjectFields } from './helpers/openai-schemas.ts';
+import { assertOpenAiShape, openAiObjectFields, openAiValidator } from './helpers/openai-schemas.ts';
 
 let upstream: FakeUpstream;
 let gw: TestGateway;
@@ -20,6 +20,8 @@ const tools: OpenAI.ChatCompletionTool[] = [
 ];
 
 beforeAll(async () => {
+  // Compiled up front: compiling OpenAI's schemas blocks this process (the gateway's too) for seconds.
+  openAiValidator('CreateChatCompletionRequest');
   upstream = await startFakeUpstream();
   gw = await startTestGateway({
     gateway: { http: { keepAliveIntervalMs: 200 } },

@@ -1,4 +1,4 @@
-import type { CreateChatCompletionRequest, FinishReason } from '../../generated/index.ts';
+import type { ChatCompletionTokenLogprob, CreateChatCompletionRequest, FinishReason } from '../../generated/index.ts';
 import type { MessageRecord, UsageRecord } from '../records/record.ts';
 
 export type { FinishReason };
@@ -23,13 +23,27 @@ export interface ModelRequest {
   requestId: string;
 }
 
-/** What a provider streams back; the run relays each event as it arrives. */
+export type TokenLogprob = ChatCompletionTokenLogprob;
+
+/**
+ * What a provider streams back; the run relays each event as it arrives. Deltas belong to the
+ * reply's first choice unless `choice` says otherwise (several only when the request asked for
+ * `n` > 1). Log probabilities travel with the text they are for.
+ */
 export type ProviderEvent =
-  | { type: 'content'; text: string }
-  | { type: 'refusal'; text: string }
-  | { type: 'reasoning'; text: string; field: 'reasoning_content' | 'reasoning' }
-  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string }
-  | { type: 'finish'; finishReason: FinishReason; usage?: UsageRecord };
+  | { type: 'content'; text: string; choice?: number; logprobs?: TokenLogprob[] }
+  | { type: 'refusal'; text: string; choice?: number; logprobs?: TokenLogprob[] }
+  | { type: 'reasoning'; text: string; field: 'reasoning_content' | 'reasoning'; choice?: number }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string; choice?: number }
+  /** Fields of the upstream's message (delta) the gateway does not know, as sent: relayed, never interpreted. */
+  | { type: 'message_fields'; fields: Record<string, unknown>; choice?: number }
+  /**
+   * Fields of the upstream's completion besides its id, object, created, model, choices and usage
+   * (`system_fingerprint`, `service_tier`, a server's own), when they first arrive or change.
+   */
+  | { type: 'completion_fields'; fields: Record<string, unknown> }
+  /** `finishReasons` holds every choice's reason by index when there were several. */
+  | { type: 'finish'; finishReason: FinishReason; usage?: UsageRecord; finishReasons?: FinishReason[] };
 
 export interface Provider {
   readonly name: string;

@@ -20,18 +20,20 @@ export function chatCompletionsRoute(runtime: Runtime): RequestHandler {
     const meta = { id: newCompletionId(), created: Math.floor(Date.now() / 1000), model: body.model ?? 'openclaw' };
     const events = runAgent(prepared, runtime.runDeps(), clientAbortSignal(res));
     if (!body.stream) return respondWhenDone(res, events, (result) => completionBody(meta, result));
-    const chunks = new ChunkBuilder(meta, body.stream_options?.include_usage === true);
+    const chunks = new ChunkBuilder(meta, body.stream_options?.include_usage === true, body.n ?? 1);
     await streamRun(
       res,
       events,
       {
-        open: (sse) => sse.send(chunks.role()),
+        open: (sse) => {
+          for (const chunk of chunks.role()) sse.send(chunk);
+        },
         event: (sse, event) => {
           const chunk = chunks.event(event);
           if (chunk) sse.send(chunk);
         },
         finished: (sse, result) => {
-          sse.send(chunks.finish(result));
+          for (const chunk of chunks.finish(result)) sse.send(chunk);
           if (body.stream_options?.include_usage) sse.send(chunks.usage(result));
           sse.end();
         },

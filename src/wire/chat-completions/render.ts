@@ -47,7 +47,9 @@ function firstChoice(result: RunResult): ReplyChoice {
 }
 
 function responseMessage(choice: ReplyChoice): ResponseMessage {
-  const message: ResponseMessage = { role: 'assistant', content: choice.content, refusal: choice.refusal };
+  // A reply that is only a refusal has no content, as OpenAI's.
+  const content = choice.content === '' && choice.refusal !== null ? null : choice.content;
+  const message: ResponseMessage = { role: 'assistant', content, refusal: choice.refusal };
   if (choice.toolCalls.length > 0) message.tool_calls = choice.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
   if (choice.reasoning) {
     // Under both names, whichever the upstream used: clients read one or the other.

@@ -20,14 +20,12 @@ export function chatCompletionsRoute(runtime: Runtime): RequestHandler {
     const meta = { id: newCompletionId(), created: Math.floor(Date.now() / 1000), model: body.model ?? 'openclaw' };
     const events = runAgent(prepared, runtime.runDeps(), clientAbortSignal(res));
     if (!body.stream) return respondWhenDone(res, events, (result) => completionBody(meta, result));
-    const chunks = new ChunkBuilder(meta, body.stream_options?.include_usage === true, body.n ?? 1);
+    const chunks = new ChunkBuilder(meta, body.stream_options?.include_usage === true);
     await streamRun(
       res,
       events,
       {
-        open: (sse) => {
-          for (const chunk of chunks.role()) sse.send(chunk);
-        },
+        open: (sse) => sse.send(chunks.role()),
         event: (sse, event) => {
           const chunk = chunks.event(event);
           if (chunk) sse.send(chunk);

@@ -70,22 +70,19 @@ export class ChunkBuilder {
   private readonly meta: CompletionMeta;
   /** With include_usage, OpenAI sends `usage: null` on every chunk but the last. */
   private readonly includeUsage: boolean;
-  /** How many choices the request asked for (`n`). */
-  private readonly choices: number;
   /** The upstream's completion-level fields (system_fingerprint…), on every chunk once they are known. */
   private fields: Record<string, unknown> | undefined;
+  /** Choices after the first that have had their first delta (which carries the role, as OpenAI's do). */
+  private opened: Set<number> | undefined;
 
-  constructor(meta: CompletionMeta, includeUsage: boolean, choices = 1) {
+  constructor(meta: CompletionMeta, includeUsage: boolean) {
     this.meta = meta;
     this.includeUsage = includeUsage;
-    this.choices = choices;
   }
 
-  /** The opening chunk of each choice. */
-  role(): CreateChatCompletionStreamResponse[] {
-    const chunks = [this.chunk({ role: 'assistant', content: '', refusal: null }, null, undefined)];
-    for (let index = 1; index < this.choices; index++) chunks.push(this.chunk({ role: 'assistant', content: '', refusal: null }, null, index));
-    return chunks;
+  /** The first choice's opening chunk, sent as soon as the stream is committed; other choices get their role with their first delta. */
+  role(): CreateChatCompletionStreamResponse {
+    return this.chunk({ role: 'assistant', content: '', refusal: null }, null, undefined);
   }
 
   /** The chunk for one run event, or undefined for events this wire format does not show. */
@@ -141,6 +138,10 @@ export class ChunkBuilder {
   }
 
   private chunk(delta: Delta, finishReason: StreamChoice['finish_reason'], choice: number | undefined): CreateChatCompletionStreamResponse {
+    if (choice && !this.opened?.has(choice)) {
+      (this.opened ??= new Set()).add(choice);
+      delta = { role: 'assistant', ...delta };
+    }
     const chunk: CreateChatCompletionStreamResponse = {
       id: this.meta.id,
       object: 'chat.completion.chunk',

@@ -386,7 +386,10 @@ export type CreateChatCompletionResponse = {
      * The upstream's, when it sent one.
      */
     system_fingerprint?: string;
-    service_tier?: ServiceTier;
+    /**
+     * The tier the upstream says served the request, as it sent it.
+     */
+    service_tier?: string | null;
     [key: string]: unknown;
 };
 
@@ -461,7 +464,10 @@ export type CreateChatCompletionStreamResponse = {
      * The upstream's, on every chunk after it first sent one.
      */
     system_fingerprint?: string;
-    service_tier?: ServiceTier;
+    /**
+     * The tier the upstream says served the request, as it sent it.
+     */
+    service_tier?: string | null;
     [key: string]: unknown;
 };
 

@@ -6,6 +6,7 @@ import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry.ts';
 import type { ModelParams } from '../providers/types.ts';
 import { resolveSessionKey } from '../sessions/keys.ts';
+import type { AgentToolIndex, AgentTools } from '../tools/policy.ts';
 import { splitRequestMessages, type SplitMessages } from './prompt.ts';
 import type { RunRequest, Transport } from './request.ts';
 
@@ -14,6 +15,19 @@ export interface RunSetup {
   readonly config: GatewayConfig;
   readonly roster: Roster;
   readonly providers: ProviderRegistry;
+  /** The agents' MCP tools; absent where no tool manager runs. */
+  readonly tools?: AgentToolIndex;
+}
+
+/** The server tools of a run and the limits of its tool loop. */
+export interface RunTools extends AgentTools {
+  /** Names of the client's own `tools`: calls to these go back to the client. */
+  readonly clientNames: ReadonlySet<string>;
+  /** The upstream params with the server tools added to the client's. */
+  readonly params: ModelParams;
+  readonly maxSteps: number;
+  readonly timeoutMs: number;
+  readonly maxResultBytes: number;
 }
 
 /** A run that passed every check that does not need the model: what starting it needs, and nothing a transport could still get wrong. */
@@ -28,7 +42,10 @@ export interface PreparedRun {
   /** The models to try, in order (the agent's chain, or the `x-openclaw-model` override). */
   readonly models: ResolvedModel[];
   readonly messages: SplitMessages;
+  /** The upstream params as the client sent them (its own tools only). */
   readonly params: ModelParams;
+  /** Set when the agent may use server tools: the run then executes their calls in a loop. */
+  readonly tools: RunTools | undefined;
   readonly timeoutMs: number;
   /** Compatibility spellings the request used, for one warning each. */
   readonly deprecations: string[];
@@ -49,6 +66,10 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
   const messages = checkMessages(request, agent, field);
   checkTools(request.params, field);
   const params = modelParams(request, agent, sessionKey, models, field);
+  const tools = runTools(setup, agent, params, field);
+  if (tools && tools.definitions.length > 0 && (params.n ?? 1) > 1) {
+    throw new BadRequestError(`\`n\` above 1 is not available with agent ${agent.id}: it runs tools on the gateway, which continue one reply at a time.`, { param: field('n'), code: 'invalid_value' });
+  }
   const deprecations = [...(request.deprecations ?? [])];
   for (const spelling of [target.deprecatedSpelling, request.agent?.deprecated, request.sessionKey?.deprecated]) {
     if (spelling) deprecations.push(spelling);
@@ -63,6 +84,7 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
     models,
     messages,
     params,
+    tools,
     timeoutMs: agent.timeoutSeconds * 1000,
     deprecations,
   };
@@ -143,4 +165,27 @@ function modelParams(request: RunRequest, agent: AgentConfig, sessionKey: string
 
 function acceptsExtraField(extraBody: boolean | string[] | undefined, name: string): boolean {
   return extraBody === true || (Array.isArray(extraBody) && extraBody.includes(name));
+}
+
+/** The agent's server tools beside the client's: a client tool may not take the name of one. */
+function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, field: (name: string) => string): RunTools | undefined {
+  const tools = setup.tools?.forAgent(agent);
+  if (!tools) return undefined;
+  const clientTools = params.tools ?? [];
+  clientTools.forEach((tool, index) => {
+    if (tools.offered.has(tool.function.name)) {
+      throw new BadRequestError(`\`tools[${index}]\` is named "${tool.function.name}", the name of a tool agent ${agent.id} runs on the gateway; rename the client tool.`, {
+        param: field(`tools[${index}].function.name`),
+        code: 'tool_name_conflict',
+      });
+    }
+  });
+  return {
+    ...tools,
+    clientNames: new Set(clientTools.map((tool) => tool.function.name)),
+    params: tools.definitions.length === 0 ? params : { ...params, tools: [...clientTools, ...tools.definitions] },
+    maxSteps: agent.maxToolSteps,
+    timeoutMs: agent.toolTimeoutSeconds * 1000,
+    maxResultBytes: agent.maxToolResultBytes,
+  };
 }

@@ -102,16 +102,20 @@ export class ReplyAccumulator extends ChoiceAccumulator {
     super.add(event);
   }
 
-  /** What the result says beyond the first choice's text, refusal, reasoning and calls. */
-  details(): Pick<RunResult, 'logprobs' | 'messageFields' | 'completionFields' | 'choices'> {
+  /**
+   * What the result says beyond the first choice's text, refusal, reasoning and calls. `finish` is
+   * how the final model call ended, when this accumulator gathered what the client was shown over
+   * several calls (a tool loop) rather than one call it saw finish.
+   */
+  details(finish = this.finish): Pick<RunResult, 'logprobs' | 'messageFields' | 'completionFields' | 'choices'> {
     const details: Pick<RunResult, 'logprobs' | 'messageFields' | 'completionFields' | 'choices'> = {};
     const logprobs = this.logprobs();
     if (logprobs) details.logprobs = logprobs;
     if (this.messageFields) details.messageFields = this.messageFields;
     if (this.completionFields) details.completionFields = this.completionFields;
     if (this.others) {
-      const reasons = this.finish?.finishReasons;
-      const fallback = this.finish?.finishReason ?? 'stop';
+      const reasons = finish?.finishReasons;
+      const fallback = finish?.finishReason ?? 'stop';
       details.choices = [this.choice(0, reasons?.[0] ?? fallback)];
       this.others.forEach((other, index) => details.choices!.push(other.choice(index, reasons?.[index] ?? fallback)));
     }

@@ -537,6 +537,9 @@ export type HealthResponse = {
 
 export type ReadyResponse = {
     ready: boolean;
+    /**
+     * What keeps the gateway from serving (`config`, `session_store`); empty when ready.
+     */
     failing: Array<string>;
     /**
      * The configured MCP servers and their state. A server that is down leaves the gateway ready (its agents run without its tools) and is listed here as `connecting` or `failed`.
@@ -546,6 +549,28 @@ export type ReadyResponse = {
         name: string;
         state: 'connecting' | 'ready' | 'failed' | 'closed';
     }>;
+    /**
+     * Each backing store and whether it answers. Only the session store decides readiness: while a shared auth limiter (Redis) is unreachable the gateway stays ready and counts failed authentications per process, which this entry says (`ok: false`, `fallback: memory`).
+     *
+     */
+    stores: Array<BackingStoreStatus>;
+};
+
+export type BackingStoreStatus = {
+    role: 'session_store' | 'auth_limiter';
+    /**
+     * `sqlite` or `postgres` (session store); `memory` or `redis` (auth limiter).
+     */
+    driver: string;
+    ok: boolean;
+    /**
+     * What serves in its place while it is unreachable (`memory` for the auth limiter).
+     */
+    fallback?: string;
+    /**
+     * Why it is not ok, without addresses or credentials.
+     */
+    detail?: string;
 };
 
 /**

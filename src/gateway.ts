@@ -69,7 +69,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const logger = deps.logger ?? silentLogger();
   const env = deps.env ?? process.env;
   const stateDir = deps.stateDir ?? resolveStateDir(env);
-  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns });
+  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns, sessionStorePool: deps.sessionStore?.poolStats ? () => deps.sessionStore?.poolStats?.() : undefined });
   const tools = new ToolManager({ logger, env });
   const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics), tools });
   warnDeprecatedAuthSource(runtime.current.auth, logger);
@@ -81,7 +81,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   let boundBind: string | undefined;
 
   const applyConfig = (next: GatewayConfig) => {
-    const before = runtime.current.config.gateway;
+    const beforeConfig = runtime.current.config;
+    const before = beforeConfig.gateway;
     if (boundBind !== undefined) {
       const refusal = bindRefusal(resolveAuth(next, env, stateDir), boundBind, isLoopbackBind(boundBind));
       if (refusal) throw new Error(refusal);
@@ -94,6 +95,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     if (next.gateway.port !== before.port || next.gateway.bind !== before.bind) {
       logger.warn({ event: 'config.restart_needed', keys: ['gateway.port', 'gateway.bind'] }, 'port and bind changes apply at the next restart');
     }
+    // The stores were opened at start; each replica keeps its own until it restarts.
+    const storeKeys = restartOnlyStoreKeys(before, next.gateway, beforeConfig.sessions, next.sessions);
+    if (storeKeys.length > 0) logger.warn({ event: 'config.restart_needed', keys: storeKeys }, 'session store and lockout store changes apply at the next restart');
   };
 
   /**
@@ -210,4 +214,18 @@ const WARM_UP_LATEST_MS = 500;
 function checkingInterval(headersTimeoutMs: number, requestTimeoutMs: number): number {
   const shortest = Math.min(headersTimeoutMs, requestTimeoutMs > 0 ? requestTimeoutMs : headersTimeoutMs);
   return Math.min(30_000, Math.max(50, Math.floor(shortest / 4)));
+}
+
+/** Store settings that only a restart applies (the stores are opened once, at start). */
+function restartOnlyStoreKeys(
+  beforeGateway: GatewayConfig['gateway'],
+  nextGateway: GatewayConfig['gateway'],
+  beforeSessions: GatewayConfig['sessions'],
+  nextSessions: GatewayConfig['sessions'],
+): string[] {
+  const keys: string[] = [];
+  if (JSON.stringify(beforeSessions.store) !== JSON.stringify(nextSessions.store)) keys.push('sessions.store');
+  if (beforeSessions.lockLeaseMs !== nextSessions.lockLeaseMs) keys.push('sessions.lockLeaseMs');
+  if (JSON.stringify(beforeGateway.auth.rateLimit.store) !== JSON.stringify(nextGateway.auth.rateLimit.store)) keys.push('gateway.auth.rateLimit.store');
+  return keys;
 }

@@ -9,7 +9,7 @@ import { runAgent } from '../runs/run.ts';
 import type { RunResult } from '../runs/events.ts';
 import { Runtime } from '../runtime.ts';
 import { ToolManager } from '../tools/manager.ts';
-import { openDefaultSessionStore } from '../sessions/open.ts';
+import { openSessionStore } from '../sessions/open.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import { completionUsage } from '../wire/chat-completions/render.ts';
 
@@ -64,8 +64,8 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   let tools: ToolManager | undefined;
   try {
     const stateful = options.sessionKey !== undefined || options.user !== undefined;
-    // The same store file as the gateway: its session lock serializes this run with the gateway's.
-    if (stateful) store = openDefaultSessionStore(stateDir, config);
+    // The same store as the gateway (the config's): its session lock serializes this run with the gateway's.
+    if (stateful) store = await openSessionStore(config, stateDir, { logger, poolSize: 2 });
     // The agent's MCP servers run for this one turn (connected first, as the gateway would have them).
     if (Object.keys(config.mcp.servers).length > 0) {
       tools = new ToolManager({ logger, env, clientName: 'openclaw-cli' });

@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { resolveStateDir } from '../config/load.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
 import { createLogger } from '../log.ts';
-import { openDefaultSessionStore } from '../sessions/open.ts';
+import type { AuthFailureLimiter } from '../auth/limiter.ts';
+import { openAuthLimiter } from '../auth/open-limiter.ts';
+import { openSessionStore } from '../sessions/open.ts';
+import type { SessionStore } from '../sessions/store.ts';
 
 interface GatewayOptions {
   port?: string;
@@ -29,6 +32,7 @@ Environment:
   OPENCLAW_GATEWAY_PORT     port when --port is not given
   OPENCLAW_GATEWAY_TOKEN    gateway token when gateway.auth.token is not set
   OPENCLAW_GATEWAY_PASSWORD gateway password in auth mode "password"
+  DATABASE_URL, REDIS_URL   conventional names for sessions.store.url / gateway.auth.rateLimit.store.url ("\${DATABASE_URL}" in the config)
 
 Example:
   openclaw gateway --config examples/demo.json5 --port 18789`,
@@ -55,9 +59,12 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
   }
   const stateDir = resolveStateDir(env);
   let gateway;
+  let sessionStore: SessionStore | undefined;
+  let authLimiter: AuthFailureLimiter | undefined;
   try {
-    const sessionStore = openDefaultSessionStore(stateDir);
-    gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore });
+    sessionStore = await openSessionStore(config, stateDir, { logger });
+    authLimiter = openAuthLimiter(config, logger);
+    gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, authLimiter });
     const { url } = await gateway.listen({ port, bind });
     if (!config.gateway.http.endpoints.chatCompletions.enabled) {
       logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
@@ -65,6 +72,8 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     process.stderr.write(`openclaw gateway listening on ${url} (config: ${configPath})\n`);
   } catch (error) {
     process.stderr.write(`openclaw: cannot start the gateway: ${(error as Error).message}\n`);
+    if (gateway) await gateway.close({ graceMs: 0 }).catch(() => undefined);
+    else await Promise.all([sessionStore?.close(), authLimiter?.close?.()]).catch(() => undefined);
     return 1;
   }
   const running = gateway;

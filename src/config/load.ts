@@ -203,6 +203,12 @@ function checkSemantics(config: GatewayConfig): void {
       }
     } else if (server.headers !== undefined) problems.push(`${where}.headers: only for a streamable HTTP server (url)`);
   }
+  const sessionStore = config.sessions.store;
+  if (sessionStore.driver === 'postgres' && !sessionStore.url) problems.push('sessions.store.url: required with driver "postgres"');
+  if (sessionStore.url && !/^postgres(?:ql)?:\/\//.test(sessionStore.url)) problems.push('sessions.store.url: must be a postgres:// or postgresql:// URL');
+  const limiterStore = config.gateway.auth.rateLimit.store;
+  if (limiterStore.driver === 'redis' && !limiterStore.url) problems.push('gateway.auth.rateLimit.store.url: required with driver "redis"');
+  if (limiterStore.url && !/^rediss?:\/\//.test(limiterStore.url)) problems.push('gateway.auth.rateLimit.store.url: must be a redis:// or rediss:// URL');
   const { headersTimeoutMs, requestTimeoutMs } = config.gateway.http;
   if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
     problems.push(`gateway.http.headersTimeoutMs: must not exceed gateway.http.requestTimeoutMs (${requestTimeoutMs})`);

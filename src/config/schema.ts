@@ -92,6 +92,21 @@ export const configSchema = {
                 windowMs: { ...positiveInt, default: 60_000, description: 'Window the failures are counted in.' },
                 lockoutMs: { ...positiveInt, default: 300_000, description: 'How long a locked-out address gets 429.' },
                 exemptLoopback: { type: 'boolean', default: true, description: 'Loopback clients are never locked out.' },
+                store: {
+                  type: 'object',
+                  additionalProperties: false,
+                  default: {},
+                  description: 'Where failure counts and lockouts are kept. Applies at the next restart.',
+                  properties: {
+                    driver: {
+                      enum: ['memory', 'redis'],
+                      default: 'memory',
+                      description:
+                        '`memory`: this process only. `redis`: shared by every replica, so a client locked out on one is locked out on all; while Redis is unreachable each process counts on its own (logged, and shown in `/ready`).',
+                    },
+                    url: { type: 'string', minLength: 1, description: 'Redis URL (`redis://host:6379`, `rediss://` for TLS); required with driver `redis`. `"${REDIS_URL}"` reads it from the environment.' },
+                  },
+                },
               },
             },
           },
@@ -293,6 +308,25 @@ export const configSchema = {
           minimum: 1000,
           default: 30_000,
           description: 'Session lock lease: runs on one session are serialized across processes, and a killed holder blocks its session at most this long.',
+        },
+        store: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Where transcripts live. Applies at the next restart.',
+          properties: {
+            driver: {
+              enum: ['sqlite', 'postgres'],
+              default: 'sqlite',
+              description: '`sqlite`: a file under the state dir, nothing to install (one machine). `postgres`: one database shared by every replica behind a load balancer.',
+            },
+            url: {
+              type: 'string',
+              minLength: 1,
+              description: 'PostgreSQL URL (`postgres://user:password@host:5432/database`); required with driver `postgres`. `"${DATABASE_URL}"` reads it from the environment.',
+            },
+            poolSize: { ...positiveInt, default: 10, description: 'Most PostgreSQL connections one gateway process opens.' },
+          },
         },
       },
     },

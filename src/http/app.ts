@@ -35,7 +35,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use(cors());
 
   app.get(['/health', '/healthz'], healthRoute());
-  app.get(['/ready', '/readyz'], readyRoute(runtime));
+  app.get(['/ready', '/readyz'], readyRoute(runtime, authGuard.limiter));
   app.get('/metrics', metricsRoute(metrics));
   app.get('/openapi.json', (_req, res) => void res.type('application/json').send(spec.json));
   app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(spec.yaml));

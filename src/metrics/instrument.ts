@@ -15,6 +15,9 @@ export function metricsObserver(metrics: GatewayMetrics): RunObserver {
       metrics.toolCalls.inc({ ...labels, outcome });
       metrics.toolDuration.observe(labels, seconds);
     },
+    sessionLockWaited(seconds, acquired) {
+      metrics.sessionLockWait.observe({ outcome: acquired ? 'acquired' : 'gave_up' }, seconds);
+    },
     runEnded({ transport, outcome, seconds }) {
       metrics.runDuration.observe({ transport, outcome }, seconds);
     },

@@ -83,7 +83,12 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     let history: MessageRecord[] = [];
     if (store) {
       waitingForSession = true;
-      lock = await store.lockSession(sessionKey!, { timeoutMs: prepared.timeoutMs, signal: control.signal });
+      const lockStarted = performance.now();
+      try {
+        lock = await store.lockSession(sessionKey!, { timeoutMs: prepared.timeoutMs, signal: control.signal });
+      } finally {
+        deps.observer?.sessionLockWaited?.((performance.now() - lockStarted) / 1000, lock !== undefined);
+      }
       waitingForSession = false;
       const transcript = await store.loadTranscript(sessionKey!, { lastMessages: prepared.setup.config.sessions.maxHistoryMessages });
       position = transcript.position;

@@ -230,7 +230,9 @@ describe('several choices', () => {
     expect(body.error.message).toContain('runs tools on the gateway');
     expect(upstream.requests).toHaveLength(0);
     upstream.setScript(steps({ kind: 'text', text: 'fine' }));
-    expect((await post({ model: 'openclaw/plain', ...userTurn('hi'), n: 2 })).status).toBe(200);
+    const plain = await post({ model: 'openclaw/plain', ...userTurn('hi'), n: 2 });
+    expect(plain.status).toBe(200);
+    expect((await plain.json()).choices[0].message.content).toBe('fine');
     expect(upstream.requests[0].body.n).toBe(2);
   });
 });

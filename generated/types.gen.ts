@@ -4,6 +4,10 @@ export type ClientOptions = {
     baseUrl: 'http://127.0.0.1:18789' | (string & {});
 };
 
+/**
+ * Every field of OpenAI's `CreateChatCompletionRequest`, with OpenAI's constraints. The gateway interprets `model`, `messages`, `stream`, `stream_options` and `user` itself and forwards every other field to the agent's model as sent (`user` too where the agent sets `forwardUser`). Fields beyond OpenAI's (server-specific ones such as vLLM's or llama.cpp's `top_k`, `min_p`, `repetition_penalty`, `chat_template_kwargs`) are forwarded when every provider the run may call allows them (`models.providers.<name>.extraBody`); otherwise the request is refused with a 400 naming the field (`unsupported_parameter`), never dropped.
+ *
+ */
 export type CreateChatCompletionRequest = {
     /**
      * Agent target: absent, `openclaw` or `openclaw/default` for the default agent; `openclaw/<agentId>`, `openclaw:<agentId>` or `agent:<agentId>` for another. Echoed as sent in the response.
@@ -14,7 +18,8 @@ export type CreateChatCompletionRequest = {
     stream?: boolean | null;
     stream_options?: ChatCompletionStreamOptions;
     /**
-     * Stable end-user id; selects the session `agent:<agentId>:openai-user:<user>`.
+     * Stable end-user id; selects the session `agent:<agentId>:openai-user:<user>`. Forwarded to the model only where the agent sets `forwardUser`.
+     *
      */
     user?: string;
     temperature?: number | null;
@@ -22,13 +27,19 @@ export type CreateChatCompletionRequest = {
     max_tokens?: number | null;
     max_completion_tokens?: number | null;
     /**
-     * Only one choice per request is supported.
+     * How many choices to generate. Above 1 only for stateless requests (a session stores one reply per turn): with a session it is refused (400 `invalid_value`).
+     *
      */
     n?: number | null;
     stop?: StopConfiguration;
     seed?: number | null;
     presence_penalty?: number | null;
     frequency_penalty?: number | null;
+    logit_bias?: {
+        [key: string]: number;
+    } | null;
+    logprobs?: boolean | null;
+    top_logprobs?: number | null;
     response_format?: ({
         type: 'text';
     } & ResponseFormatText) | ({
@@ -39,6 +50,49 @@ export type CreateChatCompletionRequest = {
     tools?: Array<ChatCompletionTool>;
     tool_choice?: ChatCompletionToolChoiceOption;
     parallel_tool_calls?: boolean;
+    /**
+     * Deprecated in favour of `tools`; forwarded as sent.
+     */
+    functions?: Array<ChatCompletionFunctions>;
+    /**
+     * Deprecated in favour of `tool_choice`; forwarded as sent.
+     */
+    function_call?: 'none' | 'auto' | ChatCompletionFunctionCallOption;
+    reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max' | null;
+    verbosity?: 'low' | 'medium' | 'high' | null;
+    service_tier?: ServiceTier;
+    modalities?: Array<'text' | 'audio'> | null;
+    audio?: {
+        voice: string | {
+            id: string;
+        };
+        format: 'wav' | 'aac' | 'mp3' | 'flac' | 'opus' | 'pcm16';
+    } | null;
+    prediction?: PredictionContent | null;
+    web_search_options?: {
+        user_location?: {
+            type: 'approximate';
+            approximate: {
+                country?: string;
+                region?: string;
+                city?: string;
+                timezone?: string;
+            };
+        } | null;
+        search_context_size?: 'low' | 'medium' | 'high';
+    };
+    store?: boolean | null;
+    metadata?: {
+        [key: string]: string;
+    } | null;
+    moderation?: ModerationParam | null;
+    safety_identifier?: string | null;
+    prompt_cache_key?: string | null;
+    prompt_cache_retention?: 'in_memory' | '24h' | null;
+    prompt_cache_options?: {
+        ttl?: '30m';
+        mode?: 'implicit' | 'explicit';
+    };
     [key: string]: unknown;
 };
 
@@ -216,7 +270,46 @@ export type FunctionParameters = {
     [key: string]: unknown;
 };
 
-export type ChatCompletionToolChoiceOption = 'none' | 'auto' | 'required' | ChatCompletionNamedToolChoice;
+export type ChatCompletionToolChoiceOption = 'none' | 'auto' | 'required' | ChatCompletionAllowedToolsChoice | ChatCompletionNamedToolChoice;
+
+export type ChatCompletionAllowedToolsChoice = {
+    type: 'allowed_tools';
+    allowed_tools: {
+        mode: 'auto' | 'required';
+        tools: Array<{
+            [key: string]: unknown;
+        }>;
+    };
+};
+
+export type ChatCompletionFunctions = {
+    name: string;
+    description?: string;
+    parameters?: FunctionParameters;
+};
+
+export type ChatCompletionFunctionCallOption = {
+    name: string;
+};
+
+export type ServiceTier = 'auto' | 'default' | 'flex' | 'scale' | 'priority' | 'fast' | null;
+
+export type PredictionContent = {
+    type: 'content';
+    content: string | Array<ChatCompletionRequestMessageContentPartText>;
+};
+
+export type ModerationParam = {
+    model: string;
+    policy?: {
+        input?: ModerationConfigParam;
+        output?: ModerationConfigParam;
+    } | null;
+};
+
+export type ModerationConfigParam = {
+    mode: 'score' | 'block';
+} | null;
 
 export type ChatCompletionNamedToolChoice = {
     type: 'function';
@@ -225,21 +318,57 @@ export type ChatCompletionNamedToolChoice = {
     };
 };
 
+/**
+ * The model's message. Fields the upstream put on its message that this document does not name (`annotations`, `audio`, `function_call`, a server's own) are passed through as sent; streamed, string fields are concatenated across chunks, arrays joined, objects merged.
+ *
+ */
 export type ChatCompletionResponseMessage = {
     role: 'assistant';
     content: string | null;
     refusal: string | null;
     tool_calls?: ChatCompletionMessageToolCalls;
+    /**
+     * The model's reasoning, when it gave any (vLLM, DeepSeek and llama.cpp send it under this name; Ollama and OpenRouter as `reasoning`): always sent under both names.
+     *
+     */
+    reasoning_content?: string;
+    /**
+     * The same text as `reasoning_content`.
+     */
+    reasoning?: string;
+    [key: string]: unknown;
 };
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
 
+/**
+ * Token counts as the upstream reported them, summed over the run's model calls. A count the upstream did not report is left out rather than given as 0 (OpenAI's schema requires the three totals; an upstream that reports no usage gets `usage: {}` here). `total_tokens` is the upstream's, or prompt plus completion when it gave both but no total.
+ *
+ */
 export type CompletionUsage = {
-    prompt_tokens: number;
-    completion_tokens: number;
-    total_tokens: number;
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    total_tokens?: number;
+    prompt_tokens_details?: {
+        cached_tokens?: number;
+        cache_write_tokens?: number;
+        audio_tokens?: number;
+        text_tokens?: number;
+        image_tokens?: number;
+    };
+    completion_tokens_details?: {
+        reasoning_tokens?: number;
+        audio_tokens?: number;
+        text_tokens?: number;
+        accepted_prediction_tokens?: number;
+        rejected_prediction_tokens?: number;
+    };
 };
 
+/**
+ * `id`, `object`, `created` and `model` are the gateway's own. Other fields the upstream put on its completion (`system_fingerprint`, `service_tier`, `moderation`, a server's own) are passed through as sent.
+ *
+ */
 export type CreateChatCompletionResponse = {
     /**
      * `chatcmpl-` followed by a random suffix.
@@ -253,30 +382,74 @@ export type CreateChatCompletionResponse = {
     model: string;
     choices: Array<ChatCompletionChoice>;
     usage?: CompletionUsage;
-    system_fingerprint?: string | null;
+    /**
+     * The upstream's, when it sent one.
+     */
+    system_fingerprint?: string;
+    /**
+     * The tier the upstream says served the request, as it sent it.
+     */
+    service_tier?: string | null;
+    [key: string]: unknown;
 };
 
 export type ChatCompletionChoice = {
     index: number;
     message: ChatCompletionResponseMessage;
     finish_reason: FinishReason;
-    logprobs: null;
+    logprobs: ChatCompletionChoiceLogprobs | null;
 };
 
+/**
+ * The upstream's log probabilities (when the request asked for `logprobs`).
+ */
+export type ChatCompletionChoiceLogprobs = {
+    content: Array<ChatCompletionTokenLogprob> | null;
+    refusal: Array<ChatCompletionTokenLogprob> | null;
+};
+
+export type ChatCompletionTokenLogprob = {
+    token: string;
+    logprob: number;
+    bytes: Array<number> | null;
+    top_logprobs: Array<{
+        token: string;
+        logprob: number;
+        bytes: Array<number> | null;
+    }>;
+};
+
+/**
+ * One piece of the message. Delta fields the upstream sent that this document does not name (`function_call`, `audio`, a server's own) are passed through as sent.
+ *
+ */
 export type ChatCompletionStreamResponseDelta = {
     role?: 'assistant';
     content?: string | null;
     refusal?: string | null;
     tool_calls?: Array<ChatCompletionMessageToolCallChunk>;
+    /**
+     * A piece of the model's reasoning; the same text is in `reasoning`.
+     */
+    reasoning_content?: string;
+    /**
+     * The same text as `reasoning_content`.
+     */
+    reasoning?: string;
+    [key: string]: unknown;
 };
 
 export type ChatCompletionStreamChoice = {
     index: number;
     delta: ChatCompletionStreamResponseDelta;
     finish_reason: FinishReason | null;
-    logprobs?: null;
+    logprobs?: ChatCompletionChoiceLogprobs | null;
 };
 
+/**
+ * `id`, `object`, `created` and `model` are the gateway's own. Other fields the upstream put on its chunks (`system_fingerprint`, `service_tier`, `moderation`, a server's own) are passed through as sent.
+ *
+ */
 export type CreateChatCompletionStreamResponse = {
     id: string;
     object: 'chat.completion.chunk';
@@ -287,8 +460,16 @@ export type CreateChatCompletionStreamResponse = {
      */
     choices: Array<ChatCompletionStreamChoice>;
     usage?: CompletionUsage | null;
-    system_fingerprint?: string | null;
+    /**
+     * The upstream's, on every chunk after it first sent one.
+     */
+    system_fingerprint?: string;
+    /**
+     * The tier the upstream says served the request, as it sent it.
+     */
+    service_tier?: string | null;
     openclaw_tool_event?: ToolStepEvent;
+    [key: string]: unknown;
 };
 
 /**

@@ -35,6 +35,18 @@ describe('loading', () => {
     expect(config.agents.list[0].model).toEqual({ primary: 'echo/echo', fallbacks: [] });
   });
 
+  it('relay settings default off: no extra body fields, no reasoning replay, no user forwarding; an agent may override forwardUser', () => {
+    const config = parseConfig(
+      { models: { providers: { p: { api: 'openai-completions', baseUrl: 'http://x/v1' } } }, agents: { list: [{ id: 'main' }, { id: 'open', forwardUser: true }] } },
+      {},
+    );
+    expect(config.models.providers.p).toMatchObject({ extraBody: false, replayReasoning: false });
+    expect(config.agents.list.map((agent) => [agent.id, agent.forwardUser])).toEqual([
+      ['main', false],
+      ['open', true],
+    ]);
+  });
+
   it('shared stores: PostgreSQL and Redis URLs from the environment, required with their drivers', () => {
     const raw = { sessions: { store: { driver: 'postgres', url: '${DATABASE_URL}', poolSize: 4 } }, gateway: { auth: { rateLimit: { store: { driver: 'redis', url: '${REDIS_URL}' } } } } };
     const config = parseConfig(raw, { DATABASE_URL: 'postgres://gw:secret@db:5432/openclaw', REDIS_URL: 'redis://cache:6379' });
@@ -67,6 +79,9 @@ describe('loading', () => {
     [{ agents: { list: [{ id: 'a', model: 'ghost/x' }] } }, 'agents.list[0].model.primary: provider "ghost" is not configured'],
     [{ agents: { list: [{ id: 'a' }, { id: 'a' }] } }, 'duplicate agent id'],
     [{ models: { providers: { p: { api: 'openai-completions' } } } }, 'models.providers.p.baseUrl: required'],
+    [{ models: { providers: { p: { api: 'openai-completions', baseUrl: 'http://x/v1', extraBody: 'top_k' } } } }, 'models.providers.p.extraBody'],
+    [{ models: { providers: { p: { api: 'openai-completions', baseUrl: 'http://x/v1', replayReasoning: 'thoughts' } } } }, 'models.providers.p.replayReasoning'],
+    [{ agents: { defaults: { forwardUser: 'yes' } } }, 'agents.defaults.forwardUser: must be boolean'],
   ])('rejects %j naming the key path', (raw, message) => {
     expect(() => parseConfig(raw, {})).toThrow(message);
   });

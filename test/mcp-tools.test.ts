@@ -221,6 +221,22 @@ describe('the tool loop', () => {
   });
 });
 
+describe('several choices', () => {
+  it('n above 1 is refused for an agent that runs tools on the gateway, and forwarded for one that does not', async () => {
+    const response = await post({ ...userTurn('hi'), n: 2 });
+    expect(response.status).toBe(400);
+    const body = await response.json();
+    expect(body.error).toMatchObject({ code: 'invalid_value', param: 'n' });
+    expect(body.error.message).toContain('runs tools on the gateway');
+    expect(upstream.requests).toHaveLength(0);
+    upstream.setScript(steps({ kind: 'text', text: 'fine' }));
+    const plain = await post({ model: 'openclaw/plain', ...userTurn('hi'), n: 2 });
+    expect(plain.status).toBe(200);
+    expect((await plain.json()).choices[0].message.content).toBe('fine');
+    expect(upstream.requests[0].body.n).toBe(2);
+  });
+});
+
 describe('server crashes', () => {
   it('a server that exits mid-call fails that call and comes back for the next', async () => {
     const pidBefore = stdioRecords().at(-1)?.pid;

@@ -31,6 +31,14 @@ describe('echo provider', () => {
     expect(pieces).toEqual(['Echo:', ' hello', ' offline', ' world']);
   });
 
+  it('`n` repeats the answer in that many choices', async () => {
+    const reply = await gw.client.chat.completions.create({ model: 'openclaw', messages: user('twice please'), n: 2 });
+    expect(reply.choices.map((choice) => [choice.index, choice.message.content, choice.finish_reason])).toEqual([
+      [0, 'Echo: twice please', 'stop'],
+      [1, 'Echo: twice please', 'stop'],
+    ]);
+  });
+
   it('`/tool <name> <json>` calls that tool', async () => {
     const reply = await gw.client.chat.completions.create({ model: 'openclaw', messages: user('/tool lookup {"q":"weather"}'), tools });
     expect(reply.choices[0].finish_reason).toBe('tool_calls');

@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
 import { sseData, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { assertOpenAiShape, openAiObjectFields, openAiValidator } from './helpers/openai-schemas.ts';
 
 let upstream: FakeUpstream;
 let gw: TestGateway;
@@ -19,6 +20,8 @@ const tools: OpenAI.ChatCompletionTool[] = [
 ];
 
 beforeAll(async () => {
+  // Compiled up front: compiling OpenAI's schemas blocks this process (the gateway's too) for seconds.
+  openAiValidator('CreateChatCompletionRequest');
   upstream = await startFakeUpstream();
   gw = await startTestGateway({
     gateway: { http: { keepAliveIntervalMs: 200 } },
@@ -26,12 +29,18 @@ beforeAll(async () => {
       providers: {
         up: { api: 'openai-completions', baseUrl: upstream.baseUrl, apiKey: 'sk-test', maxRetries: 0, headers: { 'x-tenant': 'acme' } },
         other: { api: 'openai-completions', baseUrl: upstream.baseUrl, maxRetries: 0, models: ['big-model'] },
+        vllm: { api: 'openai-completions', baseUrl: upstream.baseUrl, maxRetries: 0, extraBody: true },
+        llamacpp: { api: 'openai-completions', baseUrl: upstream.baseUrl, maxRetries: 0, extraBody: ['top_k', 'min_p'] },
       },
     },
     agents: {
       list: [
         { id: 'main', default: true, model: 'up/agent-model' },
         { id: 'viewer', model: 'up/vision-model', images: { allowUrl: true } },
+        { id: 'sampler', model: 'vllm/qwen' },
+        { id: 'listed', model: 'llamacpp/gemma' },
+        { id: 'mixed', model: { primary: 'vllm/qwen', fallbacks: ['up/agent-model'] } },
+        { id: 'identified', model: 'up/agent-model', forwardUser: true },
       ],
     },
   });
@@ -166,6 +175,129 @@ describe('forwarding', () => {
     // Without include_usage: no usage chunk.
     const plain = sseData((await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], stream: true })).text);
     expect(plain.slice(0, -1).every((e) => JSON.parse(e).choices.length === 1)).toBe(true);
+  });
+});
+
+/** A value for every field of OpenAI's chat request the gateway forwards, each valid for OpenAI. */
+const OPENAI_FIELDS: Record<string, unknown> = {
+  temperature: 0.3,
+  top_p: 0.9,
+  max_tokens: 64,
+  max_completion_tokens: 80,
+  n: 1,
+  stop: ['\n\n', 'END'],
+  seed: 42,
+  presence_penalty: 0.5,
+  frequency_penalty: -0.25,
+  logit_bias: { '50256': -100 },
+  logprobs: true,
+  top_logprobs: 3,
+  response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
+  tools,
+  tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'get_time' } }] } },
+  parallel_tool_calls: false,
+  functions: [{ name: 'legacy_fn', parameters: { type: 'object', properties: {} } }],
+  function_call: 'auto',
+  reasoning_effort: 'low',
+  verbosity: 'high',
+  service_tier: 'flex',
+  modalities: ['text', 'audio'],
+  audio: { voice: 'alloy', format: 'wav' },
+  prediction: { type: 'content', content: 'predicted text' },
+  web_search_options: { search_context_size: 'low', user_location: { type: 'approximate', approximate: { city: 'Paris' } } },
+  store: true,
+  metadata: { team: 'relay' },
+  moderation: { model: 'omni-moderation-latest' },
+  safety_identifier: 'hash-of-user',
+  prompt_cache_key: 'relay-tests',
+  prompt_cache_retention: '24h',
+  prompt_cache_options: { ttl: '30m', mode: 'explicit' },
+};
+
+describe('request fields', () => {
+  it('forwards every field of OpenAI’s request it does not interpret itself, as sent', async () => {
+    // The fixture covers OpenAI's whole request: a field OpenAI adds shows up here.
+    const interpreted = ['model', 'messages', 'stream', 'stream_options', 'user'];
+    expect(Object.keys(OPENAI_FIELDS).sort()).toEqual(openAiObjectFields('CreateChatCompletionRequest').filter((name) => !interpreted.includes(name)));
+    const body = { model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...OPENAI_FIELDS };
+    assertOpenAiShape('CreateChatCompletionRequest', body);
+    const { status, text } = await rawPost(body);
+    expect(status, text).toBe(200);
+    const sent = lastChat().body;
+    for (const [name, value] of Object.entries(OPENAI_FIELDS)) expect(sent[name], name).toEqual(value);
+    expect(sent).toMatchObject({ model: 'agent-model', stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('does not forward null fields (the model’s default), nor `user` unless the agent forwards it', async () => {
+    await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], temperature: null, reasoning_effort: null, user: 'alice-forwarding' });
+    expect(lastChat().body).not.toHaveProperty('temperature');
+    expect(lastChat().body).not.toHaveProperty('reasoning_effort');
+    expect(lastChat().body).not.toHaveProperty('user');
+    await rawPost({ model: 'openclaw/identified', messages: [{ role: 'user', content: 'hi' }], user: 'alice-forwarding' });
+    expect(lastChat().body.user).toBe('alice-forwarding');
+  });
+
+  it('refuses OpenAI-invalid values of the new fields with a 400 naming them', async () => {
+    for (const [name, value] of [['top_logprobs', 21], ['reasoning_effort', 'extreme'], ['service_tier', 'gold'], ['n', 129], ['logit_bias', { '1': 'x' }]] as const) {
+      const { status, text } = await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], [name]: value });
+      expect(status, name).toBe(400);
+      expect(JSON.parse(text).error.param, name).toMatch(new RegExp(`^${name}`));
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('refuses a field beyond OpenAI’s unless the provider accepts it: 400 naming the field and the provider', async () => {
+    const { status, text } = await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], top_k: 20 });
+    expect(status).toBe(400);
+    const error = JSON.parse(text).error;
+    expect(error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param: 'top_k' });
+    expect(error.message).toContain('`top_k`');
+    expect(error.message).toContain('models.providers.up.extraBody');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('forwards fields beyond OpenAI’s to a provider with extraBody: true', async () => {
+    const extras = { top_k: 20, min_p: 0.05, repetition_penalty: 1.1, chat_template_kwargs: { enable_thinking: false } };
+    const reply = await gw.client.chat.completions.create({ model: 'openclaw/sampler', messages: [{ role: 'user', content: 'hi' }], ...extras } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(reply.choices[0].message.content).toBe('Hello from upstream');
+    expect(lastChat().body).toMatchObject({ ...extras, model: 'qwen' });
+  });
+
+  it('forwards only the listed fields to a provider with an extraBody list', async () => {
+    await rawPost({ model: 'openclaw/listed', messages: [{ role: 'user', content: 'hi' }], top_k: 40, min_p: 0.1 });
+    expect(lastChat().body).toMatchObject({ top_k: 40, min_p: 0.1 });
+    upstream.reset();
+    const { status, text } = await rawPost({ model: 'openclaw/listed', messages: [{ role: 'user', content: 'hi' }], top_k: 40, mirostat: 2 });
+    expect(status).toBe(400);
+    expect(JSON.parse(text).error).toMatchObject({ code: 'unsupported_parameter', param: 'mirostat' });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('refuses a field beyond OpenAI’s when a fallback model’s provider would not accept it', async () => {
+    const { status, text } = await rawPost({ model: 'openclaw/mixed', messages: [{ role: 'user', content: 'hi' }], top_k: 40 });
+    expect(status).toBe(400);
+    expect(JSON.parse(text).error.message).toContain('provider up ');
+    // The model override replaces the chain: only its provider counts.
+    const overridden = await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], top_k: 40 }, { 'x-openclaw-model': 'vllm/other' });
+    expect(overridden.status).toBe(200);
+    expect(lastChat().body).toMatchObject({ model: 'other', top_k: 40 });
+  });
+
+  it('forwards n > 1 for a stateless request and refuses it for a session', async () => {
+    await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], n: 3 });
+    expect(lastChat().body.n).toBe(3);
+    upstream.reset();
+    for (const [body, headers] of [
+      [{ user: 'alice-n' }, {}],
+      [{}, { 'x-openclaw-session-key': 'n-test' }],
+    ] as const) {
+      const { status, text } = await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], n: 2, ...body }, headers);
+      expect(status).toBe(400);
+      const error = JSON.parse(text).error;
+      expect(error).toMatchObject({ param: 'n', code: 'invalid_value' });
+      expect(error.message).toMatch(/stateless/);
+    }
+    expect(upstream.requests).toHaveLength(0);
   });
 });
 

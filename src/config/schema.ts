@@ -203,6 +203,18 @@ export const configSchema = {
               maxRetries: { ...nonNegativeInt, default: 2, description: 'Retries of a failed call (5xx, network) before the next fallback model.' },
               retryBaseDelayMs: { ...nonNegativeInt, default: 250, description: 'First retry delay; each further retry doubles it (with jitter).' },
               models: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'When listed, the only models `x-openclaw-model` may name on this provider.' },
+              extraBody: {
+                oneOf: [{ type: 'boolean' }, { type: 'array', items: { type: 'string', minLength: 1 } }],
+                default: false,
+                description:
+                  "Request fields beyond OpenAI's Chat Completions that this provider accepts (a server's own, such as vLLM's or llama.cpp's `top_k`, `min_p`, `repetition_penalty`, `chat_template_kwargs`): `true` for any, or their names. A client field beyond OpenAI's is forwarded when every provider the run may call accepts it, and otherwise refused (400 `unsupported_parameter`).",
+              },
+              replayReasoning: {
+                enum: [false, true, 'reasoning_content', 'reasoning'],
+                default: false,
+                description:
+                  'Send the reasoning stored with earlier assistant turns back to this provider: `true` under the field it arrived in, `reasoning_content` or `reasoning` always under that one. Off by default, as most reasoning models ask.',
+              },
             },
           },
         },
@@ -223,6 +235,11 @@ export const configSchema = {
             timeoutSeconds: { ...positiveInt, default: 600, description: 'Longest a run may take (including waiting for its session); then 504.' },
             systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message.' },
             images: { ...imagesPolicy, default: {}, properties: { allowUrl: { ...imagesPolicy.properties.allowUrl, default: false } } },
+            forwardUser: {
+              type: 'boolean',
+              default: false,
+              description: "Forward the request's OpenAI `user` to the model (it identifies the end user to the provider). Off by default: `user` selects the session and stays with the gateway.",
+            },
             tools: {
               ...toolPolicy,
               default: {},
@@ -254,6 +271,7 @@ export const configSchema = {
               systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message. Default: `agents.defaults.systemPrompt`.' },
               timeoutSeconds: { ...positiveInt, description: 'Longest a run may take (including waiting for its session); then 504. Default: `agents.defaults.timeoutSeconds`.' },
               images: { ...imagesPolicy, description: 'Which images a message may carry. Default: `agents.defaults.images`.' },
+              forwardUser: { type: 'boolean', description: 'Send the request\'s `user` to the upstream for this agent. Default: `agents.defaults.forwardUser`.' },
               tools: toolPolicy,
               maxToolSteps,
               toolTimeoutSeconds,

@@ -11,6 +11,7 @@ import type { ModelRequest, Provider, ProviderEvent } from './types.ts';
  * - After a `tool` message it answers `Tool result: <content>`.
  * - `max_tokens` / `max_completion_tokens` cut the answer (one word = one token), with
  *   `finish_reason: "length"`.
+ * - `n` repeats the answer in that many choices.
  */
 export class EchoProvider implements Provider {
   readonly name = 'echo';
@@ -32,11 +33,15 @@ export class EchoProvider implements Provider {
     const words = replyText(request.messages).split(/(?=\s)/);
     const limit = request.params.max_completion_tokens ?? request.params.max_tokens ?? Infinity;
     const sent = words.slice(0, limit);
-    for (const word of sent) {
-      if (request.signal.aborted) return;
-      yield { type: 'content', text: word };
+    const choices = request.params.n ?? 1;
+    for (let choice = 0; choice < choices; choice++) {
+      for (const word of sent) {
+        if (request.signal.aborted) return;
+        yield choice === 0 ? { type: 'content', text: word } : { type: 'content', text: word, choice };
+      }
     }
-    yield { type: 'finish', finishReason: sent.length < words.length ? 'length' : 'stop', usage: usage(promptTokens, sent.length) };
+    const finishReason = sent.length < words.length ? 'length' : 'stop';
+    yield { type: 'finish', finishReason, usage: usage(promptTokens, sent.length * choices), ...(choices > 1 ? { finishReasons: Array(choices).fill(finishReason) } : {}) };
   }
 }
 
@@ -58,7 +63,7 @@ function chooseToolCall(request: ModelRequest): { name: string; arguments: strin
     return { name: command[1], arguments: command[2].trim() || '{}' };
   }
   const choice = request.params.tool_choice;
-  if (choice && typeof choice === 'object') return { name: choice.function.name, arguments: '{}' };
+  if (choice && typeof choice === 'object' && choice.type === 'function') return { name: choice.function.name, arguments: '{}' };
   if (choice === 'required') return { name: tools[0].function.name, arguments: '{}' };
   return undefined;
 }

@@ -1,9 +1,9 @@
 import type OpenAI from 'openai';
 import type { Agent } from 'undici';
 import type { ProviderConfig } from '../config/types.ts';
-import { toUpstreamMessage } from '../records/chat-completions.ts';
+import { toUpstreamMessage, usageFromWire } from '../records/chat-completions.ts';
 import type { UsageRecord } from '../records/record.ts';
-import type { ModelRequest, Provider, ProviderEvent } from './types.ts';
+import type { FinishReason, ModelRequest, Provider, ProviderEvent, TokenLogprob } from './types.ts';
 import { ProviderError } from './types.ts';
 import { readSseEvents } from './sse-events.ts';
 import { createUpstreamFetch } from './upstream-fetch.ts';
@@ -74,7 +74,9 @@ export class OpenAICompatibleProvider implements Provider {
 
   async open(request: ModelRequest): Promise<AsyncIterable<ProviderEvent>> {
     const { client, sdk } = await this.connect();
-    const messages = request.messages.map((message) => toUpstreamMessage(message, { replayReasoning: request.replayReasoning }));
+    // Reasoning is stored with each turn but goes back only to a provider configured to want it.
+    const replay = { replayReasoning: this.config.replayReasoning };
+    const messages = request.messages.map((message) => toUpstreamMessage(message, replay));
     let response: Response;
     try {
       // The SDK builds and sends the request and turns a failed status into its error classes;
@@ -100,7 +102,12 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   private async *events(body: AsyncIterable<Uint8Array>, sdk: typeof OpenAI): AsyncGenerator<ProviderEvent> {
-    let finish: (ProviderEvent & { type: 'finish' }) | undefined;
+    let usage: UsageRecord | undefined;
+    /** By choice index. */
+    const finishReasons: FinishReason[] = [];
+    /** Completion-level fields as last seen, and those new or changed since they were last relayed. */
+    let completionFields: Record<string, unknown> | undefined;
+    let changedFields: Record<string, unknown> | undefined;
     let done = false;
     try {
       for await (const event of readSseEvents(body)) {
@@ -111,60 +118,129 @@ export class OpenAICompatibleProvider implements Provider {
           done = true;
           continue;
         }
-        const chunk = JSON.parse(event.data) as (UpstreamChunk & { error?: { message?: string } }) | null;
-        if (typeof chunk !== 'object' || chunk === null) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} sent a stream event that is not a JSON object.`);
+        const chunk = JSON.parse(event.data) as UpstreamChunk | null;
+        if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} sent a stream event that is not a JSON object.`);
         if (event.event === 'error' || chunk.error) {
           throw new ProviderError(this.name, 'unavailable', `Provider ${this.name} reported an error in its stream: ${String(chunk.error?.message ?? event.data).slice(0, 300)}`);
         }
-        const choice = chunk.choices?.[0];
-        const delta = choice?.delta;
-        if (delta) {
-          if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') yield { type: 'reasoning', text: delta.reasoning_content, field: 'reasoning_content' };
-          else if (typeof delta.reasoning === 'string' && delta.reasoning !== '') yield { type: 'reasoning', text: delta.reasoning, field: 'reasoning' };
-          if (delta.content) yield { type: 'content', text: delta.content };
-          if (typeof delta.refusal === 'string' && delta.refusal !== '') yield { type: 'refusal', text: delta.refusal };
-          for (const call of delta.tool_calls ?? []) {
-            yield { type: 'tool_call', index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments };
+        for (const key in chunk) {
+          if (OWN_COMPLETION_FIELDS.has(key)) continue;
+          const value = chunk[key];
+          // Sent again on every chunk (system_fingerprint): relayed once, until it changes.
+          if (value === null || value === undefined || completionFields?.[key] === value) continue;
+          (completionFields ??= {})[key] = value;
+          (changedFields ??= {})[key] = value;
+        }
+        const choices = chunk.choices;
+        if (Array.isArray(choices)) {
+          for (const choice of choices) {
+            if (typeof choice !== 'object' || choice === null) continue;
+            const index = typeof choice.index === 'number' ? choice.index : 0;
+            const delta = choice.delta;
+            if (delta && typeof delta === 'object') {
+              let content: string | undefined;
+              let refusal: string | undefined;
+              let reasoningContent: string | undefined;
+              let reasoning: string | undefined;
+              let toolCalls: UpstreamToolCallDelta[] | undefined;
+              let unknown: Record<string, unknown> | undefined;
+              for (const key in delta) {
+                const value = delta[key];
+                switch (key) {
+                  case 'role':
+                    break;
+                  case 'content':
+                    if (typeof value === 'string') content = value;
+                    break;
+                  case 'refusal':
+                    if (typeof value === 'string') refusal = value;
+                    break;
+                  case 'reasoning_content':
+                    if (typeof value === 'string') reasoningContent = value;
+                    break;
+                  case 'reasoning':
+                    if (typeof value === 'string') reasoning = value;
+                    else if (value !== null && value !== undefined) (unknown ??= {})[key] = value;
+                    break;
+                  case 'tool_calls':
+                    if (Array.isArray(value)) toolCalls = value as UpstreamToolCallDelta[];
+                    break;
+                  default:
+                    if (value !== null && value !== undefined) (unknown ??= {})[key] = value;
+                }
+              }
+              const logprobs = choice.logprobs;
+              const contentLogprobs = logprobs?.content?.length ? logprobs.content : undefined;
+              const refusalLogprobs = logprobs?.refusal?.length ? logprobs.refusal : undefined;
+              const hasDelta = !!(reasoningContent || reasoning || content || refusal || contentLogprobs || refusalLogprobs || toolCalls?.length || unknown);
+              // Completion fields go out just before the first delta that follows them, so an
+              // upstream that failed before saying anything still counts as having said nothing.
+              if (hasDelta && changedFields) {
+                yield { type: 'completion_fields', fields: changedFields };
+                changedFields = undefined;
+              }
+              // Servers that send both names send the same text: it is relayed once.
+              if (reasoningContent) yield withChoice({ type: 'reasoning', text: reasoningContent, field: 'reasoning_content' }, index);
+              else if (reasoning) yield withChoice({ type: 'reasoning', text: reasoning, field: 'reasoning' }, index);
+              if (content || contentLogprobs) {
+                const next: ProviderEvent & { type: 'content' } = withChoice({ type: 'content', text: content ?? '' }, index);
+                if (contentLogprobs) next.logprobs = contentLogprobs;
+                yield next;
+              }
+              if (refusal || refusalLogprobs) {
+                const next: ProviderEvent & { type: 'refusal' } = withChoice({ type: 'refusal', text: refusal ?? '' }, index);
+                if (refusalLogprobs) next.logprobs = refusalLogprobs;
+                yield next;
+              }
+              if (toolCalls) {
+                for (const call of toolCalls) {
+                  yield withChoice({ type: 'tool_call', index: call.index ?? 0, id: call.id, name: call.function?.name, arguments: call.function?.arguments }, index);
+                }
+              }
+              if (unknown) yield withChoice({ type: 'message_fields', fields: unknown }, index);
+            }
+            if (typeof choice.finish_reason === 'string') finishReasons[index] = choice.finish_reason;
           }
         }
-        if (choice?.finish_reason) finish = { type: 'finish', finishReason: choice.finish_reason, usage: finish?.usage };
-        if (chunk.usage) {
-          finish ??= { type: 'finish', finishReason: 'stop' };
-          finish.usage = usageRecord(chunk.usage);
-        }
+        if (chunk.usage && typeof chunk.usage === 'object') usage = usageFromWire(chunk.usage);
       }
     } catch (error) {
       throw toProviderError(sdk, this.name, this.config, error);
     }
-    if (!finish) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
+    if (finishReasons.length === 0 && !usage) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
+    if (changedFields) yield { type: 'completion_fields', fields: changedFields };
+    const finish: ProviderEvent & { type: 'finish' } = { type: 'finish', finishReason: finishReasons[0] ?? finishReasons.find(Boolean) ?? 'stop' };
+    if (usage) finish.usage = usage;
+    if (finishReasons.length > 1) finish.finishReasons = Array.from(finishReasons, (reason) => reason ?? 'stop');
     yield finish;
   }
 }
 
-interface UpstreamChunk {
-  choices?: Array<{
-    delta?: {
-      content?: string | null;
-      refusal?: string | null;
-      reasoning_content?: string | null;
-      reasoning?: string | null;
-      tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }>;
-    };
-    finish_reason?: OpenAI.ChatCompletionChunk.Choice['finish_reason'];
-  }>;
-  usage?: OpenAI.CompletionUsage | null;
+/** Fields of a streamed chunk that are the upstream's own bookkeeping, or read apart: never relayed as completion fields. */
+const OWN_COMPLETION_FIELDS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage', 'error', 'obfuscation']);
+
+/** Marks a delta with its choice; the first choice's events carry none. */
+function withChoice<T extends ProviderEvent>(event: T, index: number): T {
+  if (index !== 0) (event as { choice?: number }).choice = index;
+  return event;
 }
 
-function usageRecord(usage: OpenAI.CompletionUsage): UsageRecord {
-  const record: UsageRecord = {};
-  if (typeof usage.prompt_tokens === 'number') record.inputTokens = usage.prompt_tokens;
-  if (typeof usage.completion_tokens === 'number') record.outputTokens = usage.completion_tokens;
-  if (typeof usage.total_tokens === 'number') record.totalTokens = usage.total_tokens;
-  const cached = usage.prompt_tokens_details?.cached_tokens;
-  if (typeof cached === 'number') record.cachedInputTokens = cached;
-  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
-  if (typeof reasoning === 'number') record.reasoningTokens = reasoning;
-  return record;
+interface UpstreamToolCallDelta {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+interface UpstreamChunk {
+  choices?: Array<{
+    index?: number;
+    delta?: Record<string, unknown>;
+    logprobs?: { content?: TokenLogprob[] | null; refusal?: TokenLogprob[] | null } | null;
+    finish_reason?: FinishReason | null;
+  } | null>;
+  usage?: Record<string, unknown> | null;
+  error?: { message?: string };
+  [field: string]: unknown;
 }
 
 interface Upstream {

@@ -1,29 +1,18 @@
-import type { CreateChatCompletionRequest, FinishReason } from '../../generated/index.ts';
+import type { ChatCompletionTokenLogprob, CreateChatCompletionRequest, FinishReason } from '../../generated/index.ts';
 import type { MessageRecord, UsageRecord } from '../records/record.ts';
 
 export type { FinishReason };
 
+/** The named properties of a generated type, without its index signature (`additionalProperties: true`). */
+export type NamedFields<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+
 /**
- * The upstream request's fields besides model and messages, in the OpenAI Chat Completions shape
- * every provider here speaks: sampling, tools (client and server alike), tool choice, format.
+ * The upstream request's fields besides model, messages and streaming, in the OpenAI Chat
+ * Completions shape every provider here speaks: every field of OpenAI's request the client sent
+ * (sampling, tools, tool choice, format, logprobs, reasoning effort…), and the fields beyond
+ * OpenAI's that the run's providers accept (`extraBody`).
  */
-export type ModelParams = Partial<
-  Pick<
-    CreateChatCompletionRequest,
-    | 'temperature'
-    | 'top_p'
-    | 'max_tokens'
-    | 'max_completion_tokens'
-    | 'stop'
-    | 'seed'
-    | 'presence_penalty'
-    | 'frequency_penalty'
-    | 'response_format'
-    | 'tools'
-    | 'tool_choice'
-    | 'parallel_tool_calls'
-  >
->;
+export type ModelParams = Partial<Omit<NamedFields<CreateChatCompletionRequest>, 'model' | 'messages' | 'stream' | 'stream_options'>> & { [field: string]: unknown };
 
 export interface ModelRequest {
   /** The model name after `<provider>/`. */
@@ -32,17 +21,29 @@ export interface ModelRequest {
   params: ModelParams;
   signal: AbortSignal;
   requestId: string;
-  /** Send stored reasoning back to the model under this field (the provider's `replayReasoning`). */
-  replayReasoning?: 'reasoning_content' | 'reasoning';
 }
 
-/** What a provider streams back; the run relays each event as it arrives. */
+export type TokenLogprob = ChatCompletionTokenLogprob;
+
+/**
+ * What a provider streams back; the run relays each event as it arrives. Deltas belong to the
+ * reply's first choice unless `choice` says otherwise (several only when the request asked for
+ * `n` > 1). Log probabilities travel with the text they are for.
+ */
 export type ProviderEvent =
-  | { type: 'content'; text: string }
-  | { type: 'refusal'; text: string }
-  | { type: 'reasoning'; text: string; field: 'reasoning_content' | 'reasoning' }
-  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string }
-  | { type: 'finish'; finishReason: FinishReason; usage?: UsageRecord };
+  | { type: 'content'; text: string; choice?: number; logprobs?: TokenLogprob[] }
+  | { type: 'refusal'; text: string; choice?: number; logprobs?: TokenLogprob[] }
+  | { type: 'reasoning'; text: string; field: 'reasoning_content' | 'reasoning'; choice?: number }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string; choice?: number }
+  /** Fields of the upstream's message (delta) the gateway does not know, as sent: relayed, never interpreted. */
+  | { type: 'message_fields'; fields: Record<string, unknown>; choice?: number }
+  /**
+   * Fields of the upstream's completion besides its id, object, created, model, choices and usage
+   * (`system_fingerprint`, `service_tier`, a server's own), when they first arrive or change.
+   */
+  | { type: 'completion_fields'; fields: Record<string, unknown> }
+  /** `finishReasons` holds every choice's reason by index when there were several. */
+  | { type: 'finish'; finishReason: FinishReason; usage?: UsageRecord; finishReasons?: FinishReason[] };
 
 export interface Provider {
   readonly name: string;

@@ -1,8 +1,8 @@
 // Chat Completions messages ↔ the gateway's records, in one place: request messages (and the
 // transcripts stored before records existed, which are the same shape) become records; records
 // become the messages an OpenAI-compatible upstream receives.
-import type { ChatCompletionRequestMessage } from '../../generated/index.ts';
-import type { ContentPart, MessageRecord, ToolCallRecord } from './record.ts';
+import type { ChatCompletionRequestMessage, CompletionUsage } from '../../generated/index.ts';
+import type { ContentPart, MessageRecord, ToolCallRecord, UsageRecord } from './record.ts';
 
 export type ChatMessage = ChatCompletionRequestMessage;
 
@@ -65,8 +65,8 @@ export function fromChatMessage(message: ChatMessage): MessageRecord {
 }
 
 export interface UpstreamMessageOptions {
-  /** Send the reasoning a stored assistant message kept back to the model, under this field. */
-  replayReasoning?: 'reasoning_content' | 'reasoning';
+  /** Send the reasoning a stored assistant message kept back to the model: under the field it arrived in (`true`), or under this one. */
+  replayReasoning?: boolean | 'reasoning_content' | 'reasoning';
 }
 
 /** A record as the message an OpenAI-compatible upstream receives. */
@@ -89,7 +89,10 @@ export function toUpstreamMessage(record: MessageRecord, options: UpstreamMessag
       if (refusal !== '') message.refusal = refusal;
       if (calls.length > 0) message.tool_calls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
       if (record.name !== undefined) message.name = record.name;
-      if (options.replayReasoning && record.reasoning?.text) message[options.replayReasoning] = record.reasoning.text;
+      if (options.replayReasoning && record.reasoning?.text) {
+        const field = options.replayReasoning === true ? (record.reasoning.field ?? 'reasoning_content') : options.replayReasoning;
+        message[field] = record.reasoning.text;
+      }
       return message;
     }
   }
@@ -120,4 +123,52 @@ function textOf(content: ContentPart[]): string {
   let text = '';
   for (const part of content) if (part.type === 'text') text += part.text;
   return text;
+}
+
+type UsageCount = Exclude<keyof UsageRecord, 'inputTokens' | 'outputTokens' | 'totalTokens'>;
+
+/** Where each detail count lives in Chat Completions usage: `prompt_tokens_details` or `completion_tokens_details`, and its name there. */
+const USAGE_DETAILS: ReadonlyArray<readonly [UsageCount, 'prompt_tokens_details' | 'completion_tokens_details', string]> = [
+  ['cachedInputTokens', 'prompt_tokens_details', 'cached_tokens'],
+  ['cacheWriteInputTokens', 'prompt_tokens_details', 'cache_write_tokens'],
+  ['audioInputTokens', 'prompt_tokens_details', 'audio_tokens'],
+  ['textInputTokens', 'prompt_tokens_details', 'text_tokens'],
+  ['imageInputTokens', 'prompt_tokens_details', 'image_tokens'],
+  ['reasoningTokens', 'completion_tokens_details', 'reasoning_tokens'],
+  ['audioOutputTokens', 'completion_tokens_details', 'audio_tokens'],
+  ['textOutputTokens', 'completion_tokens_details', 'text_tokens'],
+  ['acceptedPredictionTokens', 'completion_tokens_details', 'accepted_prediction_tokens'],
+  ['rejectedPredictionTokens', 'completion_tokens_details', 'rejected_prediction_tokens'],
+];
+
+/** Chat Completions usage as the upstream reported it, as a record: a count it did not give (or gave as something other than a number) stays absent. */
+export function usageFromWire(usage: Record<string, unknown>): UsageRecord {
+  const record: UsageRecord = {};
+  if (typeof usage.prompt_tokens === 'number') record.inputTokens = usage.prompt_tokens;
+  if (typeof usage.completion_tokens === 'number') record.outputTokens = usage.completion_tokens;
+  if (typeof usage.total_tokens === 'number') record.totalTokens = usage.total_tokens;
+  for (const [key, group, name] of USAGE_DETAILS) {
+    const value = (usage[group] as Record<string, unknown> | null | undefined)?.[name];
+    if (typeof value === 'number') record[key] = value;
+  }
+  return record;
+}
+
+/**
+ * A usage record in Chat Completions' shape, with only the counts the gateway learned: none
+ * invented, so a reply whose upstream reported nothing has `{}`. The total is prompt plus
+ * completion when the upstream gave both but no total.
+ */
+export function usageToWire(usage: UsageRecord | undefined): CompletionUsage {
+  const wire: CompletionUsage = {};
+  if (!usage) return wire;
+  if (usage.inputTokens !== undefined) wire.prompt_tokens = usage.inputTokens;
+  if (usage.outputTokens !== undefined) wire.completion_tokens = usage.outputTokens;
+  const total = usage.totalTokens ?? (usage.inputTokens !== undefined && usage.outputTokens !== undefined ? usage.inputTokens + usage.outputTokens : undefined);
+  if (total !== undefined) wire.total_tokens = total;
+  for (const [key, group, name] of USAGE_DETAILS) {
+    const value = usage[key];
+    if (value !== undefined) ((wire[group] ??= {}) as Record<string, number>)[name] = value;
+  }
+  return wire;
 }

@@ -49,8 +49,20 @@ export interface UsageRecord {
   inputTokens?: number;
   outputTokens?: number;
   totalTokens?: number;
+  /** Of the input: read from the provider's prompt cache. */
   cachedInputTokens?: number;
+  /** Of the input: written to the provider's prompt cache. */
+  cacheWriteInputTokens?: number;
+  audioInputTokens?: number;
+  textInputTokens?: number;
+  imageInputTokens?: number;
+  /** Of the output: spent reasoning. */
   reasoningTokens?: number;
+  audioOutputTokens?: number;
+  textOutputTokens?: number;
+  /** Of the output: predicted output (`prediction`) the model kept, and the predicted tokens it did not. */
+  acceptedPredictionTokens?: number;
+  rejectedPredictionTokens?: number;
 }
 
 /** What the gateway knows about one stored turn besides its messages. */
@@ -91,14 +103,14 @@ export function contentText(content: ContentPart[]): string {
   return text;
 }
 
+/** Two model calls' usage together: each count summed where either reported it. */
 export function addUsage(total: UsageRecord | undefined, next: UsageRecord | undefined): UsageRecord | undefined {
   if (!next) return total;
   if (!total) return { ...next };
-  const sum = (a: number | undefined, b: number | undefined) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
-  const out: UsageRecord = {};
-  for (const key of ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens', 'reasoningTokens'] as const) {
-    const value = sum(total[key], next[key]);
-    if (value !== undefined) out[key] = value;
+  const out: UsageRecord = { ...total };
+  for (const key of Object.keys(next) as Array<keyof UsageRecord>) {
+    const value = next[key];
+    if (value !== undefined) out[key] = (out[key] ?? 0) + value;
   }
   return out;
 }

@@ -1,6 +1,25 @@
 import type { GatewayError } from '../errors.ts';
 import type { MessageRecord, ReasoningRecord, ToolCallRecord, UsageRecord } from '../records/record.ts';
-import type { FinishReason, ProviderEvent } from '../providers/types.ts';
+import type { FinishReason, ProviderEvent, TokenLogprob } from '../providers/types.ts';
+
+/** Log probabilities of one choice, as the upstream gave them per token (only when the request asked for `logprobs`). */
+export interface ChoiceLogprobs {
+  content: TokenLogprob[] | null;
+  refusal: TokenLogprob[] | null;
+}
+
+/** One choice of the final model reply (there are several only when the request asked for `n` > 1). */
+export interface ReplyChoice {
+  index: number;
+  content: string | null;
+  refusal: string | null;
+  reasoning?: ReasoningRecord;
+  toolCalls: ToolCallRecord[];
+  finishReason: FinishReason;
+  logprobs?: ChoiceLogprobs;
+  /** Message fields the upstream sent that the gateway does not know, put together from its deltas (strings joined, arrays joined, objects merged). */
+  messageFields?: Record<string, unknown>;
+}
 
 /** What a finished run produced. */
 export interface RunResult {
@@ -20,6 +39,14 @@ export interface RunResult {
   usage?: UsageRecord;
   /** The records the run added after the request's own turns (assistant messages, tool results). */
   messages: MessageRecord[];
+  /** The final answer's log probabilities, when the upstream gave them. */
+  logprobs?: ChoiceLogprobs;
+  /** The final answer's message fields the gateway does not know (see ReplyChoice). */
+  messageFields?: Record<string, unknown>;
+  /** The upstream's completion-level fields besides its own bookkeeping (`system_fingerprint`, `service_tier`…), as last sent. */
+  completionFields?: Record<string, unknown>;
+  /** Every choice of the final reply, the first being the one above: only when there were several. */
+  choices?: ReplyChoice[];
 }
 
 /** How a server tool call ended. */

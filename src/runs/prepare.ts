@@ -65,7 +65,11 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
   const models = planModels(setup, agent, request);
   const messages = checkMessages(request, agent, field);
   checkTools(request.params, field);
-  const tools = runTools(setup, agent, request.params, field);
+  const params = modelParams(request, agent, sessionKey, models, field);
+  const tools = runTools(setup, agent, params, field);
+  if (tools && tools.definitions.length > 0 && (params.n ?? 1) > 1) {
+    throw new BadRequestError(`\`n\` above 1 is not available with agent ${agent.id}: it runs tools on the gateway, which continue one reply at a time.`, { param: field('n'), code: 'invalid_value' });
+  }
   const deprecations = [...(request.deprecations ?? [])];
   for (const spelling of [target.deprecatedSpelling, request.agent?.deprecated, request.sessionKey?.deprecated]) {
     if (spelling) deprecations.push(spelling);
@@ -79,7 +83,7 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
     sessionKey,
     models,
     messages,
-    params: request.params,
+    params,
     tools,
     timeoutMs: agent.timeoutSeconds * 1000,
     deprecations,
@@ -122,9 +126,45 @@ function checkTools(params: ModelParams, field: (name: string) => string): void 
   if (choice !== undefined && choice !== 'none' && choice !== 'auto' && names.size === 0) {
     throw new BadRequestError('`tool_choice` requires `tools`.', { param: field('tool_choice'), code: 'invalid_value' });
   }
-  if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
+  if (choice && typeof choice === 'object' && choice.type === 'function' && !names.has(choice.function.name)) {
     throw new BadRequestError(`\`tool_choice\` names the function "${choice.function.name}", which is not in \`tools\`.`, { param: field('tool_choice.function.name'), code: 'invalid_value' });
   }
+}
+
+/**
+ * What the model receives besides the messages: the request's OpenAI fields, the fields beyond
+ * OpenAI's that every provider the run may call accepts, and `user` where the agent forwards it.
+ * A field beyond OpenAI's that one of those providers does not accept is refused rather than
+ * dropped: the client would never learn it had no effect.
+ */
+function modelParams(request: RunRequest, agent: AgentConfig, sessionKey: string | null, models: ResolvedModel[], field: (name: string) => string): ModelParams {
+  const choices = request.params.n ?? 1;
+  if (choices > 1 && sessionKey) {
+    throw new BadRequestError(`\`n\` above 1 is only for stateless requests: a session stores one reply per turn, and this request uses the session "${sessionKey}" (from \`user\` or a session key header).`, {
+      param: field('n'),
+      code: 'invalid_value',
+    });
+  }
+  const forwardUser = agent.forwardUser && typeof request.user === 'string';
+  if (!request.extraParams && !forwardUser) return request.params;
+  const params: ModelParams = Object.assign(Object.create(null) as ModelParams, request.params);
+  for (const name of Object.keys(request.extraParams ?? {})) {
+    const refusing = models.find((model) => !acceptsExtraField(model.config?.extraBody, name));
+    if (refusing) {
+      const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+      throw new BadRequestError(
+        `Unsupported parameter \`${shown}\`: it is not an OpenAI Chat Completions field, and provider ${refusing.providerName} is not configured to accept it (models.providers.${refusing.providerName}.extraBody).`,
+        { param: field(shown), code: 'unsupported_parameter' },
+      );
+    }
+    params[name] = request.extraParams![name];
+  }
+  if (forwardUser) params.user = request.user!;
+  return params;
+}
+
+function acceptsExtraField(extraBody: boolean | string[] | undefined, name: string): boolean {
+  return extraBody === true || (Array.isArray(extraBody) && extraBody.includes(name));
 }
 
 /** The agent's server tools beside the client's: a client tool may not take the name of one. */

@@ -36,8 +36,10 @@ export interface RunRequest {
   messages: MessageRecord[];
   /** The field `messages` came from (`messages`, `message`, `input`), before `fieldPrefix`. */
   messagesParam: string;
-  /** Request fields forwarded to the model (the client's tools among them). */
+  /** Request fields of OpenAI's Chat Completions forwarded to the model (the client's tools among them). */
   params: ModelParams;
+  /** Request fields beyond OpenAI's, by name: forwarded when every provider the run may call accepts them (`extraBody`), else refused. */
+  extraParams?: Record<string, unknown>;
   /** Remote (http/https) image URLs in the messages, by the field that holds each (before `fieldPrefix`): the agent's policy decides. */
   remoteImages: string[];
   /** Deprecated spellings the transport noticed (a legacy `model` prefix is found by prepare itself). */

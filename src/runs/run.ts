@@ -10,6 +10,7 @@ import { runFailure, type AbortCause } from './failures.ts';
 import type { RunObserver } from './observer.ts';
 import type { PreparedRun } from './prepare.ts';
 import { planPrompt } from './prompt.ts';
+import { ReplyAccumulator } from './reply.ts';
 import { runToolStep, ToolCallRelay } from './tool-step.ts';
 
 export interface RunDeps {
@@ -199,6 +200,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       finishReason,
       usage,
       messages: added,
+      ...shown.details(reply.finish),
     };
     if (store) {
       // The reply lands together with the turns that asked for it, in one write; if that write
@@ -279,53 +281,6 @@ async function* callModels(
     }
   }
   throw lastError;
-}
-
-/** One model reply as it streams in: text, refusal, reasoning and tool calls put back together. */
-class ReplyAccumulator {
-  text = '';
-  refusal = '';
-  reasoning: ReasoningRecord | undefined;
-  calls: ToolCallRecord[] = [];
-  relayed = false;
-  finish: { finishReason: FinishReason; usage?: UsageRecord } | undefined;
-  private readonly byIndex: ToolCallRecord[] = [];
-
-  add(event: Exclude<ProviderEvent, { type: 'finish' }>): void {
-    switch (event.type) {
-      case 'content':
-        this.text += event.text;
-        break;
-      case 'refusal':
-        this.refusal += event.text;
-        break;
-      case 'reasoning':
-        this.reasoning = { text: (this.reasoning?.text ?? '') + event.text, field: event.field };
-        break;
-      case 'tool_call': {
-        let call = this.byIndex[event.index];
-        if (!call) {
-          call = { id: '', name: '', arguments: '', executor: 'client' };
-          this.byIndex[event.index] = call;
-          this.calls.push(call);
-        }
-        if (event.id) call.id = event.id;
-        if (event.name) call.name += event.name;
-        if (event.arguments) call.arguments += event.arguments;
-        break;
-      }
-    }
-  }
-
-  message(): MessageRecord {
-    const content: MessageRecord['content'] = [];
-    if (this.text !== '') content.push({ type: 'text', text: this.text });
-    if (this.refusal !== '') content.push({ type: 'refusal', text: this.refusal });
-    const message: MessageRecord = { role: 'assistant', content };
-    if (this.calls.length > 0) message.toolCalls = this.calls;
-    if (this.reasoning) message.reasoning = this.reasoning;
-    return message;
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -39,7 +39,9 @@ export async function runOverSocket(socket: SocketRun): Promise<void> {
   const requestId = randomUUID();
   const single = params.messages === undefined;
   const messages: ChatMessage[] = params.messages ?? [{ role: 'user', content: params.message ?? '' }];
-  const body = { ...params, model: params.model, messages } as unknown as CreateChatCompletionRequest;
+  // The frame's own fields (agent, sessionKey, message) are not request fields for the model.
+  const { agent: _agent, sessionKey: _sessionKey, message: _message, ...requestFields } = params;
+  const body = { ...requestFields, model: params.model, messages } as unknown as CreateChatCompletionRequest;
   const generation = socket.runtime.current;
   const release = generation.retain();
   try {

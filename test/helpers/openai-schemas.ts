@@ -41,3 +41,18 @@ function normalizeNullable(node: unknown): unknown {
   if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
   return out;
 }
+
+/** The property names of one of OpenAI's object schemas, through its `allOf` parts and `$ref`s. */
+export function openAiObjectFields(schemaName: string): string[] {
+  instance();
+  const components = (ajv!.getSchema('openai')!.schema as { components: { schemas: Record<string, any> } }).components.schemas;
+  const names = new Set<string>();
+  const visit = (schema: any) => {
+    if (!schema || typeof schema !== 'object') return;
+    if (typeof schema.$ref === 'string') return visit(components[schema.$ref.split('/').at(-1)!]);
+    for (const name of Object.keys(schema.properties ?? {})) names.add(name);
+    for (const part of schema.allOf ?? []) visit(part);
+  };
+  visit(components[schemaName]);
+  return [...names].sort();
+}

@@ -36,7 +36,7 @@ export function chatCompletionsRoute(runtime: Runtime): RequestHandler {
           if (chunk) sse.send(chunk);
         },
         finished: (sse, result) => {
-          sse.send(chunks.finish(result));
+          for (const chunk of chunks.finish(result)) sse.send(chunk);
           if (body.stream_options?.include_usage) sse.send(chunks.usage(result));
           sse.end();
         },

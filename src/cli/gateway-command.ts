@@ -59,9 +59,9 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     const sessionStore = openDefaultSessionStore(stateDir);
     gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore });
     const { url } = await gateway.listen({ port, bind });
-    if (!config.gateway.http.endpoints.chatCompletions.enabled) {
-      logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
-    }
+    const { chatCompletions, responses } = config.gateway.http.endpoints;
+    if (!chatCompletions.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
+    if (!responses.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/responses is disabled; set gateway.http.endpoints.responses.enabled to true');
     process.stderr.write(`openclaw gateway listening on ${url} (config: ${configPath})\n`);
   } catch (error) {
     process.stderr.write(`openclaw: cannot start the gateway: ${(error as Error).message}\n`);

@@ -105,7 +105,19 @@ export const configSchema = {
                   type: 'object',
                   additionalProperties: false,
                   default: {},
-                  properties: { enabled: { type: 'boolean', default: false, description: 'Serve `POST /v1/chat/completions` (and `/v1/models`).' } },
+                  properties: { enabled: { type: 'boolean', default: false, description: 'Serve `POST /v1/chat/completions`. `/v1/models` is served while this or `responses` is on.' } },
+                },
+                responses: {
+                  type: 'object',
+                  additionalProperties: false,
+                  default: {},
+                  properties: {
+                    enabled: {
+                      type: 'boolean',
+                      default: false,
+                      description: 'Serve the Responses API: `POST /v1/responses`, `GET`/`DELETE /v1/responses/{id}`, `…/input_items`, `…/cancel`. `/v1/models` is served while this or `chatCompletions` is on.',
+                    },
+                  },
                 },
               },
             },

@@ -1,4 +1,4 @@
-import type { CreateChatCompletionRequest, FinishReason } from '../../generated/index.ts';
+import type { CreateChatCompletionRequest, FinishReason, ReasoningEffort } from '../../generated/index.ts';
 import type { MessageRecord, UsageRecord } from '../records/record.ts';
 
 export type { FinishReason };
@@ -23,7 +23,10 @@ export type ModelParams = Partial<
     | 'tool_choice'
     | 'parallel_tool_calls'
   >
->;
+> & {
+  /** How hard a reasoning model should think (the Responses API's `reasoning.effort`). */
+  reasoning_effort?: NonNullable<ReasoningEffort>;
+};
 
 export interface ModelRequest {
   /** The model name after `<provider>/`. */

@@ -1,5 +1,6 @@
 import type { MessageRecord } from '../records/record.ts';
 import type { ModelParams } from '../providers/types.ts';
+import type { StoredResponse } from '../sessions/store.ts';
 
 /** How a transport names one of its inputs, so errors speak its language. */
 export interface InputName {
@@ -47,4 +48,17 @@ export interface RunRequest {
   remoteImages: string[];
   /** Deprecated spellings the transport noticed (a legacy `model` prefix is found by prepare itself). */
   deprecations?: string[];
+  /**
+   * A stored response to continue from (the Responses API's `previous_response_id`, looked up by
+   * the transport): the run continues its conversation exactly as it stood after it, and wins
+   * over `sessionKey` and `user`.
+   */
+  previous?: { response: StoredResponse; name: InputName };
+  /** False: the run writes nothing (the Responses API's `store: false`); a session it names is only read. Default true. */
+  store?: boolean;
+  /** The response this run produces (the Responses API), stored with the run's turn. */
+  response?: ResponseSeed;
 }
+
+/** What the transport knows of the response a run produces; the run adds where it was stored and what it holds. */
+export type ResponseSeed = Pick<StoredResponse, 'id' | 'previousResponseId' | 'createdAt' | 'input' | 'extra'>;

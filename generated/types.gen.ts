@@ -440,13 +440,16 @@ export type InputImageContent = {
 
 export type ImageDetail = 'low' | 'high' | 'auto' | 'original';
 
+/**
+ * Responses always carry `annotations` and `logprobs`; in input (an earlier reply sent back) they may be left out.
+ */
 export type OutputTextContent = {
     type: 'output_text';
     text: string;
-    annotations: Array<{
+    annotations?: Array<{
         [key: string]: unknown;
     }>;
-    logprobs: Array<{
+    logprobs?: Array<{
         [key: string]: unknown;
     }>;
 };
@@ -598,7 +601,7 @@ export type Reasoning = {
 /**
  * Forwarded as `reasoning_effort`.
  */
-export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | null;
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max' | null;
 
 export type Metadata = {
     [key: string]: string;
@@ -647,7 +650,7 @@ export type Response = {
     text?: ResponseTextParam;
     truncation?: 'auto' | 'disabled' | null;
     usage?: ResponseUsage;
-    user?: string | null;
+    user?: string;
     prompt_cache_key?: string | null;
     safety_identifier?: string | null;
     service_tier?: string | null;

@@ -13,6 +13,7 @@ import { generationOf, requestContext, securityHeaders } from './request-context
 import { chatCompletionsRoute } from './routes/chat-completions.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
+import { cancelResponseRoute, createResponseRoute, deleteResponseRoute, getResponseRoute, listInputItemsRoute } from './routes/responses.ts';
 import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
 
 export type HttpApp = express.Express & {
@@ -53,6 +54,11 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use(validator.handler);
 
   app.post('/v1/chat/completions', chatCompletionsRoute(runtime));
+  app.post('/v1/responses', createResponseRoute(runtime));
+  app.get('/v1/responses/:response_id', getResponseRoute(runtime));
+  app.delete('/v1/responses/:response_id', deleteResponseRoute(runtime));
+  app.get('/v1/responses/:response_id/input_items', listInputItemsRoute(runtime));
+  app.post('/v1/responses/:response_id/cancel', cancelResponseRoute(runtime));
   app.get('/v1/models', listModelsRoute());
   app.get('/v1/models/:model', retrieveModelRoute());
 

@@ -393,12 +393,23 @@ export type InputParam = string | Array<InputItem>;
  * A message (also in the short form `{role, content}` without `type`), a function call the model made earlier, the output of one, or a reasoning item.
  *
  */
-export type InputItem = EasyInputMessage | FunctionToolCall | FunctionCallOutputItemParam | ReasoningItem;
+export type InputItem = ({
+    type: 'message';
+} & EasyInputMessage) | ({
+    type: 'function_call';
+} & FunctionToolCall) | ({
+    type: 'function_call_output';
+} & FunctionCallOutputItemParam) | ({
+    type: 'reasoning';
+} & ReasoningItem);
 
 /**
  * Input message
  */
 export type EasyInputMessage = {
+    /**
+     * May be left out (the short form clients such as the Agents SDK send).
+     */
     type?: 'message';
     role: 'user' | 'assistant' | 'system' | 'developer';
     content: string | Array<InputMessageContent>;

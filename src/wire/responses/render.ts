@@ -236,6 +236,14 @@ export class ResponseEventWriter {
   }
 
   failed(error: GatewayError): void {
+    // The items still open keep what had arrived, marked incomplete.
+    const { message, reasoning } = this;
+    if (message?.part) {
+      const { kind, index, text } = message.part;
+      message.value.content[index] = kind === 'output_text' ? textPart(text) : { type: 'refusal', refusal: text };
+    }
+    if (reasoning) reasoning.value.content = [{ type: 'reasoning_text', text: reasoning.text }];
+    for (const call of this.calls.values()) if (call.item) this.items[call.item.index] = functionCallItem(call.item.id, call, 'incomplete');
     for (const item of this.items) {
       if ('status' in item && item.status === 'in_progress') item.status = 'incomplete';
     }

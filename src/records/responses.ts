@@ -149,8 +149,8 @@ export interface OutputOptions {
 
 /**
  * What a run added, as a response's output items: per assistant record its reasoning, its message
- * and its calls (the client's as `function_call`, the agent's own tools as `mcp_call` with their
- * results, which are not items of their own).
+ * and its calls (the client's as `function_call`, then the agent's own tools as `mcp_call` with
+ * their results, which are not items of their own).
  */
 export function outputItems(responseId: string, records: ReadonlyArray<MessageRecord>, options: OutputOptions = {}): OutputItem[] {
   const results = new Map<string, ToolRecord>();
@@ -167,10 +167,11 @@ export function outputItems(responseId: string, records: ReadonlyArray<MessageRe
       lastMessage = { type: 'message', id: itemId(responseId, 'msg', items.length), role: 'assistant', status: 'completed', content };
       items.push(lastMessage);
     }
-    for (const call of record.toolCalls ?? []) {
-      if (call.executor === 'server') items.push(mcpCallItem(itemId(responseId, 'mcp', items.length), call, results.get(call.id)));
-      else items.push(functionCallItem(itemId(responseId, 'fc', items.length), call));
-    }
+    // The client's calls first, as a stream shows them (they stream as they arrive; the agent's
+    // own are shown once the run says they were its own), so an item keeps its place and id.
+    const calls = record.toolCalls ?? [];
+    for (const call of calls) if (call.executor !== 'server') items.push(functionCallItem(itemId(responseId, 'fc', items.length), call));
+    for (const call of calls) if (call.executor === 'server') items.push(mcpCallItem(itemId(responseId, 'mcp', items.length), call, results.get(call.id)));
   }
   if (options.incomplete && lastMessage) lastMessage.status = 'incomplete';
   return items;

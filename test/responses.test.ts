@@ -1,6 +1,9 @@
 // The Responses API through the official `openai` SDK and raw HTTP, against a real gateway and the
 // scriptable upstream: shapes (validated against OpenAI's schemas), streaming events, storage,
 // continuation and branching, function calls, tools and request fields.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.ts';
@@ -453,6 +456,26 @@ describe('sessions, continuation and branches', () => {
     expect(upstreamText()).toEqual(['user:chat first', 'assistant:c1', 'user:then responses', 'assistant:r1', 'user:chat again']);
     expect(r.output_text).toBe('r1');
   });
+});
+
+describe('openclaw sessions show', () => {
+  it('marks the turns stored responses produced, and those since deleted', async () => {
+    upstream.setScript(() => ({ kind: 'text', text: 'shown' }));
+    const r1 = await gw.client.responses.create({ model: 'openclaw', input: 'cli one' });
+    const r2 = await gw.client.responses.create({ model: 'openclaw', input: 'cli two', previous_response_id: r1.id });
+    await gw.client.responses.delete(r1.id);
+    const key = `agent:main:response:${r1.id}`;
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, ['bin/openclaw.js', 'sessions', ...args], { cwd: join(import.meta.dirname, '..'), env: { ...process.env, OPENCLAW_STATE_DIR: gw.stateDir } });
+    const { stdout } = await cli('show', key);
+    expect(stdout).toContain(`response ${r1.id} (deleted)`);
+    expect(stdout).toContain(`response ${r2.id}, continuing ${r1.id}`);
+    expect(stdout).toContain('[user]\n  cli two');
+    const json = JSON.parse((await cli('show', key, '--json')).stdout);
+    expect(json.turns.map((turn: any) => turn.response)).toEqual([
+      { id: r1.id, stored: false },
+      { id: r2.id, stored: true, previousResponseId: r1.id },
+    ]);
+  }, 60_000);
 });
 
 describe('the echo agent', () => {

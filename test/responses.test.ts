@@ -458,6 +458,56 @@ describe('sessions, continuation and branches', () => {
   });
 });
 
+describe('stored responses live in the session store', () => {
+  it('survive a restart and are shared by another gateway on the same store (a replica)', async () => {
+    upstream.setScript(() => ({ kind: 'text', text: 'remembered' }));
+    const first = await gw.client.responses.create({ model: 'openclaw', input: 'remember this' });
+    const replica = await startTestGateway(
+      {
+        gateway: { http: { endpoints: { responses: { enabled: true } } } },
+        models: { providers: { up: { api: 'openai-completions', baseUrl: upstream.baseUrl, maxRetries: 0 } } },
+        agents: { list: [{ id: 'main', default: true, model: 'up/model-a' }] },
+      },
+      { stateDir: gw.stateDir },
+    );
+    try {
+      const seen = await replica.client.responses.retrieve(first.id);
+      expect(seen.output_text).toBe('remembered');
+      upstream.setScript(() => ({ kind: 'text', text: 'from the replica' }));
+      const next = await replica.client.responses.create({ model: 'openclaw', input: 'and then?', previous_response_id: first.id });
+      expect(upstreamText()).toEqual(['user:remember this', 'assistant:remembered', 'user:and then?']);
+      expect((await gw.client.responses.retrieve(next.id)).output_text).toBe('from the replica');
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('a client that goes away mid-stream aborts the run: the response is stored as cancelled with the user turn only', async () => {
+    upstream.setScript(() => ({ kind: 'text', text: 'a b c d e f g h', chunks: 8, chunkDelayMs: 200 }));
+    const aborter = new AbortController();
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', input: 'go away', stream: true }),
+      signal: aborter.signal,
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('response.output_text.delta')) text += new TextDecoder().decode((await reader.read()).value);
+    const id = sseEvents(text.slice(0, text.lastIndexOf('\n\n') + 2))[0].data.response.id as string;
+    aborter.abort();
+    let stored = await store().getResponse(id);
+    while (!stored) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      stored = await store().getResponse(id);
+    }
+    expect(stored.meta).toMatchObject({ outcome: 'aborted', errorCode: 'run_aborted' });
+    expect((await store().loadTranscript(stored.sessionKey)).messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'go away' }] }]);
+    expect(await gw.client.responses.retrieve(id)).toMatchObject({ status: 'cancelled', output: [] });
+    while (upstream.clientAborts === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+});
+
 describe('openclaw sessions show', () => {
   it('marks the turns stored responses produced, and those since deleted', async () => {
     upstream.setScript(() => ({ kind: 'text', text: 'shown' }));

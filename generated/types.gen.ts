@@ -963,7 +963,7 @@ export type OutputContent = ({
 export type AgentIdHeader = string;
 
 /**
- * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
+ * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`, `response:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
  *
  */
 export type SessionKeyHeader = string;
@@ -992,7 +992,7 @@ export type CreateChatCompletionData = {
          */
         'x-openclaw-agent-id'?: string;
         /**
-         * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
+         * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`, `response:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
          *
          */
         'x-openclaw-session-key'?: string;
@@ -1074,7 +1074,7 @@ export type CreateResponseData = {
          */
         'x-openclaw-agent-id'?: string;
         /**
-         * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
+         * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`, `response:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
          *
          */
         'x-openclaw-session-key'?: string;

@@ -116,6 +116,7 @@ describe('session keys', () => {
     ['cron:x'],
     ['subagent:x'],
     ['acp:x'],
+    ['response:resp_x'],
     ['CRON:upper'],
     [''],
     ['   '],

@@ -1197,7 +1197,16 @@ export type GetResponseData = {
          */
         response_id: string;
     };
-    query?: never;
+    query?: {
+        /**
+         * `true`: the response as the events its stream sends (`text/event-stream`).
+         */
+        stream?: boolean;
+        /**
+         * With `stream`, only the events after this `sequence_number`.
+         */
+        starting_after?: number;
+    };
     url: '/v1/responses/{response_id}';
 };
 

@@ -218,6 +218,26 @@ describe('streaming', () => {
     expect(final.output).toMatchObject(retrieved.output);
   });
 
+  it('a stored response streams again on GET with stream=true (the SDK’s responses.stream({ response_id })), from starting_after', async () => {
+    upstream.setScript(() => ({ kind: 'text', text: 'stream it again', reasoning: 'thinking first' }));
+    const original: any[] = [];
+    const live = gw.client.responses.stream({ model: 'openclaw', input: 'replay me' });
+    for await (const event of live) original.push(event);
+    const id = (await live.finalResponse()).id;
+    const replay = gw.client.responses.stream({ response_id: id });
+    const events: any[] = [];
+    for await (const event of replay) events.push(event);
+    for (const event of events) assertOpenAiShape('ResponseStreamEvent', event);
+    // The same events, each part's deltas in one.
+    const collapsed = (list: any[]) => list.map((event) => event.type).filter((type, i, types) => !(type.endsWith('.delta') && types[i - 1] === type));
+    expect(collapsed(events)).toEqual(collapsed(original));
+    expect(events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta)).toEqual(['stream it again']);
+    expect((await replay.finalResponse()).output).toMatchObject((await gw.client.responses.retrieve(id)).output);
+    const res = await fetch(`${gw.url}/v1/responses/${id}?stream=true&starting_after=5`, { headers: { authorization: `Bearer ${gw.token}` } });
+    const tail = sseEvents(await res.text());
+    expect(tail.map((event) => event.data.sequence_number)).toEqual(events.slice(6).map((event) => event.sequence_number));
+  });
+
   it('a run cut short by max_output_tokens ends with response.incomplete (and a 200 with status incomplete without stream)', async () => {
     upstream.setScript(() => ({ kind: 'text', text: 'cut sh', finishReason: 'length' }));
     const stream = gw.client.responses.stream({ model: 'openclaw', input: 'long story', max_output_tokens: 16 });
@@ -409,6 +429,23 @@ describe('sessions, continuation and branches', () => {
     expect((await store().loadTranscript(sb!.sessionKey)).messages).toHaveLength(6);
     const turns = await store().listTurns(sb!.sessionKey);
     expect(turns.map((turn) => turn.meta.responseId)).toEqual([r1.id, b2.id, expect.stringMatching(/^resp_/)]);
+  });
+
+  it('two requests continuing the same latest response at once: one continues its session, the other gets a branch; both see that response’s conversation', async () => {
+    reply('base');
+    const base = await gw.client.responses.create({ model: 'openclaw', input: 'start' });
+    upstream.setScript(() => ({ kind: 'text', text: 'reply', delayMs: 100 }));
+    const [a, b] = await Promise.all(['left', 'right'].map((input) => gw.client.responses.create({ model: 'openclaw', input, previous_response_id: base.id })));
+    const seen = upstream.requests.filter((r) => r.path.endsWith('/chat/completions')).slice(-2).map((r) => r.body.messages.map((m: any) => m.content));
+    expect(seen.map((messages) => messages.slice(0, 2))).toEqual([
+      ['start', 'base'],
+      ['start', 'base'],
+    ]);
+    const keys = await Promise.all([a.id, b.id].map(async (id) => (await store().getResponse(id))!.sessionKey));
+    const baseKey = (await store().getResponse(base.id))!.sessionKey;
+    expect(keys).toContain(baseKey);
+    expect(keys.filter((key) => key !== baseKey)).toHaveLength(1);
+    for (const key of keys) expect((await store().loadTranscript(key)).messages).toHaveLength(4);
   });
 
   it('the session header or `user` names the session; previous_response_id, when given, wins', async () => {

@@ -6,9 +6,10 @@ import { prepareRun } from '../../runs/prepare.ts';
 import { runAgent } from '../../runs/run.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { StoredResponse } from '../../sessions/store.ts';
-import { finishedResponse, newResponseId, ResponseEventWriter, storedResponseObject } from '../../wire/responses/render.ts';
+import { finishedResponse, newResponseId, replayStoredResponse, ResponseEventWriter, storedResponseObject } from '../../wire/responses/render.ts';
 import { responsesRunFields } from '../../wire/responses/request.ts';
 import { respondWhenDone, streamRun } from '../run-response.ts';
+import { SseStream } from '../sse.ts';
 import { runInputsFromHeaders } from '../run-headers.ts';
 import { clientAbortSignal, generationOf } from '../request-context.ts';
 
@@ -80,7 +81,16 @@ export function getResponseRoute(runtime: Runtime): RequestHandler {
   return async (req, res) => {
     const stored = await findResponse(runtime, String(req.params.response_id), 'response_id', 'response_not_found');
     res.locals.agentId = stored.agentId;
-    res.json(storedResponseObject(stored));
+    // The validator has made it a boolean already (the spec says so).
+    if (String(req.query.stream) !== 'true') return void res.json(storedResponseObject(stored));
+    // Its events again (the openai SDK's `responses.stream({ response_id })`), after `starting_after`.
+    const after = req.query.starting_after === undefined ? -1 : Number(req.query.starting_after);
+    const sse = new SseStream(res, generationOf(res).config.gateway.http.keepAliveIntervalMs);
+    sse.open();
+    replayStoredResponse(stored, (event) => {
+      if (event.sequence_number > after) sse.sendEvent(event.type, event);
+    });
+    sse.end(false);
   };
 }
 

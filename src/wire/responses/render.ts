@@ -209,7 +209,7 @@ export class ResponseEventWriter {
     }
   }
 
-  finished(result: RunResult): void {
+  finished(result: RunResult, completedAt: number | null = seconds(Date.now())): void {
     this.endStep(result.finishReason);
     const handedBack = new Set(result.toolCalls.map((call) => call.id));
     const results = new Map<string, Extract<MessageRecord, { role: 'tool' }>>();
@@ -231,11 +231,11 @@ export class ResponseEventWriter {
       this.emit({ type: 'response.output_item.done', output_index: call.item!.index, item: done, sequence_number: 0 });
     }
     const reason = incompleteReason(result.finishReason);
-    const response = this.snapshot({ status: reason ? 'incomplete' : 'completed', incompleteReason: reason, output: this.items, usage: result.usage, completedAt: seconds(Date.now()) });
+    const response = this.snapshot({ status: reason ? 'incomplete' : 'completed', incompleteReason: reason, output: this.items, usage: result.usage, completedAt });
     this.emit(reason ? { type: 'response.incomplete', response, sequence_number: 0 } : { type: 'response.completed', response, sequence_number: 0 });
   }
 
-  failed(error: GatewayError): void {
+  failed(error: Pick<GatewayError, 'code' | 'message'> & { kind?: GatewayError['kind'] }, status: 'failed' | 'cancelled' = 'failed'): void {
     // The items still open keep what had arrived, marked incomplete.
     const { message, reasoning } = this;
     if (message?.part) {
@@ -247,7 +247,7 @@ export class ResponseEventWriter {
     for (const item of this.items) {
       if ('status' in item && item.status === 'in_progress') item.status = 'incomplete';
     }
-    const response = this.snapshot({ status: 'failed', output: this.items, error: responseError(error.code, error.message, error.kind) });
+    const response = this.snapshot({ status, output: this.items, error: responseError(error.code, error.message, error.kind) });
     this.emit({ type: 'response.failed', response, sequence_number: 0 });
   }
 
@@ -390,4 +390,34 @@ export class ResponseEventWriter {
     }
     this.calls = new Map();
   }
+}
+
+/**
+ * A stored response as the events its stream would have sent (`GET /v1/responses/{id}?stream=true`):
+ * its records fed through the same writer, so the items and ids are those of the stored response.
+ */
+export function replayStoredResponse(stored: StoredResponse, send: Send): void {
+  const meta = stored.meta;
+  const writer = new ResponseEventWriter({ id: stored.id, createdAt: seconds(stored.createdAt), shell: stored.extra as ResponseShell, send });
+  writer.open();
+  const finishReason = (meta.finishReason ?? (meta.outcome === 'tool_calls' ? 'tool_calls' : 'stop')) as FinishReason;
+  const model = meta.model ?? '';
+  const turns = stored.output.filter((record): record is Extract<MessageRecord, { role: 'assistant' }> => record.role === 'assistant');
+  turns.forEach((record, step) => {
+    if (record.reasoning?.text) writer.event({ type: 'reasoning', text: record.reasoning.text, field: record.reasoning.field ?? 'reasoning' });
+    for (const part of record.content) {
+      if (part.type === 'text') writer.event({ type: 'content', text: part.text });
+      else if (part.type === 'refusal') writer.event({ type: 'refusal', text: part.text });
+    }
+    (record.toolCalls ?? []).forEach((call, index) => writer.event({ type: 'tool_call', index, id: call.id, name: call.name, arguments: call.arguments }));
+    writer.event({ type: 'step.finished', step: step + 1, finishReason: step === turns.length - 1 ? finishReason : 'tool_calls', model });
+  });
+  if (meta.outcome === 'failed' || meta.outcome === 'aborted') {
+    writer.failed({ code: meta.errorCode ?? 'internal_error', message: meta.errorMessage ?? 'The run failed.' }, meta.outcome === 'aborted' ? 'cancelled' : 'failed');
+    return;
+  }
+  const last = turns.at(-1);
+  const toolCalls = meta.outcome === 'tool_calls' ? (last?.toolCalls ?? []).filter((call) => call.executor !== 'server') : [];
+  const result: RunResult = { runId: '', agentId: stored.agentId, sessionKey: stored.sessionKey, model, content: null, refusal: null, toolCalls, finishReason, usage: meta.usage, messages: stored.output };
+  writer.finished(result, meta.finishedAt !== undefined ? seconds(meta.finishedAt) : null);
 }

@@ -30,6 +30,8 @@ const IDLE_ONLY = argv.includes('--idle-only');
 const FIRST_CHUNK = argv.includes('--first-chunk');
 /** Only the gateway CPU per non-streaming request, /v1/responses against /v1/chat/completions (≈1 min). */
 const RESPONSES_CPU = argv.includes('--responses-cpu');
+/** Only the tool-step cell (≈20 s). */
+const TOOL_STEP = argv.includes('--tool-step');
 
 interface Plan {
   connections: number[];
@@ -147,9 +149,9 @@ function freePort(): Promise<number> {
   });
 }
 
-function writeGatewayConfig(dir: string, upstreamUrl: string): string {
-  const path = join(dir, 'bench.json5');
-  const config = {
+function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?: boolean } = {}): string {
+  const path = join(dir, options.tools ? 'bench-tools.json5' : 'bench.json5');
+  const config: Record<string, unknown> = {
     gateway: {
       bind: '127.0.0.1',
       auth: { mode: 'token', token: TOKEN },
@@ -158,6 +160,12 @@ function writeGatewayConfig(dir: string, upstreamUrl: string): string {
     models: { providers: { up: { api: 'openai-completions', baseUrl: `${upstreamUrl}/v1`, apiKey: 'bench' } } },
     agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }] },
   };
+  if (options.tools) {
+    // The tool-step cell's own gateway (the other figures run without a tool server): the demo MCP
+    // server over stdio, whose `time` tool answers at once.
+    config.mcp = { servers: { bench: { command: process.execPath, args: [join(ROOT, 'examples', 'mcp-demo-server.ts')] } } };
+    config.agents = { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }, { id: 'tools', tools: { allow: ['bench__time'] } }] };
+  }
   writeFileSync(path, `// written by bench/run.ts\n${JSON.stringify(config, null, 2)}\n`);
   return path;
 }
@@ -479,6 +487,12 @@ async function main() {
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
   if (RESPONSES_CPU) return responsesCpuRun(upstream, configPath, log);
+  if (TOOL_STEP) {
+    const toolStep = await toolStepCell(upstream, dir, direct, log, 5);
+    await stopChild(upstream.child);
+    process.stdout.write(toolStepMarkdown(toolStep));
+    return;
+  }
 
   // Time to /ready: a few cold starts, then the one we keep.
   const readyMs: number[] = [];
@@ -568,6 +582,7 @@ async function main() {
   const finalStatus = procStatus(fresh.child.pid);
 
   const stopCode = await stopChild(fresh.child);
+  const toolStep = await toolStepCell(upstream, dir, direct, log, QUICK ? 2 : 5);
   await stopChild(upstream.child);
   const totalSec = (performance.now() - t0) / 1000;
 
@@ -595,12 +610,14 @@ async function main() {
     idle: idleResult,
     cells,
     responsesCpu,
+    toolStep,
     gatewayExitCode: stopCode,
     totalSeconds: totalSec,
   };
   const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(markdown(report, cells));
+  process.stdout.write(toolStepMarkdown(toolStep));
   process.stdout.write(`\nJSON: ${file.slice(ROOT.length + 1)} (total ${totalSec.toFixed(0)} s)\n`);
 }
 
@@ -790,6 +807,123 @@ async function responsesCpuRun(upstream: Upstream, configPath: string, log: (lin
   const file = join(RESULTS, `responses-cpu-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify({ date: startedAt.toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version }, pairs }, null, 2)}\n`);
   process.stdout.write(`${responsesCpuMarkdown(pairs).join('\n')}\n\nJSON: ${file.slice(ROOT.length + 1)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tool-step cell: a run with one server tool step whose tool answers at once, against the two
+// upstream calls it makes, sent directly one after the other. One connection, non-streaming,
+// gateway and direct interleaved in rounds; the plain one-call run beside it, for the gateway's
+// cost per request without a tool step.
+
+interface ToolStepResult {
+  rounds: number;
+  msPerRound: number;
+  /** Per round: p50 ms of each measure. */
+  gatewayTool: number[];
+  directTwoCalls: number[];
+  gatewayPlain: number[];
+  directOneCall: number[];
+  requests: { gatewayTool: number; directTwoCalls: number; gatewayPlain: number; directOneCall: number };
+}
+
+function postJson(agent: Agent, url: string, headers: Record<string, string>, body: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const text = JSON.stringify(body);
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers } }, (res: IncomingMessage) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => {
+        const raw = Buffer.concat(parts).toString('utf8');
+        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${raw.slice(0, 300)}`));
+        resolve(JSON.parse(raw));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** p50 (ms) of `send` repeated for `durationMs` on one keep-alive connection. */
+async function timed(durationMs: number, send: () => Promise<void>): Promise<{ p50: number; requests: number }> {
+  const times: number[] = [];
+  const until = performance.now() + durationMs;
+  while (performance.now() < until) {
+    const started = performance.now();
+    await send();
+    times.push(performance.now() - started);
+  }
+  return { p50: percentile(times, 50), requests: times.length };
+}
+
+async function toolStepCell(upstream: Upstream, dir: string, direct: Endpoint, log: (line: string) => void, rounds: number): Promise<ToolStepResult> {
+  const gw = await startGateway(writeGatewayConfig(dir, upstream.url, { tools: true }));
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const user = { role: 'user', content: 'What time is it?' };
+  const tool = { type: 'function', function: { name: 'bench__time', parameters: { type: 'object', properties: {} } } };
+  const gatewayHeaders = { authorization: `Bearer ${TOKEN}` };
+  const gatewayTool = async () => {
+    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw/tools', messages: [user] });
+    if (typeof reply.choices[0].message.content !== 'string') throw new Error(`the tool run answered ${JSON.stringify(reply).slice(0, 300)}`);
+  };
+  const directTwo = async () => {
+    const first = await postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', messages: [user], tools: [tool] });
+    const call = first.choices[0].message.tool_calls[0];
+    await postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', tools: [tool], messages: [user, first.choices[0].message, { role: 'tool', tool_call_id: call.id, content: 'Monday 1 January 2024 at 12:00:00 UTC' }] });
+  };
+  const gatewayPlain = () => postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw', messages: [user] }).then(() => undefined);
+  const directOne = () => postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', messages: [user] }).then(() => undefined);
+  // The tool server connects in the background: the first tool run must see the tool.
+  for (let i = 0; ; i++) {
+    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw/tools', messages: [user] }).catch(() => undefined);
+    if (reply?.usage?.total_tokens > 20) break;
+    if (i > 500) throw new Error(`the bench tool server did not come up:\n${gw.stderr()}`);
+    await sleep(20);
+  }
+  const msPerRound = 2_000;
+  await timed(500, gatewayTool);
+  await timed(500, directTwo);
+  const result: ToolStepResult = { rounds, msPerRound, gatewayTool: [], directTwoCalls: [], gatewayPlain: [], directOneCall: [], requests: { gatewayTool: 0, directTwoCalls: 0, gatewayPlain: 0, directOneCall: 0 } };
+  for (let round = 1; round <= rounds; round++) {
+    const g = await timed(msPerRound, gatewayTool);
+    const d = await timed(msPerRound, directTwo);
+    const gp = await timed(msPerRound / 2, gatewayPlain);
+    const dp = await timed(msPerRound / 2, directOne);
+    result.gatewayTool.push(g.p50);
+    result.directTwoCalls.push(d.p50);
+    result.gatewayPlain.push(gp.p50);
+    result.directOneCall.push(dp.p50);
+    result.requests.gatewayTool += g.requests;
+    result.requests.directTwoCalls += d.requests;
+    result.requests.gatewayPlain += gp.requests;
+    result.requests.directOneCall += dp.requests;
+    log(`tool step round ${round}: gateway ${fmt(g.p50, 3)} ms vs two direct calls ${fmt(d.p50, 3)} ms (+${fmt(g.p50 - d.p50, 3)}); plain run +${fmt(gp.p50 - dp.p50, 3)}`);
+  }
+  agent.destroy();
+  await stopChild(gw.child);
+  return result;
+}
+
+function toolStepMarkdown(result: ToolStepResult): string {
+  const median = (values: number[]) => percentile(values, 50);
+  const g = median(result.gatewayTool);
+  const d = median(result.directTwoCalls);
+  const gp = median(result.gatewayPlain);
+  const dp = median(result.directOneCall);
+  const lines = [
+    '',
+    `### One tool step (1 connection, non-streaming; median of ${result.rounds} rounds of p50, ms)`,
+    '',
+    'A run whose model calls one server tool (the demo MCP server over stdio; its `time` tool answers at once), then answers from its result: two upstream calls. Against it, the same two upstream calls sent directly one after the other. The plain row is one-call runs, for what the gateway adds to any request.',
+    '',
+    '| measure | gateway | direct | added |',
+    '|---|---:|---:|---:|',
+    `| run with one tool step vs two direct calls | ${fmt(g, 3)} | ${fmt(d, 3)} | +${fmt(g - d, 3)} |`,
+    `| plain run vs one direct call | ${fmt(gp, 3)} | ${fmt(dp, 3)} | +${fmt(gp - dp, 3)} |`,
+    `| requests measured (tool / two calls / plain / one call) | ${result.requests.gatewayTool} / ${result.requests.directTwoCalls} / ${result.requests.gatewayPlain} / ${result.requests.directOneCall} | | |`,
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

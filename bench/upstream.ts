@@ -7,6 +7,7 @@
 //   node bench/upstream.ts [--port 0] [--latency-ms 0] [--chunks 8] [--chunk-delay-ms 0]
 // It prints `{"port":N}` on stdout once listening. `POST /_bench/config` (JSON, same keys as
 // UpstreamOptions) changes the behaviour at run time; `GET /_bench/stats` reports open streams.
+// A request that offers `tools` gets a call to its first tool instead (see the tool-step cell).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -56,6 +57,27 @@ export function createUpstream(initial: Partial<UpstreamOptions> = {}): Upstream
       return json(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error' } });
     }
     const model = body.model ?? 'bench';
+    // The tool-step cell: a request that offers tools and does not end with a tool result is
+    // answered with a call to the first tool (at once, in one piece); the reply to its result is
+    // the usual text.
+    const tools = (body as { tools?: Array<{ function: { name: string } }> }).tools;
+    const messages = (body as { messages?: Array<{ role: string }> }).messages;
+    if (tools && tools.length > 0 && messages?.at(-1)?.role !== 'tool') {
+      const call = { id: `call_bench${stats.requests}`, type: 'function', function: { name: tools[0].function.name, arguments: '{}' } };
+      const usage = { prompt_tokens: 10, completion_tokens: 1, total_tokens: 11 };
+      const base = { id: `chatcmpl-bench${stats.requests}`, created: Math.floor(Date.now() / 1000), model };
+      if (!body.stream) {
+        return json(res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [call] }, finish_reason: 'tool_calls', logprobs: null }], usage });
+      }
+      const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.write(chunk({ role: 'assistant', content: null }, null));
+      res.write(chunk({ tool_calls: [{ index: 0, ...call }] }, null));
+      res.write(chunk({}, 'tool_calls'));
+      if (body.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`);
+      res.end('data: [DONE]\n\n');
+      return;
+    }
     const id = `chatcmpl-bench${stats.requests}`;
     const created = Math.floor(Date.now() / 1000);
     const chunks = Math.max(1, options.chunks);

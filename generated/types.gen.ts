@@ -288,6 +288,37 @@ export type CreateChatCompletionStreamResponse = {
     choices: Array<ChatCompletionStreamChoice>;
     usage?: CompletionUsage | null;
     system_fingerprint?: string | null;
+    openclaw_tool_event?: ToolStepEvent;
+};
+
+/**
+ * One server tool call of an agent run, as it starts (`tool.started`, with the arguments the model gave) and as it ends (`tool.finished`, with the outcome and how long it took). Sent only on request (header `x-openclaw-tool-events`) over SSE, always over the WebSocket.
+ *
+ */
+export type ToolStepEvent = {
+    type: 'tool.started' | 'tool.finished';
+    /**
+     * The model call (1, 2, …) whose tool calls these are.
+     */
+    step: number;
+    call_id: string;
+    /**
+     * The tool as the model called it, `<server>__<tool>`.
+     */
+    name: string;
+    /**
+     * `tool.started`: the arguments as the model wrote them (JSON text).
+     */
+    arguments?: string;
+    /**
+     * `tool.finished`: `ok`; `error` (the tool answered with an error); `failed` (its server failed or is down); `timeout`; `cancelled` (the run was aborted); and, never executed, `invalid_arguments`, `denied` (not allowed to this agent), `unknown` (no such tool).
+     *
+     */
+    outcome?: 'ok' | 'error' | 'failed' | 'timeout' | 'cancelled' | 'invalid_arguments' | 'denied' | 'unknown';
+    /**
+     * `tool.finished`: how long the call took, in milliseconds.
+     */
+    duration_ms?: number;
 };
 
 export type Model = {
@@ -326,6 +357,14 @@ export type HealthResponse = {
 export type ReadyResponse = {
     ready: boolean;
     failing: Array<string>;
+    /**
+     * The configured MCP servers and their state. A server that is down leaves the gateway ready (its agents run without its tools) and is listed here as `connecting` or `failed`.
+     *
+     */
+    toolServers?: Array<{
+        name: string;
+        state: 'connecting' | 'ready' | 'failed' | 'closed';
+    }>;
 };
 
 /**
@@ -979,6 +1018,12 @@ export type ModelOverrideHeader = string;
 export type ResponseIdPath = string;
 
 /**
+ * `true` (or `1`): a streamed reply also carries the agent's server tool steps, each as a chunk with empty `choices` and an `openclaw_tool_event` (see ToolStepEvent), sent as the gateway starts and finishes each MCP tool call. Without it the stream holds only what OpenAI's would: the gateway's own tool calls never appear in it (only the client's `tools` are called in the reply), and while tools run only `: keep-alive` comments are sent.
+ *
+ */
+export type ToolEventsHeader = 'true' | '1' | 'false' | '0';
+
+/**
  * Echoed back on the response; generated when absent.
  */
 export type RequestIdHeader = string;
@@ -1000,6 +1045,11 @@ export type CreateChatCompletionData = {
          * `<provider>/<model>`: overrides the agent's backend model for this request.
          */
         'x-openclaw-model'?: string;
+        /**
+         * `true` (or `1`): a streamed reply also carries the agent's server tool steps, each as a chunk with empty `choices` and an `openclaw_tool_event` (see ToolStepEvent), sent as the gateway starts and finishes each MCP tool call. Without it the stream holds only what OpenAI's would: the gateway's own tool calls never appear in it (only the client's `tools` are called in the reply), and while tools run only `: keep-alive` comments are sent.
+         *
+         */
+        'x-openclaw-tool-events'?: 'true' | '1' | 'false' | '0';
         /**
          * Echoed back on the response; generated when absent.
          */

@@ -20,6 +20,14 @@ export type ErrorKind =
   | 'timeout'
   | 'aborted';
 
+/** How a transport names one of its inputs, so an error about it speaks the transport's language. */
+export interface InputName {
+  /** Subject of an error sentence: "Header x-openclaw-agent-id", "params.agent". */
+  label: string;
+  /** The error's `param`: a body path, or null for a header. */
+  param: string | null;
+}
+
 export interface GatewayErrorOptions {
   /** A stable, machine-readable code (`model_not_found`, `session_busy`…); never null. */
   code: string;

@@ -15,6 +15,7 @@ import { GatewayMetrics } from './metrics/metrics.ts';
 import { silentLogger } from './log.ts';
 import { Runtime } from './runtime.ts';
 import type { SessionStore } from './sessions/store.ts';
+import { ToolManager } from './tools/manager.ts';
 import { WsGateway } from './ws/server.ts';
 
 export interface GatewayDeps {
@@ -69,9 +70,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const env = deps.env ?? process.env;
   const stateDir = deps.stateDir ?? resolveStateDir(env);
   const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns });
-  const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics) });
+  const tools = new ToolManager({ logger, env });
+  const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics), tools });
   warnDeprecatedAuthSource(runtime.current.auth, logger);
-  const authGuard = new AuthGuard(runtime, deps.authLimiter ?? new MemoryAuthLimiter());
+  const authGuard = new AuthGuard(() => runtime.current, deps.authLimiter ?? new MemoryAuthLimiter());
   const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
   const ws = new WsGateway({ runtime, authGuard, metrics });
   const servers: Server[] = [];
@@ -193,6 +195,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       for (const server of servers) server.closeAllConnections();
       await closed;
       await runtime.current.close();
+      await tools.close();
       await runtime.store?.close();
       await authGuard.limiter.close?.();
       logger.info({ event: 'gateway.closed' }, 'gateway closed');

@@ -7,6 +7,8 @@ import type { RunObserver } from './runs/observer.ts';
 import type { RunSetup } from './runs/prepare.ts';
 import type { RunDeps } from './runs/run.ts';
 import type { SessionStore } from './sessions/store.ts';
+import type { ToolManager, ToolSource } from './tools/manager.ts';
+import { AgentToolIndex } from './tools/policy.ts';
 
 /**
  * Everything derived from one version of the config. A request holds the generation it started
@@ -18,15 +20,18 @@ export class Generation implements RunSetup {
   readonly roster: Roster;
   readonly providers: ProviderRegistry;
   readonly auth: ResolvedAuth;
+  /** Each agent's MCP tools (read from the gateway's tool manager, which outlives generations). */
+  readonly tools: AgentToolIndex | undefined;
   private holds = 0;
   private retired = false;
   private closed = false;
 
-  constructor(config: GatewayConfig, auth: ResolvedAuth) {
+  constructor(config: GatewayConfig, auth: ResolvedAuth, tools?: ToolSource) {
     this.config = config;
     this.roster = buildRoster(config);
     this.providers = new ProviderRegistry(config);
     this.auth = auth;
+    this.tools = tools ? new AgentToolIndex(tools, config.agents.list) : undefined;
   }
 
   /** Keeps the generation's clients open until the returned function is called (once; further calls do nothing). */
@@ -65,6 +70,8 @@ export class Runtime {
   readonly stateDir: string;
   readonly store: SessionStore | undefined;
   readonly observer: RunObserver | undefined;
+  /** The MCP servers; kept across reloads, which only tell it the new `mcp.servers`. */
+  readonly tools: ToolManager | undefined;
   private readonly serves: boolean;
 
   constructor(options: {
@@ -74,6 +81,7 @@ export class Runtime {
     stateDir: string;
     store?: SessionStore;
     observer?: RunObserver;
+    tools?: ToolManager;
     /** False for processes that serve nothing (the CLI's own runs): no gateway secret is looked up or generated. */
     serves?: boolean;
   }) {
@@ -82,8 +90,10 @@ export class Runtime {
     this.stateDir = options.stateDir;
     this.store = options.store;
     this.observer = options.observer;
+    this.tools = options.tools;
     this.serves = options.serves ?? true;
     this.generation = this.build(options.config);
+    this.tools?.apply(options.config.mcp.servers);
   }
 
   get current(): Generation {
@@ -94,6 +104,7 @@ export class Runtime {
   apply(config: GatewayConfig): void {
     const previous = this.generation;
     this.generation = this.build(config);
+    this.tools?.apply(config.mcp.servers);
     previous.retire();
   }
 
@@ -128,12 +139,12 @@ export class Runtime {
   };
 
   private build(config: GatewayConfig): Generation {
-    if (!this.serves) return new Generation(config, { mode: 'none', source: 'none' });
+    if (!this.serves) return new Generation(config, { mode: 'none', source: 'none' }, this.tools);
     const auth = resolveAuth(config, this.env, this.stateDir);
     if ('generated' in auth && auth.generated) {
       this.logger.warn({ event: 'auth.token_generated', file: auth.source }, 'no gateway token configured; generated one and stored it');
       process.stderr.write(`\nGenerated a gateway token (stored in ${auth.source}, printed only this once):\n\n  ${auth.secret}\n\nSend it as "Authorization: Bearer <token>".\n\n`);
     }
-    return new Generation(config, auth);
+    return new Generation(config, auth, this.tools);
   }
 }

@@ -5,14 +5,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeUpstream } from './fixtures/upstream.ts';
+import { sseData } from './helpers/gateway.ts';
 
 const BIN = new URL('../bin/openclaw.js', import.meta.url).pathname;
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
+const cleanupsAfter: Array<() => Promise<void>> = [];
 
-afterEach(() => {
+afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const cleanup of cleanupsAfter.splice(0)) await cleanup();
 });
 
 function tempDir(): string {
@@ -44,11 +48,8 @@ async function startGateway(args: string[], env: Record<string, string>): Promis
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 15_000;
-  while (!stderr.includes('listening on') && Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // Until it listens or exits (the test's own timeout is the limit).
+  while (!stderr.includes('listening on') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
   return { child, stderr: () => stderr, stdout: () => stdout, exited };
 }
 
@@ -87,18 +88,40 @@ describe('openclaw gateway', () => {
 
   it('--port beats OPENCLAW_GATEWAY_PORT, which beats gateway.port; serves the demo agent; exits 0 on SIGTERM after in-flight streams', async () => {
     const stateDir = tempDir();
+    // The "slow" agent's reply is held by the upstream until the gateway has begun to stop.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const upstream = await startFakeUpstream(() => ({ kind: 'gated', until: held, then: { kind: 'text', text: 'finished after SIGTERM', chunks: 3 } }));
+    cleanupsAfter.push(() => upstream.close());
     const [flagPort, envPort, filePort] = [await freePort(), await freePort(), await freePort()];
     const config = join(stateDir, 'config.json5');
-    writeFileSync(config, `{ gateway: { port: ${filePort}, auth: { token: 'cli-test-token-0123456789' }, http: { endpoints: { chatCompletions: { enabled: true } } } } }`);
+    writeFileSync(
+      config,
+      `{ gateway: { port: ${filePort}, auth: { token: 'cli-test-token-0123456789' }, http: { endpoints: { chatCompletions: { enabled: true } } } },
+         models: { providers: { up: { api: 'openai-completions', baseUrl: '${upstream.baseUrl}' } } },
+         agents: { list: [{ id: 'main', default: true }, { id: 'slow', model: 'up/slow-model' }] } }`,
+    );
     const run = await startGateway(['--port', String(flagPort), '--config', config], { OPENCLAW_STATE_DIR: stateDir, OPENCLAW_GATEWAY_PORT: String(envPort) });
     expect(run.stderr()).toContain(`:${flagPort}`);
-    const res = await fetch(`http://127.0.0.1:${flagPort}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer cli-test-token-0123456789', 'content-type': 'application/json' },
-      body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'bye' }] }),
-    });
+    const ask = (model: string) =>
+      fetch(`http://127.0.0.1:${flagPort}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer cli-test-token-0123456789', 'content-type': 'application/json' },
+        body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'bye' }] }),
+      });
+    const content = (text: string) => sseData(text).filter((event) => event !== '[DONE]').map((event) => JSON.parse(event).choices[0]?.delta?.content ?? '').join('');
+    expect(content(await (await ask('openclaw')).text())).toBe('Echo: bye');
+
+    const inFlight = ask('openclaw/slow');
+    while (upstream.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     run.child.kill('SIGTERM');
-    expect(await res.text()).toContain('data: [DONE]');
+    while (!run.stdout().includes('"gateway.stopping"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(content(text)).toBe('finished after SIGTERM');
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
     expect(await run.exited).toBe(0);
 
     const byEnv = await startGateway(['--config', config], { OPENCLAW_STATE_DIR: stateDir, OPENCLAW_GATEWAY_PORT: String(envPort) });

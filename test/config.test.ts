@@ -99,11 +99,45 @@ describe('hot reload', () => {
   });
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not met in time');
+/** Resolves once `check` holds (the test's own timeout is the limit). */
+async function waitFor(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
 }
+
+describe('MCP servers and tool policy', () => {
+  const problems = (raw: unknown, env: Record<string, string> = {}) => {
+    try {
+      parseConfig(raw, env);
+      return [];
+    } catch (error) {
+      return (error as { problems: string[] }).problems;
+    }
+  };
+
+  it('defaults: no servers, deny by default, and the loop limits', () => {
+    const config = parseConfig({}, {});
+    expect(config.mcp.servers).toEqual({});
+    expect(config.agents.list[0]).toMatchObject({ tools: { allow: [], deny: [] }, maxToolSteps: 8, toolTimeoutSeconds: 60, maxToolResultBytes: 65536 });
+  });
+
+  it("an agent's allow replaces the defaults' allow; the defaults' deny always applies", () => {
+    const config = parseConfig(
+      { agents: { defaults: { tools: { allow: ['*'], deny: ['admin__*'] }, maxToolSteps: 3 }, list: [{ id: 'main' }, { id: 'narrow', tools: { allow: ['notes__*'], deny: ['notes__delete'] }, maxToolSteps: 5 }] } },
+      {},
+    );
+    expect(config.agents.list[0]).toMatchObject({ tools: { allow: ['*'], deny: ['admin__*'] }, maxToolSteps: 3 });
+    expect(config.agents.list[1]).toMatchObject({ tools: { allow: ['notes__*'], deny: ['admin__*', 'notes__delete'] }, maxToolSteps: 5 });
+  });
+
+  it('names what is wrong with a server entry, and substitutes ${NAME} in it', () => {
+    expect(problems({ mcp: { servers: { a__b: { command: 'x' } } } })).toEqual([
+      'mcp.servers.a__b: must be an MCP server name (letters, digits, `-`, single `_` not at either end; at most 48 characters)',
+    ]);
+    expect(problems({ mcp: { servers: { s: { command: 'x', url: 'http://h/mcp' } } } })).toEqual(['mcp.servers.s: set either command (a stdio server) or url (a streamable HTTP server), not both']);
+    expect(problems({ mcp: { servers: { s: {} } } })).toEqual(['mcp.servers.s: needs command (a stdio server) or url (a streamable HTTP server)']);
+    expect(problems({ mcp: { servers: { s: { url: 'ftp://h' } } } })).toEqual(['mcp.servers.s.url: must be an http:// or https:// URL']);
+    expect(problems({ mcp: { servers: { s: { url: 'http://h/mcp', env: {} } } } })).toEqual(['mcp.servers.s.env: only for a stdio server (command)']);
+    const config = parseConfig({ mcp: { servers: { s: { url: 'https://h/mcp', headers: { authorization: 'Bearer ${MCP_TOKEN}' } } } } }, { MCP_TOKEN: 'abc' });
+    expect(config.mcp.servers.s.headers).toEqual({ authorization: 'Bearer abc' });
+  });
+});

@@ -99,7 +99,10 @@ describe('/metrics', () => {
   });
 
   it('counts WebSocket runs, auth failures and open streams', async () => {
-    upstream = await startFakeUpstream(() => ({ kind: 'text', text: 'slow', delayMs: 400 }));
+    // The reply is held until the test has scraped the metrics of the run in flight.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    upstream = await startFakeUpstream(() => ({ kind: 'gated', until: held, then: { kind: 'text', text: 'slow' } }));
     gw = await startTestGateway({ ...enabled, models: { providers: { up: { api: 'openai-completions', baseUrl: upstream.baseUrl } } }, agents: { defaults: { model: 'up/fake-model' } } });
     const bad = new WebSocket(`${gw.url.replace('http', 'ws')}/ws`, { headers: { Authorization: 'Bearer wrong' } });
     await new Promise((resolve) => bad.on('error', resolve));
@@ -107,11 +110,12 @@ describe('/metrics', () => {
     await new Promise((resolve) => ws.once('open', resolve));
     const answered = new Promise((resolve) => ws.on('message', (data) => JSON.parse(data.toString()).type === 'res' && resolve(undefined)));
     ws.send(JSON.stringify({ type: 'req', id: 1, method: 'agent.run', params: { message: 'hi' } }));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    while (upstream.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     const during = await scrape(gw);
     expect(during.get('openclaw_active_streams{transport="ws"}')).toBe(1);
     expect(during.get('openclaw_active_runs')).toBe(1);
     expect(during.get('openclaw_ws_connections')).toBe(1);
+    release();
     await answered;
     const after = await scrape(gw);
     expect(after.get('openclaw_active_streams{transport="ws"}')).toBe(0);

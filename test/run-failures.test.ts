@@ -86,12 +86,11 @@ describe('retries and fallbacks', () => {
 
   it('answers 502 once every model failed', async () => {
     upstream.setScript(() => ({ kind: 'status', status: 502 }));
-    const started = Date.now();
     const error = await apiError(ask());
     expect(error.status).toBe(502);
     expect((error.error as any).code).toBe('upstream_unavailable');
-    expect(chatRequests()).toHaveLength(4); // 3 on the primary (maxRetries 2), 1 on the fallback (maxRetries 0)
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // 3 on the primary (maxRetries 2), 1 on the fallback (maxRetries 0), in that order.
+    expect(chatRequests().map((r) => r.body.model)).toEqual(['primary-model', 'primary-model', 'primary-model', 'fallback-model']);
   });
 
   it('does not retry after the stream began: error event then [DONE]', async () => {
@@ -101,7 +100,7 @@ describe('retries and fallbacks', () => {
     const events = sseData(text);
     expect(events.at(-1)).toBe('[DONE]');
     const error = JSON.parse(events.at(-2)!);
-    expect(error.error).toMatchObject({ type: expect.any(String), code: 'upstream_unavailable', request_id: 'stream-trace-1' });
+    expect(error.error).toMatchObject({ type: 'upstream_error', code: 'upstream_unavailable', request_id: 'stream-trace-1' });
     expect(events.some((e) => e.includes('partial answer'))).toBe(true);
     expect(chatRequests()).toHaveLength(1);
   });
@@ -161,15 +160,20 @@ describe('upstream status mapping', () => {
 });
 
 describe('timeouts and disconnects', () => {
-  it('agent timeoutSeconds → 504', async () => {
+  it('agent timeoutSeconds → 504, and the hanging upstream call is abandoned', async () => {
     upstream.setScript(() => ({ kind: 'hang' }));
+    const abortsBefore = upstream.clientAborts;
     const started = Date.now();
+    // The provider's own timeout (10 min) and the SDK client's (20 s) are far off: only the agent's 1 s can end this.
     const error = await apiError(ask('openclaw/quick'));
     expect(error.status).toBe(504);
-    expect(Date.now() - started).toBeLessThan(2_500);
+    expect((error.error as any).code).toBe('agent_timeout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    while (upstream.clientAborts === abortsBefore) await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.clientAborts).toBe(abortsBefore + 1);
   });
 
-  it('client disconnect aborts the upstream request within a second and stores no partial reply', async () => {
+  it('client disconnect aborts the upstream request and stores the user turn without a partial reply', async () => {
     upstream.setScript(() => ({ kind: 'text', text: 'a long slow answer that never finishes in time', chunks: 20, chunkDelayMs: 300 }));
     const abortsBefore = upstream.clientAborts;
     const controller = new AbortController();
@@ -183,15 +187,11 @@ describe('timeouts and disconnects', () => {
     let seen = '';
     while (!seen.includes('"content"')) seen += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
-    const abortedAt = Date.now();
-    while (upstream.clientAborts === abortsBefore && Date.now() - abortedAt < 1_000) await new Promise((r) => setTimeout(r, 20));
+    // The upstream sees its call abandoned, and the run ends (its turn stored, its lock released).
+    while (upstream.clientAborts === abortsBefore || gw.gateway.runtime.activeRuns > 0) await new Promise((r) => setTimeout(r, 20));
     expect(upstream.clientAborts).toBe(abortsBefore + 1);
-    const store = gw.gateway.runtime.store;
-    if (store) {
-      await new Promise((r) => setTimeout(r, 100));
-      const transcript = await chatTranscript(store, 'agent:solo:disconnect-test');
-      expect(transcript.filter((m) => m.role === 'assistant')).toEqual([]);
-    }
+    const transcript = await chatTranscript(gw.gateway.runtime.store!, 'agent:solo:disconnect-test');
+    expect(transcript).toEqual([expect.objectContaining({ role: 'user', content: 'hi' })]);
   });
 });
 

@@ -68,11 +68,12 @@ describe('forwarding', () => {
       frequency_penalty: -0.25,
       response_format: { type: 'json_object' as const },
     };
-    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...sampling });
+    const { response } = await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...sampling }).withResponse();
     const body = lastChat().body;
     expect(body).toMatchObject({ ...sampling, model: 'agent-model', stream: true });
     expect(body.messages.at(-1)).toEqual({ role: 'user', content: 'hi' });
-    expect(lastChat().headers).toMatchObject({ authorization: 'Bearer sk-test', 'x-tenant': 'acme', 'x-request-id': expect.any(String) });
+    // The request id the client got back travels upstream with the call.
+    expect(lastChat().headers).toMatchObject({ authorization: 'Bearer sk-test', 'x-tenant': 'acme', 'x-request-id': response.headers.get('x-request-id') });
   });
 
   it('forwards tools / tool_choice / parallel_tool_calls and returns tool calls unchanged', async () => {
@@ -187,10 +188,23 @@ describe('x-openclaw-model', () => {
 });
 
 describe('keep-alive', () => {
-  it('sends `: keep-alive` comments while the upstream is slow to start', async () => {
-    upstream.setScript(() => ({ kind: 'text', text: 'finally', chunks: 1, delayMs: 700 }));
-    const { text } = await rawPost({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], stream: true });
-    expect(text).toContain(': keep-alive\n\n');
+  it('sends `: keep-alive` comments while the upstream is slow to start, then the reply', async () => {
+    // The upstream answers only once the client has seen a keep-alive.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    upstream.setScript(() => ({ kind: 'gated', until: held, then: { kind: 'text', text: 'finally', chunks: 1 } }));
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(': keep-alive\n\n')) text += decoder.decode((await reader.read()).value, { stream: true });
+    release();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
     expect(text.indexOf(': keep-alive')).toBeLessThan(text.indexOf('finally'));
     expect(sseData(text).at(-1)).toBe('[DONE]');
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest } from './fixtures/upstream.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -49,6 +49,11 @@ afterAll(async () => {
 
 beforeEach(() => {
   chunkDelayMs = 0;
+});
+
+// A test that moves a fake clock and fails half-way leaves the real one to the next.
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 const store = () => gw.gateway.runtime.store!;
@@ -221,16 +226,19 @@ describe('serialized runs per session', () => {
     chunkDelayMs = 15;
     const key = 'concurrent-16';
     const firstIndex = chatRequests().length;
+    // Completion order, counted rather than timed.
+    let completions = 0;
     const finished: number[] = [];
     const runs = Array.from({ length: 16 }, (_, i) =>
       chat([u(`m${i}`)], { headers: { 'x-openclaw-session-key': key } }).then((reply) => {
-        finished.push(Date.now());
+        finished.push(++completions);
         return reply;
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The other key goes once the 16 are queued (the first has reached the model).
+    while (chatRequests().length === firstIndex) await new Promise((resolve) => setTimeout(resolve, 10));
     const other = await chat([u('elsewhere')], { headers: { 'x-openclaw-session-key': 'other-key' } });
-    const otherDone = Date.now();
+    const otherDone = ++completions;
     const replies = await Promise.all(runs);
     expect(other).toBe('re: elsewhere');
     expect(replies).toEqual(Array.from({ length: 16 }, (_, i) => `re: m${i}`));
@@ -283,22 +291,35 @@ describe('serialized runs per session', () => {
 
   it('the run timeout counts the wait: a run queued behind another ends at its own deadline', async () => {
     // The session is busy for the first 400 ms of a run whose whole budget is 1 s, and the model
-    // then hangs: the run must end at its own deadline, not 1 s after it got the session.
-    const lock = await gw.gateway.runtime.store!.lockSession('agent:quick:stuck', { timeoutMs: 1_000 });
+    // then hangs: the run must end at its own deadline, not 1 s after it got the session. The
+    // clock is a fake one the test moves, so "at its deadline" is exact rather than a race.
+    const realSetTimeout = globalThis.setTimeout;
+    const settle = (check: () => boolean) =>
+      (async () => {
+        while (!check()) await new Promise((resolve) => realSetTimeout(resolve, 10));
+      })();
+    const lock = await gw.gateway.runtime.store!.lockSession('agent:quick:stuck', { timeoutMs: 60_000 });
     const sent = chatRequests().length;
-    const started = Date.now();
-    const pending = sendQuick('stuck', 'hang');
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(chatRequests().length).toBe(sent);
-    await lock.release();
-    const response = await pending;
-    const waited = Date.now() - started;
-    expect(response.status).toBe(504);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('agent_timeout');
-    expect(waited).toBeGreaterThanOrEqual(900);
-    // It did call the model once it had the session.
-    expect(chatRequests().length).toBe(sent + 1);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let response: Response | undefined;
+      const pending = sendQuick('stuck', 'hang').then((res) => (response = res));
+      await settle(() => gw.gateway.runtime.activeRuns === 1);
+      vi.advanceTimersByTime(400);
+      expect(chatRequests().length).toBe(sent);
+      await lock.release();
+      // It calls the model once it has the session; the model never answers.
+      await settle(() => chatRequests().length === sent + 1);
+      // 1 s into its budget, 600 ms after it got the session, it ends.
+      vi.advanceTimersByTime(600);
+      await pending;
+      expect(response!.status).toBe(504);
+      expect(((await response!.json()) as { error: { code: string } }).error.code).toBe('agent_timeout');
+    } finally {
+      vi.useRealTimers();
+    }
     // A timed-out run stores its user turn and no reply.
+    await settle(() => gw.gateway.runtime.activeRuns === 0);
     const transcript = await chatTranscript(store(), 'agent:quick:stuck');
     expect(transcript[0]).toEqual(u('hang'));
     expect(transcript.some((m) => m.role === 'assistant')).toBe(false);

@@ -1,6 +1,6 @@
 // Start-up order: the gateway listens and answers probes first, then loads what the API needs.
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -21,26 +21,51 @@ function capturedLogger() {
   return { logger: createLogger({ level: 'debug', destination }), events };
 }
 
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  for (const until = Date.now() + ms; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 10))) if (check()) return true;
-  return check();
+/** Resolves once `check` holds (the test's own timeout is the limit). */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
+const warmed = (events: Array<Record<string, unknown>>) => events.some((event) => event.event === 'gateway.warm');
+
+/**
+ * The warm-up starts on a timer (once the gateway has been quiet for a moment). Holding that timer
+ * on a fake clock makes "a request that arrives before the warm-up" certain rather than likely;
+ * releasing it lets the warm-up run as it would have.
+ */
+function holdTheWarmUp() {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+}
+
+function releaseTheWarmUp() {
+  vi.advanceTimersByTime(60_000);
+  vi.useRealTimers();
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('start-up', () => {
-  it('answers /ready at once, then loads the validator and provider clients in the background', async () => {
+  it('answers /ready before the warm-up, which then loads the validator and provider clients in the background', async () => {
     const log = capturedLogger();
+    holdTheWarmUp();
+    // listen() has resolved although the warm-up cannot have run: it does not wait for it.
     gw = await startTestGateway({ models: { providers: { up: { api: 'openai-completions', baseUrl: 'http://127.0.0.1:9/v1' } } } }, { logger: log.logger });
     const ready = await fetch(`${gw.url}/ready`);
     expect(ready.status).toBe(200);
-    const warmed = () => log.events.some((event) => event.event === 'gateway.warm');
-    expect(await waitFor(warmed, 10_000)).toBe(true);
-    expect(log.events.some((event) => event.event === 'gateway.warm_failed')).toBe(false);
+    expect(await ready.json()).toEqual({ ready: true, failing: [] });
+    expect(warmed(log.events)).toBe(false);
+    releaseTheWarmUp();
+    await until(() => warmed(log.events) || log.events.some((event) => event.event === 'gateway.warm_failed'));
+    expect(log.events.filter((event) => String(event.event).startsWith('gateway.warm')).map((event) => event.event)).toEqual(['gateway.warm']);
   });
 
   it('serves an API request that arrives before the warm-up, loading what it needs itself', async () => {
     const log = capturedLogger();
+    holdTheWarmUp();
     gw = await startTestGateway({}, { logger: log.logger });
-    // Invalid on purpose: the answer needs the request validator, which is not loaded yet.
+    // Invalid on purpose: the answer needs the request validator, which nothing has loaded yet.
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
@@ -50,5 +75,10 @@ describe('start-up', () => {
     expect((await res.json()).error.param).toBe('messages[0].content');
     const completion = await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'early' }] });
     expect(completion.choices[0].message.content).toBe('Echo: early');
+    // Both were answered while the warm-up was still waiting for its turn; it runs afterwards all the same.
+    expect(warmed(log.events)).toBe(false);
+    releaseTheWarmUp();
+    await until(() => warmed(log.events) || log.events.some((event) => event.event === 'gateway.warm_failed'));
+    expect(warmed(log.events)).toBe(true);
   });
 });

@@ -248,9 +248,13 @@ describe.each(storeDrivers)('session store: $name', (driver: StoreDriver) => {
       await make({ lockLeaseMs: 1_000 });
       const other = await peer();
       await store.lockSession('agent:main:lease', { timeoutMs: 5_000 });
-      // A killed process renews nothing: close its store under the lock.
+      // A killed process renews nothing and releases nothing: close its store under the lock.
       await store.close();
+      // Its lease still stands for now…
+      await expect(other.lockSession('agent:main:lease', { timeoutMs: 50 })).rejects.toBeInstanceOf(SessionBusyError);
+      // …and lapses: the waiting peer gets the session.
       const taken = await other.lockSession('agent:main:lease', { timeoutMs: 5_000 });
+      expect(taken.key).toBe('agent:main:lease');
       await taken.release();
     });
   });

@@ -1,5 +1,4 @@
-import { BadRequestError, NotFoundError } from '../errors.ts';
-import type { InputName } from '../runs/request.ts';
+import { BadRequestError, NotFoundError, type InputName } from '../errors.ts';
 import { AGENT_ID_PATTERN, listModelTargets, type Roster } from './roster.ts';
 
 const DEPRECATED_MODEL_PREFIXES = new Set(['clawdbot', 'moltbot']);

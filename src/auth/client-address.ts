@@ -1,5 +1,4 @@
 import type { Request } from 'express';
-import type { Runtime } from '../runtime.ts';
 
 /**
  * Express `trust proxy` as a function of the live config. With `gateway.trustProxy` the one proxy
@@ -8,8 +7,8 @@ import type { Runtime } from '../runtime.ts';
  * could be forged (to dodge a lockout or to pass as loopback). Without it only the socket peer
  * counts. Read per request, so a config reload applies at once.
  */
-export function trustProxyFromConfig(runtime: Runtime): (address: string, hop: number) => boolean {
-  return (_address, hop) => hop === 0 && runtime.current.config.gateway.trustProxy;
+export function trustProxyFromConfig(trustProxy: () => boolean): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop === 0 && trustProxy();
 }
 
 /** The client as the proxy in front saw it: the last X-Forwarded-For entry (see trustProxyFromConfig). */

@@ -1,7 +1,13 @@
+import type { RateLimitConfig } from '../config/types.ts';
 import { AuthenticationError, RateLimitError } from '../errors.ts';
-import type { Generation, Runtime } from '../runtime.ts';
 import type { AuthFailureLimiter } from './limiter.ts';
-import { matchesDigest, parseBearer, secretDigest } from './secret.ts';
+import { matchesDigest, parseBearer, secretDigest, type ResolvedAuth } from './secret.ts';
+
+/** What the guard reads from one config generation: the secret and the lockout settings. */
+export interface AuthSettings {
+  readonly auth: ResolvedAuth;
+  readonly config: { readonly gateway: { readonly auth: { readonly rateLimit: RateLimitConfig } } };
+}
 
 export type AuthOutcome = { ok: true } | { ok: false; error: AuthenticationError | RateLimitError };
 
@@ -12,21 +18,22 @@ export type AuthOutcome = { ok: true } | { ok: false; error: AuthenticationError
  */
 export class AuthGuard {
   readonly limiter: AuthFailureLimiter;
-  private readonly runtime: Runtime;
+  private readonly current: () => AuthSettings;
   /** The current secret's digest, made again when a reload changes the secret. */
   private expected: { secret: string; digest: Buffer } | undefined;
 
-  constructor(runtime: Runtime, limiter: AuthFailureLimiter) {
-    this.runtime = runtime;
+  /** `current`: the settings of the config generation in force (a reload applies at once). */
+  constructor(current: () => AuthSettings, limiter: AuthFailureLimiter) {
+    this.current = current;
     this.limiter = limiter;
   }
 
-  /** `generation`: the one the request runs on (default: the current one). */
-  async check(address: string, authorization: string | undefined, generation: Generation = this.runtime.current): Promise<AuthOutcome> {
-    const { auth, config } = generation;
+  /** `settings`: those of the generation the request runs on (default: the current one). */
+  async check(address: string, authorization: string | undefined, settings: AuthSettings = this.current()): Promise<AuthOutcome> {
+    const { auth, config } = settings;
     if (auth.mode === 'none' || !auth.secret) return { ok: true };
-    const settings = config.gateway.auth.rateLimit;
-    const lockedMs = await this.limiter.lockedForMs(address, settings);
+    const rateLimit = config.gateway.auth.rateLimit;
+    const lockedMs = await this.limiter.lockedForMs(address, rateLimit);
     if (lockedMs > 0) return { ok: false, error: lockedOut(lockedMs) };
     if (!authorization) {
       return { ok: false, error: new AuthenticationError('Missing Authorization header; send "Authorization: Bearer <token>".') };
@@ -34,7 +41,7 @@ export class AuthGuard {
     const presented = parseBearer(authorization);
     if (this.expected?.secret !== auth.secret) this.expected = { secret: auth.secret, digest: secretDigest(auth.secret) };
     if (presented !== undefined && matchesDigest(presented, this.expected.digest)) return { ok: true };
-    await this.limiter.recordFailure(address, settings);
+    await this.limiter.recordFailure(address, rateLimit);
     const message =
       presented === undefined
         ? 'The Authorization header must use the Bearer scheme: "Authorization: Bearer <token>".'
@@ -44,7 +51,7 @@ export class AuthGuard {
 
   /** Milliseconds left on this address's lockout, under the current settings. */
   lockedForMs(address: string): Promise<number> {
-    return this.limiter.lockedForMs(address, this.runtime.current.config.gateway.auth.rateLimit);
+    return this.limiter.lockedForMs(address, this.current().config.gateway.auth.rateLimit);
   }
 }
 

@@ -8,6 +8,7 @@ import { prepareRun } from '../runs/prepare.ts';
 import { runAgent } from '../runs/run.ts';
 import type { RunResult } from '../runs/events.ts';
 import { Runtime } from '../runtime.ts';
+import { ToolManager } from '../tools/manager.ts';
 import { openDefaultSessionStore } from '../sessions/open.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import { completionUsage } from '../wire/chat-completions/render.ts';
@@ -60,11 +61,17 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   process.once('SIGINT', onSigint);
   let store: SessionStore | undefined;
   let runtime: Runtime | undefined;
+  let tools: ToolManager | undefined;
   try {
     const stateful = options.sessionKey !== undefined || options.user !== undefined;
     // The same store file as the gateway: its session lock serializes this run with the gateway's.
     if (stateful) store = openDefaultSessionStore(stateDir, config);
-    runtime = new Runtime({ config, logger, env, stateDir, store, serves: false });
+    // The agent's MCP servers run for this one turn (connected first, as the gateway would have them).
+    if (Object.keys(config.mcp.servers).length > 0) {
+      tools = new ToolManager({ logger, env, clientName: 'openclaw-cli' });
+    }
+    runtime = new Runtime({ config, logger, env, stateDir, store, serves: false, tools });
+    await tools?.settled(15_000);
     const prepared = prepareRun(runtime.current, {
       requestId: randomUUID(),
       transport: 'cli',
@@ -108,6 +115,7 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   } finally {
     process.off('SIGINT', onSigint);
     await runtime?.current.close();
+    await tools?.close();
     await store?.close();
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './agent-command.ts';
 import { registerGatewayCommand } from './gateway-command.ts';
+import { registerMcpCommand } from './mcp-command.ts';
 import { registerSessionsCommand } from './sessions-command.ts';
 
 /** Parses argv and runs one command; resolves with the process exit code. */
@@ -17,6 +18,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   registerGatewayCommand(program, env, setExit);
   registerAgentCommand(program, env, setExit);
   registerSessionsCommand(program, env, setExit);
+  registerMcpCommand(program, env, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

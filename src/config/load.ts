@@ -91,14 +91,16 @@ export function parseConfig(raw: unknown, env: Env): GatewayConfig {
 }
 
 function resolveAgents(agents: ConfigFile['agents']): GatewayConfig['agents'] {
-  const { model, images, ...rest } = agents.defaults;
-  const defaults = { ...rest, model: toModelChoice(model), images: { allowUrl: images.allowUrl } };
+  const { model, images, tools, ...rest } = agents.defaults;
+  const defaults = { ...rest, model: toModelChoice(model), images: { allowUrl: images.allowUrl }, tools: { allow: [...tools.allow], deny: [...tools.deny] } };
   const list = agents.list.map((agent): AgentConfig => ({
     ...defaults,
     ...agent,
     default: agent.default ?? false,
     model: agent.model ? toModelChoice(agent.model) : defaults.model,
     images: { allowUrl: agent.images?.allowUrl ?? defaults.images.allowUrl },
+    // A default deny cannot be escaped by an agent; its allow list is its own when it has one.
+    tools: { allow: [...(agent.tools?.allow ?? defaults.tools.allow)], deny: [...defaults.tools.deny, ...(agent.tools?.deny ?? [])] },
   }));
   return { defaults, list };
 }
@@ -123,7 +125,9 @@ function describeSchemaErrors(errors: ErrorObject[]): string[] {
     if (error.keyword === 'enum') expected = `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     if (error.keyword === 'propertyNames' || (error.keyword === 'pattern' && error.propertyName !== undefined)) {
       const name = (error.params as { propertyName?: string }).propertyName ?? error.propertyName;
-      byPath.set(`${path ? `${path}.` : ''}${name}`, stated ?? 'is not an allowed name');
+      const key = `${path ? `${path}.` : ''}${name}`;
+      // The pattern's own error (with its x-expect wording) comes before the propertyNames summary.
+      if (!byPath.has(key)) byPath.set(key, stated ?? 'is not an allowed name');
       continue;
     }
     byPath.set(path || '(root)', expected);
@@ -188,6 +192,16 @@ function checkSemantics(config: GatewayConfig): void {
   config.agents.list.forEach((agent, index) => checkChoice(agent.model, `agents.list[${index}].model`));
   for (const [name, provider] of Object.entries(config.models.providers)) {
     if (provider.api === 'openai-completions' && !provider.baseUrl) problems.push(`models.providers.${name}.baseUrl: required for api "openai-completions"`);
+  }
+  for (const [name, server] of Object.entries(config.mcp.servers)) {
+    const where = `mcp.servers.${name}`;
+    if (server.command !== undefined && server.url !== undefined) problems.push(`${where}: set either command (a stdio server) or url (a streamable HTTP server), not both`);
+    else if (server.command === undefined && server.url === undefined) problems.push(`${where}: needs command (a stdio server) or url (a streamable HTTP server)`);
+    else if (server.url !== undefined) {
+      for (const key of ['args', 'env', 'cwd'] as const) {
+        if (server[key] !== undefined) problems.push(`${where}.${key}: only for a stdio server (command)`);
+      }
+    } else if (server.headers !== undefined) problems.push(`${where}.headers: only for a streamable HTTP server (url)`);
   }
   const { headersTimeoutMs, requestTimeoutMs } = config.gateway.http;
   if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {

@@ -24,6 +24,24 @@ const modelChoice = {
     },
   ],
 } as const;
+const toolPolicy = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'Which MCP server tools (named `<server>__<tool>`) the agent may use: glob patterns (`*` any run of characters, `?` one), e.g. `"notes__*"`. Deny by default: a tool is offered only when an `allow` pattern matches it and no `deny` pattern does. An agent\'s own `allow` replaces the defaults\' `allow`; the defaults\' `deny` always applies besides the agent\'s own.',
+  properties: {
+    allow: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Patterns of the tools the agent may use.' },
+    deny: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Patterns of tools the agent may never use; wins over `allow`.' },
+  },
+} as const;
+const maxToolSteps = { type: 'integer', minimum: 1, maximum: 100, description: 'Most model calls that may run server tools in one run; then one last call without them asks for the answer.' } as const;
+const toolTimeoutSeconds = { type: 'number', exclusiveMinimum: 0, description: 'Longest one server tool call may take; then it is cancelled and the model is told it timed out.' } as const;
+const maxToolResultBytes = { type: 'integer', minimum: 256, description: 'Largest tool result (UTF-8 bytes of text, bytes of images) given to the model; more is cut, with a marker saying so.' } as const;
+const mcpServerName = {
+  pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*(?<!_)$',
+  maxLength: 48,
+  'x-expect': 'must be an MCP server name (letters, digits, `-`, single `_` not at either end; at most 48 characters)',
+} as const;
 const imagesPolicy = {
   type: 'object',
   additionalProperties: false,
@@ -191,6 +209,14 @@ export const configSchema = {
             timeoutSeconds: { ...positiveInt, default: 600, description: 'Longest a run may take (including waiting for its session); then 504.' },
             systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message.' },
             images: { ...imagesPolicy, default: {}, properties: { allowUrl: { ...imagesPolicy.properties.allowUrl, default: false } } },
+            tools: {
+              ...toolPolicy,
+              default: {},
+              properties: { allow: { ...toolPolicy.properties.allow, default: [] }, deny: { ...toolPolicy.properties.deny, default: [] } },
+            },
+            maxToolSteps: { ...maxToolSteps, default: 8 },
+            toolTimeoutSeconds: { ...toolTimeoutSeconds, default: 60 },
+            maxToolResultBytes: { ...maxToolResultBytes, default: 64 * 1024 },
           },
         },
         list: {
@@ -209,6 +235,42 @@ export const configSchema = {
               systemPrompt: { type: 'string' },
               timeoutSeconds: positiveInt,
               images: imagesPolicy,
+              tools: toolPolicy,
+              maxToolSteps,
+              toolTimeoutSeconds,
+              maxToolResultBytes,
+            },
+          },
+        },
+      },
+    },
+    mcp: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Tool servers the gateway connects to over the Model Context Protocol; agents use their tools as `tools` policy allows.',
+      properties: {
+        servers: {
+          type: 'object',
+          default: {},
+          description:
+            'MCP servers by name. Connected at start (one that fails is logged and retried with backoff; the gateway starts anyway), restarted when they exit, closed at shutdown. A reload restarts only the servers whose entry changed.',
+          propertyNames: mcpServerName,
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'Either `command` (a child process speaking MCP on its stdin/stdout) or `url` (streamable HTTP).',
+            properties: {
+              command: { type: 'string', minLength: 1, description: 'stdio: the program (looked up on `PATH`).' },
+              args: { type: 'array', items: { type: 'string' }, description: 'stdio: its arguments.' },
+              env: {
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                description: "stdio: the child's whole environment, besides `PATH` (the gateway's, unless set here): nothing else of the gateway's environment is passed on. Use `${NAME}` to hand over a variable.",
+              },
+              cwd: { type: 'string', minLength: 1, description: "stdio: working directory (default: the gateway's)." },
+              url: { type: 'string', pattern: '^https?://', 'x-expect': 'must be an http:// or https:// URL', description: 'streamable HTTP: the MCP endpoint.' },
+              headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'streamable HTTP: sent with every request (`Authorization: "Bearer ${TOKEN}"`).' },
             },
           },
         },

@@ -9,6 +9,13 @@ export type ConfigFile = FromSchema<typeof configSchema>;
 export type AuthMode = ConfigFile['gateway']['auth']['mode'];
 export type RateLimitConfig = ConfigFile['gateway']['auth']['rateLimit'];
 export type ProviderConfig = ConfigFile['models']['providers'][string];
+export type McpServerConfig = ConfigFile['mcp']['servers'][string];
+
+/** An agent's tool policy after inheritance: `allow` its own or the defaults', `deny` both. */
+export interface ToolPolicy {
+  allow: string[];
+  deny: string[];
+}
 
 export interface ModelChoice {
   primary: string;
@@ -19,7 +26,7 @@ type RawAgentDefaults = ConfigFile['agents']['defaults'];
 type RawAgent = ConfigFile['agents']['list'][number];
 
 /** `agents.defaults` with its model in one shape. */
-export type AgentDefaults = Omit<RawAgentDefaults, 'model' | 'images'> & { model: ModelChoice; images: { allowUrl: boolean } };
+export type AgentDefaults = Omit<RawAgentDefaults, 'model' | 'images' | 'tools'> & { model: ModelChoice; images: { allowUrl: boolean }; tools: ToolPolicy };
 
 /** One agent with everything it inherits from `agents.defaults` filled in. */
 export type AgentConfig = Omit<RawAgent, 'model' | 'default' | keyof AgentDefaults> &

@@ -2,7 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { trustProxyFromConfig } from '../auth/client-address.ts';
 import type { AuthGuard } from '../auth/guard.ts';
 import { authenticate } from '../auth/middleware.ts';
-import { httpMetrics, metricsRoute, routeLabeler } from '../metrics/http.ts';
+import { httpMetrics, metricsRoute, routeLabeler } from './metrics.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, UpgradeRequiredError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
@@ -28,7 +28,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.set('etag', false);
   app.set('query parser', 'simple');
   // X-Forwarded-For names the client only while gateway.trustProxy (live config).
-  app.set('trust proxy', trustProxyFromConfig(runtime));
+  app.set('trust proxy', trustProxyFromConfig(() => runtime.current.config.gateway.trustProxy));
 
   app.use(requestContext(runtime, runtime.logger));
   app.use(httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))));

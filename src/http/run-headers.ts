@@ -6,6 +6,8 @@ export const AGENT_HEADERS = ['x-openclaw-agent-id', 'x-openclaw-agent', 'x-claw
 const DEPRECATED_AGENT_HEADERS = new Set<string>(['x-clawdbot-agent-id', 'x-moltbot-agent-id']);
 export const SESSION_KEY_HEADERS = ['x-openclaw-session-key', 'x-clawdbot-session-key', 'x-moltbot-session-key'] as const;
 export const MODEL_OVERRIDE_HEADER = 'x-openclaw-model';
+/** Asks for the agent's tool steps in the chat completions stream. */
+export const TOOL_EVENTS_HEADER = 'x-openclaw-tool-events';
 
 /** The run inputs an HTTP request carries in headers (the same for every OpenAI route), named as headers. */
 export function runInputsFromHeaders(headers: IncomingHttpHeaders): { agent?: NamedInput; sessionKey?: NamedInput; modelOverride?: NamedInput } {

@@ -10,6 +10,11 @@ export function metricsObserver(metrics: GatewayMetrics): RunObserver {
     modelCallFailed(provider, kind) {
       metrics.upstreamErrors.inc({ provider, kind });
     },
+    toolCalled({ server, tool, outcome, seconds }) {
+      const labels = { server: server || '-', tool: tool || '-' };
+      metrics.toolCalls.inc({ ...labels, outcome });
+      metrics.toolDuration.observe(labels, seconds);
+    },
     runEnded({ transport, outcome, seconds }) {
       metrics.runDuration.observe({ transport, outcome }, seconds);
     },

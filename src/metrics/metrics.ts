@@ -16,6 +16,8 @@ export class GatewayMetrics {
   readonly authFailures: Counter<'transport' | 'reason'>;
   readonly lockouts: Counter<'transport'>;
   readonly upstreamErrors: Counter<'provider' | 'kind'>;
+  readonly toolCalls: Counter<'server' | 'tool' | 'outcome'>;
+  readonly toolDuration: Histogram<'server' | 'tool'>;
 
   constructor(options: { activeRuns?: () => number } = {}) {
     const registers = [this.registry];
@@ -75,6 +77,19 @@ export class GatewayMetrics {
       name: 'openclaw_upstream_errors_total',
       help: 'Failed provider calls (each attempt), by provider and kind of failure.',
       labelNames: ['provider', 'kind'],
+      registers,
+    });
+    this.toolCalls = new Counter({
+      name: 'openclaw_tool_calls_total',
+      help: 'Server (MCP) tool calls the gateway answered, by server, tool and outcome (calls never executed, to a tool no server has, count as server and tool "-").',
+      labelNames: ['server', 'tool', 'outcome'],
+      registers,
+    });
+    this.toolDuration = new Histogram({
+      name: 'openclaw_tool_call_duration_seconds',
+      help: 'Duration of server (MCP) tool calls, from the gateway sending the call to its answer.',
+      labelNames: ['server', 'tool'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
   }

@@ -80,7 +80,7 @@ export function toUpstreamMessage(record: MessageRecord, options: UpstreamMessag
       return message;
     }
     case 'tool':
-      return { role: 'tool', tool_call_id: record.toolCallId, content: textOf(record.content) };
+      return { role: 'tool', tool_call_id: record.toolCallId, content: toolText(record.content) };
     case 'assistant': {
       const text = textOf(record.content);
       const refusal = record.content.filter((part) => part.type === 'refusal').map((part) => (part as { text: string }).text).join('\n');
@@ -104,6 +104,16 @@ function upstreamContent(content: ContentPart[]): string | UpstreamContentPart[]
     if (part.type === 'refusal') return { type: 'refusal', refusal: part.text };
     return { type: 'image_url', image_url: part.detail ? { url: part.url, detail: part.detail } : { url: part.url } };
   });
+}
+
+/** Chat Completions tool messages carry text only: an image a tool returned is named, not sent. */
+function toolText(content: ContentPart[]): string {
+  let text = '';
+  for (const part of content) {
+    if (part.type === 'text') text += part.text;
+    else if (part.type === 'image') text += `${text === '' ? '' : '\n'}[image ${/^data:([^;,]+)/.exec(part.url)?.[1] ?? 'file'} returned by the tool; tool messages carry text only]`;
+  }
+  return text;
 }
 
 function textOf(content: ContentPart[]): string {

@@ -22,6 +22,24 @@ export interface RunResult {
   messages: MessageRecord[];
 }
 
+/** How a server tool call ended. */
+export type ToolOutcome =
+  /** The tool answered. */
+  | 'ok'
+  /** The tool answered with `isError`. */
+  | 'error'
+  /** Its server failed the call, went away, or is down. */
+  | 'failed'
+  | 'timeout'
+  /** The run was aborted while it ran: its server was sent the MCP cancellation. */
+  | 'cancelled'
+  /** The arguments were not JSON or did not fit the tool's input schema: not executed. */
+  | 'invalid_arguments'
+  /** A server tool the agent's policy does not allow: not executed. */
+  | 'denied'
+  /** No tool of that name (a model may invent one): not executed. */
+  | 'unknown';
+
 /**
  * The run as a stream: the only thing transports see. Deltas are the provider's own events,
  * passed on as they arrive (content, refusal, reasoning, tool_call); the rest marks the run's
@@ -33,6 +51,9 @@ export type RunEvent =
   | { type: 'run.accepted'; runId: string; model: string }
   | { type: 'usage'; usage: UsageRecord }
   | { type: 'step.finished'; step: number; finishReason: FinishReason; model: string }
+  /** The gateway starts one server tool call of a step (the calls of a step run in parallel). */
+  | { type: 'tool.started'; step: number; callId: string; name: string; arguments: string }
+  | { type: 'tool.finished'; step: number; callId: string; name: string; outcome: ToolOutcome; durationMs: number }
   | { type: 'run.finished'; result: RunResult }
   | { type: 'run.failed'; error: GatewayError; runId: string };
 

@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../records/record.ts';
+import type { ToolOutcome } from './events.ts';
 import type { Transport } from './request.ts';
 
 export type RunOutcome = 'ok' | 'error' | 'aborted';
@@ -9,5 +10,7 @@ export interface RunObserver {
   firstToken?(provider: string, seconds: number): void;
   /** One attempt at a model call failed (each retry counts). */
   modelCallFailed?(provider: string, kind: string): void;
+  /** One server tool call ended (`server`/`tool` empty for a name no server has). */
+  toolCalled?(call: { server: string; tool: string; outcome: ToolOutcome; seconds: number }): void;
   runEnded?(run: { transport: Transport; agentId: string; model?: string; outcome: RunOutcome; seconds: number; usage?: UsageRecord }): void;
 }

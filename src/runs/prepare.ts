@@ -6,6 +6,7 @@ import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry.ts';
 import type { ModelParams } from '../providers/types.ts';
 import { resolveSessionKey, responseSessionKey } from '../sessions/keys.ts';
+import type { AgentToolIndex, AgentTools } from '../tools/policy.ts';
 import { splitRequestMessages, type SplitMessages } from './prompt.ts';
 import type { InputName, ResponseSeed, RunRequest, Transport } from './request.ts';
 
@@ -14,6 +15,19 @@ export interface RunSetup {
   readonly config: GatewayConfig;
   readonly roster: Roster;
   readonly providers: ProviderRegistry;
+  /** The agents' MCP tools; absent where no tool manager runs. */
+  readonly tools?: AgentToolIndex;
+}
+
+/** The server tools of a run and the limits of its tool loop. */
+export interface RunTools extends AgentTools {
+  /** Names of the client's own `tools`: calls to these go back to the client. */
+  readonly clientNames: ReadonlySet<string>;
+  /** The upstream params with the server tools added to the client's. */
+  readonly params: ModelParams;
+  readonly maxSteps: number;
+  readonly timeoutMs: number;
+  readonly maxResultBytes: number;
 }
 
 /** A run that passed every check that does not need the model: what starting it needs, and nothing a transport could still get wrong. */
@@ -36,7 +50,10 @@ export interface PreparedRun {
   /** The models to try, in order (the agent's chain, or the `x-openclaw-model` override). */
   readonly models: ResolvedModel[];
   readonly messages: SplitMessages;
+  /** The upstream params as the client sent them (its own tools only). */
   readonly params: ModelParams;
+  /** Set when the agent may use server tools: the run then executes their calls in a loop. */
+  readonly tools: RunTools | undefined;
   readonly timeoutMs: number;
   /** Compatibility spellings the request used, for one warning each. */
   readonly deprecations: string[];
@@ -57,6 +74,7 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
   const models = planModels(setup, agent, request);
   const messages = checkMessages(request, agent, field);
   checkTools(request.params, field);
+  const tools = runTools(setup, agent, request.params, field);
   const deprecations = [...(request.deprecations ?? [])];
   for (const spelling of [target.deprecatedSpelling, request.agent?.deprecated, request.sessionKey?.deprecated]) {
     if (spelling) deprecations.push(spelling);
@@ -74,6 +92,7 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
     models,
     messages,
     params: request.params,
+    tools,
     timeoutMs: agent.timeoutSeconds * 1000,
     deprecations,
   };
@@ -139,4 +158,27 @@ function checkTools(params: ModelParams, field: (name: string) => string): void 
   if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
     throw new BadRequestError(`\`tool_choice\` names the function "${choice.function.name}", which is not in \`tools\`.`, { param: field('tool_choice.function.name'), code: 'invalid_value' });
   }
+}
+
+/** The agent's server tools beside the client's: a client tool may not take the name of one. */
+function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, field: (name: string) => string): RunTools | undefined {
+  const tools = setup.tools?.forAgent(agent);
+  if (!tools) return undefined;
+  const clientTools = params.tools ?? [];
+  clientTools.forEach((tool, index) => {
+    if (tools.offered.has(tool.function.name)) {
+      throw new BadRequestError(`\`tools[${index}]\` is named "${tool.function.name}", the name of a tool agent ${agent.id} runs on the gateway; rename the client tool.`, {
+        param: field(`tools[${index}].function.name`),
+        code: 'tool_name_conflict',
+      });
+    }
+  });
+  return {
+    ...tools,
+    clientNames: new Set(clientTools.map((tool) => tool.function.name)),
+    params: tools.definitions.length === 0 ? params : { ...params, tools: [...clientTools, ...tools.definitions] },
+    maxSteps: agent.maxToolSteps,
+    timeoutMs: agent.toolTimeoutSeconds * 1000,
+    maxResultBytes: agent.maxToolResultBytes,
+  };
 }

@@ -1,14 +1,9 @@
-import type { MessageRecord } from '../records/record.ts';
+import type { InputName } from '../errors.ts';
 import type { ModelParams } from '../providers/types.ts';
+import type { MessageRecord } from '../records/record.ts';
 import type { StoredResponse } from '../sessions/store.ts';
 
-/** How a transport names one of its inputs, so errors speak its language. */
-export interface InputName {
-  /** Subject of an error sentence: "Header x-openclaw-agent-id", "`params.agent`". */
-  label: string;
-  /** The error's `param`: a body path, or null for a header. */
-  param: string | null;
-}
+export type { InputName };
 
 export interface NamedInput {
   value: string;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.ts';
 import { addUsage, type MessageRecord, type ReasoningRecord, type ToolCallRecord, type TurnMeta, type UsageRecord } from '../records/record.ts';
 import type { ResolvedModel } from '../providers/registry.ts';
-import { ProviderError, type FinishReason, type ProviderEvent } from '../providers/types.ts';
+import { ProviderError, type FinishReason, type ModelParams, type ProviderEvent } from '../providers/types.ts';
 import { SessionBusyError } from '../sessions/errors.ts';
 import type { SessionLock, SessionStore, StoredResponse } from '../sessions/store.ts';
 import type { RunEvent, RunResult } from './events.ts';
@@ -11,6 +11,7 @@ import type { RunObserver } from './observer.ts';
 import type { PreparedRun } from './prepare.ts';
 import { planPrompt } from './prompt.ts';
 import { openRunSession } from './session.ts';
+import { runToolStep, ToolCallRelay } from './tool-step.ts';
 
 export interface RunDeps {
   store?: SessionStore;
@@ -60,13 +61,15 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
   let lock: SessionLock | undefined;
   let position = 0;
   let turnsToStore: MessageRecord[] = prepared.messages.newTurns;
+  /** Tool steps the run completed (the assistant's calls and every answer), stored even if the run fails later. */
+  const completedSteps: MessageRecord[] = [];
   let stored = false;
   let usage: UsageRecord | undefined;
   let answeredBy: string | undefined;
   let outcome: 'ok' | 'error' | 'aborted' = 'error';
   let waitingForSession = false;
 
-  /** Stores what a run that did not finish leaves behind: the new turns, never a half reply. */
+  /** Stores what a run that did not finish leaves behind: the new turns and its completed tool steps, never a half reply or a half step. */
   const storeUnfinished = async (error: GatewayError) => {
     if (stored || !store || !lock) return;
     stored = true;
@@ -81,7 +84,8 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       usage,
     };
     try {
-      await store.appendTurn(sessionKey!, { messages: turnsToStore, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + turnsToStore.length, [], meta) });
+      const messages = [...turnsToStore, ...completedSteps];
+      await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, completedSteps, meta) });
     } catch (storeError) {
       logger.error({ event: 'session.store_failed', sessionKey, requestId, err: storeError }, 'could not store the turns of a failed run');
     }
@@ -98,49 +102,101 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     const plan = planPrompt({ agentSystemPrompt: agent.systemPrompt, split: prepared.messages, stored: history, storedPosition: position });
     turnsToStore = plan.turnsToStore;
 
-    const reply = new ReplyAccumulator();
+    // The tool loop: each step is one model call; the gateway's own tool calls of a step are
+    // executed and answered, and the model is called again, until it answers without them or
+    // the agent's maxToolSteps is reached (then one last call without server tools).
+    const tools = prepared.tools;
+    let prompt = plan.prompt;
+    // What the client was shown over every step; without server tools that is the one reply itself.
+    const across = tools ? new ReplyAccumulator() : undefined;
     let accepted = false;
-    let model: ResolvedModel | undefined;
-    let sentAt = 0n;
-    for await (const event of callModels(prepared, plan.prompt, control.signal, logger, deps.observer)) {
-      if (event.type === 'accepted') {
-        model = event.model;
-        sentAt = event.sentAt;
-        if (!accepted) {
-          accepted = true;
-          yield { type: 'run.accepted', runId, model: model.ref };
+    let reply: ReplyAccumulator;
+    let clientCalls: ToolCallRecord[];
+    let finishReason: FinishReason;
+    let endedMidStep = false;
+    for (let step = 1; ; step++) {
+      const last = tools !== undefined && step > tools.maxSteps;
+      const params = tools === undefined || last ? prepared.params : tools.params;
+      const relay = tools ? new ToolCallRelay(tools.clientNames) : undefined;
+      reply = new ReplyAccumulator();
+      let model: ResolvedModel | undefined;
+      let sentAt = 0n;
+      for await (const event of callModels(prepared, prompt, params, control.signal, logger, deps.observer)) {
+        if (event.type === 'accepted') {
+          model = event.model;
+          sentAt = event.sentAt;
+          if (!accepted) {
+            accepted = true;
+            yield { type: 'run.accepted', runId, model: model.ref };
+          }
+          continue;
         }
-        continue;
+        if (event.type === 'finish') {
+          reply.finish = event;
+          continue;
+        }
+        if (!reply.relayed) {
+          reply.relayed = true;
+          deps.observer?.firstToken?.(model!.providerName, Number(process.hrtime.bigint() - sentAt) / 1e9);
+        }
+        reply.add(event);
+        if (event.type === 'tool_call' && relay) {
+          for (const delta of relay.push(event)) yield delta;
+          continue;
+        }
+        across?.add(event);
+        yield event;
       }
-      if (event.type === 'finish') {
-        reply.finish = event;
-        continue;
+      if (relay) for (const delta of relay.finish()) yield delta;
+      answeredBy = model!.ref;
+      usage = addUsage(usage, reply.finish!.usage);
+      if (reply.finish!.usage) yield { type: 'usage', usage: reply.finish!.usage };
+      yield { type: 'step.finished', step, finishReason: reply.finish!.finishReason, model: answeredBy };
+      finishReason = reply.finish!.finishReason;
+      if (!tools) {
+        clientCalls = reply.calls;
+        break;
       }
-      if (!reply.relayed) {
-        reply.relayed = true;
-        deps.observer?.firstToken?.(model!.providerName, Number(process.hrtime.bigint() - sentAt) / 1e9);
+      clientCalls = reply.calls.filter((call) => tools.clientNames.has(call.name));
+      const serverCalls = reply.calls.filter((call) => !tools.clientNames.has(call.name));
+      if (serverCalls.length === 0) break;
+      if (last) {
+        // Out of steps, yet the model called a tool it was no longer offered: what it said stands;
+        // the calls are dropped (a stored call without its answer would break every later turn).
+        reply.calls = clientCalls;
+        if (clientCalls.length === 0 && finishReason === 'tool_calls') finishReason = 'stop';
+        break;
       }
-      reply.add(event);
-      yield event;
+      for (const call of serverCalls) call.executor = 'server';
+      const assistant = reply.message();
+      const results = yield* runToolStep(serverCalls, { step, tools, signal: control.signal, logger, observer: deps.observer, requestId, runId });
+      // An aborted step is dropped whole: its call and half its answers are never stored.
+      control.signal.throwIfAborted();
+      completedSteps.push(assistant, ...results);
+      prompt = [...prompt, assistant, ...results];
+      // The client's own calls of this step end the run; its tool results continue the session.
+      if (clientCalls.length > 0) {
+        finishReason = 'tool_calls';
+        endedMidStep = true;
+        break;
+      }
     }
-    answeredBy = model!.ref;
-    usage = addUsage(usage, reply.finish!.usage);
-    if (reply.finish!.usage) yield { type: 'usage', usage: reply.finish!.usage };
-    yield { type: 'step.finished', step: 1, finishReason: reply.finish!.finishReason, model: answeredBy };
 
-    const assistant = reply.message();
+    const shown = across ?? reply;
+    // After a step that mixed the client's calls with the gateway's, its message is stored already.
+    const added = endedMidStep ? [...completedSteps] : [...completedSteps, reply.message()];
     const result: RunResult = {
       runId,
       agentId: agent.id,
       sessionKey,
-      model: answeredBy,
-      content: reply.text === '' && reply.calls.length > 0 ? null : reply.text,
-      refusal: reply.refusal === '' ? null : reply.refusal,
-      reasoning: reply.reasoning,
-      toolCalls: reply.calls,
-      finishReason: reply.finish!.finishReason,
+      model: answeredBy!,
+      content: shown.text === '' && clientCalls.length > 0 ? null : shown.text,
+      refusal: shown.refusal === '' ? null : shown.refusal,
+      reasoning: shown.reasoning,
+      toolCalls: clientCalls,
+      finishReason,
       usage,
-      messages: [assistant],
+      messages: added,
     };
     if (store && lock) {
       // The reply lands together with the turns that asked for it, in one write; if that write
@@ -173,6 +229,8 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     // Reached also when the transport stops pulling (return()): the run counts as aborted then.
     if (!stored && store && lock) await storeUnfinished(runFailure(new Error('abandoned'), { agentId: agent.id, timeoutSeconds: agent.timeoutSeconds, aborted: 'client', runId }));
     clearTimeout(timer);
+    // A transport that stopped pulling mid-step leaves tool calls running: they are cancelled.
+    if (!control.signal.aborted) control.abort(new Error('run ended'));
     signal.removeEventListener('abort', onClientAbort);
     await lock?.release().catch((error: unknown) => logger.warn({ event: 'session.unlock_failed', sessionKey, err: error }, 'could not release the session lock; it lapses with its lease'));
     deps.observer?.runEnded?.({ transport: prepared.transport, agentId: agent.id, model: answeredBy, outcome, seconds: (Date.now() - started) / 1000, usage });
@@ -202,6 +260,7 @@ type ModelCallEvent = Exclude<ProviderEvent, { type: 'finish' }> | (ProviderEven
 async function* callModels(
   prepared: PreparedRun,
   messages: MessageRecord[],
+  params: ModelParams,
   signal: AbortSignal,
   logger: Logger,
   observer: RunObserver | undefined,
@@ -214,7 +273,7 @@ async function* callModels(
       let relayed = false;
       try {
         const sentAt = process.hrtime.bigint();
-        const events = await model.provider.open({ model: model.model, messages, params: prepared.params, signal, requestId: prepared.requestId });
+        const events = await model.provider.open({ model: model.model, messages, params, signal, requestId: prepared.requestId });
         yield { type: 'accepted', model, sentAt };
         let finished = false;
         for await (const event of events) {

@@ -1,5 +1,4 @@
-import { BadRequestError } from '../errors.ts';
-import type { InputName } from '../runs/request.ts';
+import { BadRequestError, type InputName } from '../errors.ts';
 
 const RESERVED_NAMESPACES = ['subagent:', 'cron:', 'acp:', 'response:'];
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;

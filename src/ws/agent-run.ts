@@ -6,7 +6,7 @@ import { prepareRun } from '../runs/prepare.ts';
 import { runAgent } from '../runs/run.ts';
 import type { Runtime } from '../runtime.ts';
 import { chatRunFields } from '../wire/chat-completions/request.ts';
-import { completionUsage } from '../wire/chat-completions/render.ts';
+import { completionUsage, toolStepEvent } from '../wire/chat-completions/render.ts';
 import type { EventFrame, RequestFrame } from './frames.ts';
 
 type RunParams = {
@@ -68,6 +68,10 @@ export async function runOverSocket(socket: SocketRun): Promise<void> {
         case 'reasoning':
         case 'tool_call':
           socket.event('agent.delta', { runId, delta: event });
+          break;
+        case 'tool.started':
+        case 'tool.finished':
+          socket.event('agent.tool', { runId, ...toolStepEvent(event) });
           break;
         case 'run.finished': {
           const { result } = event;

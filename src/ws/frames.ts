@@ -28,7 +28,7 @@ export type ResponseFrame = { type: 'res'; id: FrameId | null; ok: true; result:
 
 export interface EventFrame {
   type: 'event';
-  event: 'agent.start' | 'agent.delta';
+  event: 'agent.start' | 'agent.delta' | 'agent.tool';
   payload: Record<string, unknown>;
 }
 

@@ -228,7 +228,7 @@ export class WsGateway {
     this.reply(conn, frame.id, undefined, {
       connectionId: conn.id,
       methods: ['health', 'agent.run', 'agent.abort', 'sessions.list', 'sessions.history'],
-      events: ['agent.start', 'agent.delta'],
+      events: ['agent.start', 'agent.delta', 'agent.tool'],
       policy: { maxPayloadBytes, heartbeatIntervalMs },
     });
   }

@@ -7,7 +7,7 @@ import { errorBody } from '../errors.ts';
 import { chatRunFields } from '../../wire/chat-completions/request.ts';
 import { ChunkBuilder, completionBody, newCompletionId } from '../../wire/chat-completions/render.ts';
 import { respondWhenDone, streamRun } from '../run-response.ts';
-import { runInputsFromHeaders } from '../run-headers.ts';
+import { firstHeader, runInputsFromHeaders, TOOL_EVENTS_HEADER } from '../run-headers.ts';
 import { clientAbortSignal, generationOf } from '../request-context.ts';
 
 /** POST /v1/chat/completions: the body as a run request → prepare (every check) → run → JSON or SSE. */
@@ -21,12 +21,17 @@ export function chatCompletionsRoute(runtime: Runtime): RequestHandler {
     const events = runAgent(prepared, runtime.runDeps(), clientAbortSignal(res));
     if (!body.stream) return respondWhenDone(res, events, (result) => completionBody(meta, result));
     const chunks = new ChunkBuilder(meta, body.stream_options?.include_usage === true);
+    const toolEvents = wantsToolEvents(req.headers[TOOL_EVENTS_HEADER]);
     await streamRun(
       res,
       events,
       {
         open: (sse) => sse.send(chunks.role()),
         event: (sse, event) => {
+          if (event.type === 'tool.started' || event.type === 'tool.finished') {
+            if (toolEvents) sse.send(chunks.toolEvent(event));
+            return;
+          }
           const chunk = chunks.event(event);
           if (chunk) sse.send(chunk);
         },
@@ -44,4 +49,9 @@ export function chatCompletionsRoute(runtime: Runtime): RequestHandler {
       generation.config.gateway.http.keepAliveIntervalMs,
     );
   };
+}
+
+function wantsToolEvents(value: string | string[] | undefined): boolean {
+  const flag = firstHeader(value);
+  return flag === 'true' || flag === '1';
 }

@@ -10,7 +10,7 @@ export function healthRoute(): RequestHandler {
   };
 }
 
-/** Readiness: the config is loaded and the session store answers. */
+/** Readiness: the config is loaded and the session store answers (tool servers are listed, never required). */
 export function readyRoute(runtime: Runtime): RequestHandler {
   return async (_req, res) => {
     const failing: string[] = [];
@@ -23,6 +23,9 @@ export function readyRoute(runtime: Runtime): RequestHandler {
       }
     }
     const body: ReadyResponse = { ready: failing.length === 0, failing };
+    // Tool servers are reported but never make the gateway unready: its agents run without them.
+    const servers = runtime.tools?.status() ?? [];
+    if (servers.length > 0) body.toolServers = servers.map((server) => ({ name: server.name, state: server.state }));
     res.setHeader('Cache-Control', 'no-store').status(failing.length === 0 ? 200 : 503).json(body);
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CompletionUsage, CreateChatCompletionResponse, CreateChatCompletionStreamResponse } from '../../../generated/index.ts';
+import type { CompletionUsage, CreateChatCompletionResponse, CreateChatCompletionStreamResponse, ToolStepEvent } from '../../../generated/index.ts';
 import type { UsageRecord } from '../../records/record.ts';
 import type { RunEvent, RunResult } from '../../runs/events.ts';
 
@@ -35,6 +35,14 @@ export function completionBody(meta: CompletionMeta, result: RunResult): CreateC
 }
 
 type Delta = CreateChatCompletionStreamResponse['choices'][number]['delta'];
+
+type ToolRunEvent = Extract<RunEvent, { type: 'tool.started' | 'tool.finished' }>;
+
+/** A server tool step as clients see it (the SSE extension chunk and the WebSocket `agent.tool` event). */
+export function toolStepEvent(event: ToolRunEvent): ToolStepEvent {
+  if (event.type === 'tool.started') return { type: event.type, step: event.step, call_id: event.callId, name: event.name, arguments: event.arguments };
+  return { type: event.type, step: event.step, call_id: event.callId, name: event.name, outcome: event.outcome, duration_ms: event.durationMs };
+}
 
 /** Builds the chunks of one streamed completion; every chunk shares the id, created and model. */
 export class ChunkBuilder {
@@ -74,6 +82,13 @@ export class ChunkBuilder {
       default:
         return undefined;
     }
+  }
+
+  /** A tool step as a chunk with no choices (what OpenAI's usage chunk looks like), for clients that asked for them. */
+  toolEvent(event: ToolRunEvent): CreateChatCompletionStreamResponse {
+    const chunk: CreateChatCompletionStreamResponse = { id: this.meta.id, object: 'chat.completion.chunk', created: this.meta.created, model: this.meta.model, choices: [], openclaw_tool_event: toolStepEvent(event) };
+    if (this.includeUsage) chunk.usage = null;
+    return chunk;
   }
 
   finish(result: RunResult): CreateChatCompletionStreamResponse {

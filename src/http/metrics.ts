@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
 import { clientAddress, isLoopbackAddress } from '../auth/client-address.ts';
 import { NotFoundError, PermissionDeniedError } from '../errors.ts';
-import { generationOf } from '../http/request-context.ts';
-import type { GatewayMetrics } from './metrics.ts';
+import { generationOf } from './request-context.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 
 /** Route templates for the `route` label, so label values stay a small, fixed set. */
 export function routeLabeler(paths: string[]): (path: string) => string {

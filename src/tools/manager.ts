@@ -1,0 +1,396 @@
+import { createRequire } from 'node:module';
+import type { ValidateFunction } from 'ajv';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Logger } from 'pino';
+import type { McpServerConfig } from '../config/types.ts';
+import { FUNCTION_NAME, serverToolName } from './names.ts';
+import { ChildStdioTransport } from './stdio-transport.ts';
+
+export type ToolServerState = 'connecting' | 'ready' | 'failed' | 'closed';
+
+/** One tool of a connected server, as models are offered it. */
+export interface ServerTool {
+  /** The function name the model sees: `<server>__<tool>`. */
+  readonly name: string;
+  readonly server: string;
+  /** The tool's own name on its server. */
+  readonly tool: string;
+  readonly description?: string;
+  readonly inputSchema: Record<string, unknown>;
+}
+
+export interface ToolServerStatus {
+  name: string;
+  transport: 'stdio' | 'http';
+  state: ToolServerState;
+  /** Function names of the tools offered from this server. */
+  tools: string[];
+  /** Why the last connection attempt failed or the server went away. */
+  error?: string;
+  /** Tools this server lists that cannot be offered (a name too long, two tools one name). */
+  problems: string[];
+  /** Times the server was started again after it went away. */
+  restarts: number;
+}
+
+export interface ToolCallOptions {
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+/** The MCP `tools/call` result as the SDK returns it. */
+export interface McpToolResult {
+  content?: unknown;
+  structuredContent?: unknown;
+  isError?: boolean;
+}
+
+/** Why a tool call got no result from its server. */
+export class ToolCallError extends Error {
+  readonly kind: 'unavailable' | 'timeout' | 'cancelled' | 'failed';
+  constructor(kind: ToolCallError['kind'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ToolCallError';
+    this.kind = kind;
+  }
+}
+
+/** What the run core needs from the tool side: the tools there are, and a way to call one. */
+export interface ToolSource {
+  /** Every tool of every ready server, by function name. Cached: never lists anything itself. */
+  catalogue(): ReadonlyMap<string, ServerTool>;
+  /** The tool's arguments checked against its input schema: an error message, or undefined when they fit. */
+  checkArguments(tool: ServerTool, args: unknown): string | undefined;
+  call(tool: ServerTool, args: Record<string, unknown>, options: ToolCallOptions): Promise<McpToolResult>;
+}
+
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 30_000;
+/** A server that stayed up this long starts its backoff from the beginning when it goes away. */
+const STABLE_AFTER_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 20_000;
+const LIST_TIMEOUT_MS = 20_000;
+
+interface ManagerDeps {
+  logger: Logger;
+  /** The gateway's environment: only `PATH` is passed on to stdio servers (unless their `env` sets it). */
+  env: Record<string, string | undefined>;
+  clientName?: string;
+}
+
+/**
+ * The MCP servers of the gateway, kept across config generations: connected at start, restarted
+ * with backoff when they fail or exit, their tool lists cached (refreshed on
+ * `notifications/tools/list_changed`), and closed at shutdown. `apply` takes a new config's
+ * `mcp.servers` and touches only the entries that changed.
+ */
+export class ToolManager implements ToolSource {
+  private readonly servers = new Map<string, ToolServer>();
+  private readonly deps: ManagerDeps;
+  private cached: ReadonlyMap<string, ServerTool> | undefined;
+  private validators = new WeakMap<ServerTool, ValidateFunction | null>();
+  private ajv: { compile(schema: object): ValidateFunction } | undefined;
+  private closed = false;
+  private readonly onProcessExit = () => {
+    for (const server of this.servers.values()) server.killNow();
+  };
+  private exitHooked = false;
+
+  constructor(deps: ManagerDeps) {
+    this.deps = deps;
+  }
+
+  /** Starts, restarts and stops servers so that they match `servers`; unchanged entries are left running. */
+  apply(servers: Record<string, McpServerConfig>): void {
+    if (this.closed) return;
+    for (const [name, server] of this.servers) {
+      const next = servers[name];
+      if (next !== undefined && JSON.stringify(next) === server.configKey) continue;
+      this.servers.delete(name);
+      this.deps.logger.info({ event: 'mcp.server_stopping', server: name, reason: next === undefined ? 'removed' : 'changed' }, `MCP server ${name} ${next === undefined ? 'removed' : 'changed'}; stopping it`);
+      void server.close();
+    }
+    for (const [name, config] of Object.entries(servers)) {
+      if (this.servers.has(name)) continue;
+      const server = new ToolServer(name, config, this.deps, () => (this.cached = undefined));
+      this.servers.set(name, server);
+      server.start();
+    }
+    this.cached = undefined;
+    // Stdio children must not outlive the gateway even when it exits without closing them.
+    if (!this.exitHooked && this.servers.size > 0) {
+      this.exitHooked = true;
+      process.on('exit', this.onProcessExit);
+    }
+  }
+
+  catalogue(): ReadonlyMap<string, ServerTool> {
+    if (this.cached) return this.cached;
+    const all = new Map<string, ServerTool>();
+    for (const server of this.servers.values()) for (const tool of server.tools) all.set(tool.name, tool);
+    this.cached = all;
+    return all;
+  }
+
+  status(): ToolServerStatus[] {
+    return [...this.servers.values()].map((server) => server.status());
+  }
+
+  /** Resolves once every server has either connected or failed its first attempt (or after `timeoutMs`). */
+  async settled(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.servers.values()].map((server) => server.firstAttempt)), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  checkArguments(tool: ServerTool, args: unknown): string | undefined {
+    let validate = this.validators.get(tool);
+    if (validate === undefined) {
+      validate = this.compile(tool);
+      this.validators.set(tool, validate);
+    }
+    if (validate === null || validate(args)) return undefined;
+    return (validate.errors ?? []).map((error) => `${error.instancePath || '(arguments)'} ${error.message ?? 'is invalid'}`).join('; ');
+  }
+
+  call(tool: ServerTool, args: Record<string, unknown>, options: ToolCallOptions): Promise<McpToolResult> {
+    const server = this.servers.get(tool.server);
+    if (!server) return Promise.reject(new ToolCallError('unavailable', `MCP server ${tool.server} is no longer configured.`));
+    return server.call(tool.tool, args, options);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    this.cached = undefined;
+    await Promise.all(servers.map((server) => server.close()));
+    if (this.exitHooked) process.off('exit', this.onProcessExit);
+  }
+
+  private compile(tool: ServerTool): ValidateFunction | null {
+    try {
+      if (!this.ajv) {
+        // Loaded on first use: gateways without tool servers never pay for a second ajv.
+        const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+        // Servers write draft-07 and 2020-12 alike, with formats of their own: the shape is what is checked.
+        this.ajv = new Ajv2020({ strict: false, validateSchema: false, validateFormats: false, allErrors: false });
+      }
+      return this.ajv.compile(tool.inputSchema);
+    } catch (error) {
+      this.deps.logger.warn({ event: 'mcp.schema_unusable', server: tool.server, tool: tool.tool, reason: (error as Error).message }, 'a tool input schema could not be compiled; its arguments are not checked');
+      return null;
+    }
+  }
+}
+
+/** One configured server: its connection, restarted with backoff, and its cached tools. */
+class ToolServer {
+  readonly name: string;
+  readonly configKey: string;
+  tools: ServerTool[] = [];
+  /** Settles when the first connection attempt has succeeded or failed. */
+  readonly firstAttempt: Promise<void>;
+
+  private readonly config: McpServerConfig;
+  private readonly deps: ManagerDeps;
+  private readonly changed: () => void;
+  private state: ToolServerState = 'connecting';
+  private client: Client | undefined;
+  private transport: Transport | undefined;
+  private error: string | undefined;
+  private problems: string[] = [];
+  private attempts = 0;
+  private restarts = 0;
+  private connectedAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private markFirstAttempt!: () => void;
+
+  constructor(name: string, config: McpServerConfig, deps: ManagerDeps, changed: () => void) {
+    this.name = name;
+    this.config = config;
+    this.configKey = JSON.stringify(config);
+    this.deps = deps;
+    this.changed = changed;
+    this.firstAttempt = new Promise((resolve) => (this.markFirstAttempt = resolve));
+  }
+
+  get kind(): 'stdio' | 'http' {
+    return this.config.command !== undefined ? 'stdio' : 'http';
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  status(): ToolServerStatus {
+    const status: ToolServerStatus = { name: this.name, transport: this.kind, state: this.state, tools: this.tools.map((tool) => tool.name), problems: [...this.problems], restarts: this.restarts };
+    if (this.error !== undefined) status.error = this.error;
+    return status;
+  }
+
+  async call(tool: string, args: Record<string, unknown>, options: ToolCallOptions): Promise<McpToolResult> {
+    const client = this.client;
+    if (this.state !== 'ready' || !client) {
+      throw new ToolCallError('unavailable', `MCP server ${this.name} is not available (${this.state}${this.error ? `: ${this.error}` : ''}).`);
+    }
+    const { McpError, ErrorCode } = await import('@modelcontextprotocol/sdk/types.js');
+    try {
+      // The SDK sends notifications/cancelled to the server when the signal fires or the timeout passes.
+      return (await client.callTool({ name: tool, arguments: args }, undefined, { signal: options.signal, timeout: options.timeoutMs })) as McpToolResult;
+    } catch (error) {
+      if (options.signal.aborted) throw new ToolCallError('cancelled', 'The call was cancelled.', { cause: error });
+      if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+        throw new ToolCallError('timeout', `The tool did not answer within ${options.timeoutMs / 1000} s (toolTimeoutSeconds).`, { cause: error });
+      }
+      if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
+        throw new ToolCallError('unavailable', `MCP server ${this.name} went away during the call.`, { cause: error });
+      }
+      // Over HTTP a lost server shows only as a request that failed below MCP (a refused
+      // connection, an unknown session after its restart): connect again, as for an exited child.
+      if (this.kind === 'http' && !(error instanceof McpError)) this.wentAway(client);
+      throw new ToolCallError('failed', error instanceof McpError ? error.message : `MCP server ${this.name} failed the call: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  killNow(): void {
+    if (this.transport instanceof ChildStdioTransport) this.transport.killNow();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    this.state = 'closed';
+    this.setTools([]);
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => undefined);
+    if (!client) await this.transport?.close().catch(() => undefined);
+    this.markFirstAttempt();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closing) return;
+    this.state = 'connecting';
+    const [{ Client }, transport] = await Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), this.makeTransport()]);
+    if (this.closing) return;
+    const client = new Client(
+      { name: this.deps.clientName ?? 'openclaw-gateway', version: '0.1.0' },
+      { capabilities: {}, listChanged: { tools: { autoRefresh: false, debounceMs: 50, onChanged: () => void this.refreshTools(client) } } },
+    );
+    this.transport = transport;
+    let connected = false;
+    client.onclose = () => {
+      if (connected) this.wentAway(client);
+    };
+    try {
+      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+      connected = true;
+      const tools = await this.listTools(client);
+      if (this.closing) {
+        await client.close().catch(() => undefined);
+        return;
+      }
+      this.client = client;
+      this.connectedAt = Date.now();
+      this.state = 'ready';
+      this.error = undefined;
+      this.setTools(tools);
+      this.deps.logger.info({ event: 'mcp.server_ready', server: this.name, tools: tools.length, pid: transport instanceof ChildStdioTransport ? transport.pid : undefined }, `MCP server ${this.name} ready with ${tools.length} tools`);
+    } catch (error) {
+      const stderr = transport instanceof ChildStdioTransport ? transport.stderrTail().trim() : undefined;
+      client.onclose = undefined;
+      await client.close().catch(() => undefined);
+      this.failed(error, stderr);
+    } finally {
+      this.markFirstAttempt();
+    }
+  }
+
+  private async makeTransport(): Promise<Transport> {
+    const config = this.config;
+    if (config.command !== undefined) {
+      const path = this.deps.env.PATH ?? process.env.PATH;
+      const env: Record<string, string> = { ...(path !== undefined ? { PATH: path } : {}), ...(config.env ?? {}) };
+      return new ChildStdioTransport({ command: config.command, args: [...(config.args ?? [])], env, cwd: config.cwd });
+    }
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    return new StreamableHTTPClientTransport(new URL(config.url!), { requestInit: { headers: { ...(config.headers ?? {}) } } });
+  }
+
+  private async listTools(client: Client): Promise<ServerTool[]> {
+    const listed: Array<{ name: string; description?: string; inputSchema: Record<string, unknown> }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: LIST_TIMEOUT_MS });
+      listed.push(...(page.tools as typeof listed));
+      cursor = page.nextCursor;
+    } while (cursor);
+    const problems: string[] = [];
+    const byName = new Map<string, ServerTool>();
+    const clashing = new Set<string>();
+    for (const tool of listed) {
+      const name = serverToolName(this.name, tool.name);
+      if (!FUNCTION_NAME.test(name)) {
+        problems.push(`tool "${tool.name}" is offered as "${name}", longer than the 64 characters a function name may have; it is not offered`);
+        continue;
+      }
+      const other = byName.get(name);
+      if (other) {
+        problems.push(`tools "${other.tool}" and "${tool.name}" would both be offered as "${name}"; neither is offered`);
+        clashing.add(name);
+        continue;
+      }
+      byName.set(name, { name, server: this.name, tool: tool.name, description: tool.description, inputSchema: tool.inputSchema ?? { type: 'object' } });
+    }
+    for (const name of clashing) byName.delete(name);
+    this.problems = problems;
+    for (const problem of problems) this.deps.logger.error({ event: 'mcp.tool_refused', server: this.name, problem }, `MCP server ${this.name}: ${problem}`);
+    return [...byName.values()];
+  }
+
+  private async refreshTools(client: Client): Promise<void> {
+    if (client !== this.client || this.closing) return;
+    try {
+      const tools = await this.listTools(client);
+      if (client !== this.client) return;
+      this.setTools(tools);
+      this.deps.logger.info({ event: 'mcp.tools_changed', server: this.name, tools: tools.length }, `MCP server ${this.name} changed its tools`);
+    } catch (error) {
+      this.deps.logger.warn({ event: 'mcp.tools_refresh_failed', server: this.name, reason: (error as Error).message }, 'could not refresh a tool list; keeping the previous one');
+    }
+  }
+
+  private setTools(tools: ServerTool[]): void {
+    this.tools = tools;
+    this.changed();
+  }
+
+  private wentAway(client: Client): void {
+    if (this.closing || client !== this.client) return;
+    const stderr = this.transport instanceof ChildStdioTransport ? this.transport.stderrTail().trim() : undefined;
+    this.client = undefined;
+    client.onclose = undefined;
+    void client.close().catch(() => undefined);
+    this.setTools([]);
+    if (Date.now() - this.connectedAt >= STABLE_AFTER_MS) this.attempts = 0;
+    this.restarts++;
+    this.failed(new Error(this.kind === 'stdio' ? 'the server process exited' : 'the connection closed'), stderr);
+  }
+
+  private failed(error: unknown, stderr: string | undefined): void {
+    if (this.closing) return;
+    this.state = 'failed';
+    this.error = (error as Error)?.message ?? String(error);
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** this.attempts) * (0.75 + Math.random() / 2);
+    this.attempts++;
+    this.deps.logger.error(
+      { event: 'mcp.server_failed', server: this.name, reason: this.error, stderr: stderr || undefined, attempt: this.attempts, retryInMs: Math.round(delay) },
+      `MCP server ${this.name} failed (${this.error}); retrying in ${Math.round(delay)} ms`,
+    );
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer.unref();
+  }
+}

@@ -1,8 +1,8 @@
-// The Responses renderer on runs the echo and scripted upstreams cannot produce yet: several model
-// steps with the agent's own (server) tool calls between them, reasoning, a refusal, and run
-// events it does not know. Each event stream must be valid against OpenAI's schemas, accepted by
-// the openai SDK's own stream reader, and end with the same output a retrieval rebuilds from the
-// stored records.
+// The Responses renderer fed run events directly, for shapes the other suites reach only in part:
+// the agent's own tool calls arriving as deltas (as a run core without the tool relay sends them),
+// reasoning, a refusal after text, a call handed back under a name the client did not offer. Each
+// event stream must be valid against OpenAI's schemas, accepted by the openai SDK's own stream
+// reader, and end with the same output a retrieval rebuilds from the stored records.
 import { ResponseStream } from 'openai/lib/responses/ResponseStream';
 import { describe, expect, it } from 'vitest';
 import type { ResponseStreamEvent } from '../generated/index.ts';
@@ -70,9 +70,8 @@ describe('the Responses event writer', () => {
       { type: 'tool_call', index: 0, id: 'call_srv', name: 'clock__now', arguments: '' },
       { type: 'tool_call', index: 0, arguments: '{"tz":"UTC"}' },
       { type: 'step.finished', step: 1, finishReason: 'tool_calls', model: 'up/m' },
-      // Progress of the agent's own tools, in whatever shape the run core sends it: not shown.
-      { type: 'tool.started', callId: 'call_srv', name: 'clock__now' } as unknown as RunEvent,
-      { type: 'tool.finished', callId: 'call_srv', outcome: 'ok' } as unknown as RunEvent,
+      { type: 'tool.started', step: 1, callId: 'call_srv', name: 'clock__now', arguments: '{"tz":"UTC"}' },
+      { type: 'tool.finished', step: 1, callId: 'call_srv', name: 'clock__now', outcome: 'ok', durationMs: 3 },
       { type: 'content', text: 'It is noon.' },
       { type: 'step.finished', step: 2, finishReason: 'stop', model: 'up/m' },
       { type: 'usage', usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 } },
@@ -90,7 +89,7 @@ describe('the Responses event writer', () => {
     const output = (completed as Extract<ResponseStreamEvent, { type: 'response.completed' }>).response.output;
     expect(output.map((item) => item.type)).toEqual(['reasoning', 'message', 'mcp_call', 'message']);
     expect(output[2]).toEqual({ type: 'mcp_call', id: expect.stringMatching(/^mcp_/), server_label: 'clock', name: 'now', arguments: '{"tz":"UTC"}', output: '12:00', error: null, status: 'completed' });
-    // The mcp_call is shown when the next step begins, before that step's message.
+    // The mcp_call is shown when its tool starts, before the next step's message.
     const added = sent.filter((event) => event.type === 'response.output_item.added').map((event) => (event as any).item.type);
     expect(added).toEqual(['reasoning', 'message', 'mcp_call', 'message']);
     // A retrieval rebuilds the same items, with the same ids, from the stored records.

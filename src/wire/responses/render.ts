@@ -145,9 +145,10 @@ interface StreamedCall {
  * A run as the Responses API's semantic events: lifecycle events around output items, each item
  * added, filled by deltas and done, with one increasing `sequence_number`. Items get the ids the
  * stored response shows (`itemId`). A call to one of the client's function tools streams as a
- * `function_call` item as its arguments arrive; a call to any other name is held until the run
- * says whose it was: the agent's own tool calls (executed by the gateway, a next step follows)
- * become `mcp_call` items, a call handed back to the client a `function_call`.
+ * `function_call` item as its arguments arrive. The agent's own tool calls become `mcp_call` items
+ * when the gateway starts them (`tool.started`), done with their output when the run finishes; a
+ * call to any other name that still arrives as deltas is held until the run says whose it was
+ * (a next step: the gateway's; handed back to the client: a `function_call`).
  */
 export class ResponseEventWriter {
   private sequence = 0;
@@ -203,8 +204,15 @@ export class ResponseEventWriter {
         this.stepFinish = event.finishReason;
         this.endStep(event.finishReason);
         return;
+      case 'tool.started': {
+        // The gateway runs one of the agent's own tools: its item shows now, its output at the end.
+        const held = this.held.findIndex((call) => call.id === event.callId);
+        const call = held === -1 ? { id: event.callId, name: event.name, arguments: event.arguments } : this.held.splice(held, 1)[0];
+        if (!this.running.includes(call)) this.showServerCall(call);
+        return;
+      }
       default:
-        // Progress this wire format does not show (run.accepted, usage, tool progress…).
+        // Progress this wire format does not show (run.accepted, usage, tool.finished…).
         return;
     }
   }
@@ -236,6 +244,7 @@ export class ResponseEventWriter {
   }
 
   failed(error: Pick<GatewayError, 'code' | 'message'> & { kind?: GatewayError['kind'] }, status: 'failed' | 'cancelled' = 'failed'): void {
+    for (const call of this.running) (this.items[call.item!.index] as McpToolCall).status = 'incomplete';
     // The items still open keep what had arrived, marked incomplete.
     const { message, reasoning } = this;
     if (message?.part) {

@@ -3,7 +3,7 @@
 // not; the client's function tools beside them still come back as `function_call` items.
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type OpenAI from 'openai';
+import OpenAI from 'openai';
 import { startFakeUpstream, steps, type FakeUpstream } from './fixtures/upstream.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { assertOpenAiShape } from './helpers/openai-schemas.ts';
@@ -60,6 +60,14 @@ describe('the agent’s own tools in the Responses API', () => {
     const final = await stream.finalResponse();
     expect(final.output_text).toBe('Let me add.Two.');
     expect(final.output).toMatchObject((await gw.client.responses.retrieve(final.id)).output);
+  });
+
+  it('a client function tool named like one of the agent’s tools is a 400 naming it where the request has it', async () => {
+    const error = await gw.client.responses
+      .create({ model: 'openclaw', input: 'x', tools: [{ type: 'web_search' }, { ...weather, name: 'local__add' }] })
+      .then(() => undefined, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    expect(error?.status).toBe(400);
+    expect(error?.error).toMatchObject({ code: 'tool_name_conflict', param: 'tools[1].name' });
   });
 
   it('a step with a server call and a client call: the server call runs, the client call comes back, its output continues the run', async () => {

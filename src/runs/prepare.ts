@@ -74,7 +74,7 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
   const models = planModels(setup, agent, request);
   const messages = checkMessages(request, agent, field);
   checkTools(request.params, field);
-  const tools = runTools(setup, agent, request.params, field);
+  const tools = runTools(setup, agent, request.params, (index) => field(request.toolParams?.[index] ?? `tools[${index}].function.name`));
   const deprecations = [...(request.deprecations ?? [])];
   for (const spelling of [target.deprecatedSpelling, request.agent?.deprecated, request.sessionKey?.deprecated]) {
     if (spelling) deprecations.push(spelling);
@@ -161,14 +161,14 @@ function checkTools(params: ModelParams, field: (name: string) => string): void 
 }
 
 /** The agent's server tools beside the client's: a client tool may not take the name of one. */
-function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, field: (name: string) => string): RunTools | undefined {
+function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, toolParam: (index: number) => string): RunTools | undefined {
   const tools = setup.tools?.forAgent(agent);
   if (!tools) return undefined;
   const clientTools = params.tools ?? [];
   clientTools.forEach((tool, index) => {
     if (tools.offered.has(tool.function.name)) {
-      throw new BadRequestError(`\`tools[${index}]\` is named "${tool.function.name}", the name of a tool agent ${agent.id} runs on the gateway; rename the client tool.`, {
-        param: field(`tools[${index}].function.name`),
+      throw new BadRequestError(`\`${toolParam(index)}\` is "${tool.function.name}", the name of a tool agent ${agent.id} runs on the gateway; rename the client tool.`, {
+        param: toolParam(index),
         code: 'tool_name_conflict',
       });
     }

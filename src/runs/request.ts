@@ -39,6 +39,8 @@ export interface RunRequest {
   messagesParam: string;
   /** Request fields forwarded to the model (the client's tools among them). */
   params: ModelParams;
+  /** Where each of `params.tools` is in the request, for errors (before `fieldPrefix`); default `tools[i].function.name`. */
+  toolParams?: string[];
   /** Remote (http/https) image URLs in the messages, by the field that holds each (before `fieldPrefix`): the agent's policy decides. */
   remoteImages: string[];
   /** Deprecated spellings the transport noticed (a legacy `model` prefix is found by prepare itself). */

@@ -9,7 +9,7 @@ const DATA_IMAGE_URI = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/]+=*$/i;
 
 /** What a Responses request asks of a run, and what its response echoes back. */
 export interface ResponsesRequest {
-  run: Pick<RunRequest, 'model' | 'user' | 'messages' | 'messagesParam' | 'params' | 'remoteImages' | 'store'>;
+  run: Pick<RunRequest, 'model' | 'user' | 'messages' | 'messagesParam' | 'params' | 'toolParams' | 'remoteImages' | 'store'>;
   /** The request's input items as records (without `instructions`): what `input_items` lists. */
   input: MessageRecord[];
   /** The fields of the Response object that come from the request (stored with the response, so a retrieval shows them too). */
@@ -33,8 +33,9 @@ export function responsesRunFields(body: CreateResponse): ResponsesRequest {
   const messages: MessageRecord[] = typeof body.instructions === 'string' && body.instructions !== '' ? [{ role: 'system', content: [{ type: 'text', text: body.instructions }] }, ...input] : input;
   const { offered, dropped } = splitTools(body.tools ?? []);
   const params: ModelParams = {};
-  const choice = toolChoice(body.tool_choice, offered);
-  const tools = choice.only ? offered.filter((tool) => choice.only!.has(tool.name)) : offered;
+  const choice = toolChoice(body.tool_choice, offered.map(({ tool }) => tool));
+  const kept = choice.only ? offered.filter(({ tool }) => choice.only!.has(tool.name)) : offered;
+  const tools = kept.map(({ tool }) => tool);
   if (tools.length > 0) {
     params.tools = tools.map(chatTool);
     if (choice.chat !== undefined) params.tool_choice = choice.chat;
@@ -81,7 +82,7 @@ export function responsesRunFields(body: CreateResponse): ResponsesRequest {
   };
   if (body.user !== undefined) shell.user = body.user;
   return {
-    run: { model: body.model, user: body.user, messages, messagesParam: 'input', params, remoteImages, store: body.store !== false },
+    run: { model: body.model, user: body.user, messages, messagesParam: 'input', params, toolParams: kept.map(({ index }) => `tools[${index}].name`), remoteImages, store: body.store !== false },
     input,
     shell,
     droppedTools: dropped,
@@ -124,14 +125,14 @@ function checkImages(input: CreateResponse['input']): string[] {
   return remote;
 }
 
-/** Function tools are offered to the model; every other type is a hosted tool the gateway does not run. */
-function splitTools(tools: ReadonlyArray<Tool>): { offered: FunctionTool[]; dropped: string[] } {
-  const offered: FunctionTool[] = [];
+/** Function tools are offered to the model (with their place in `tools`); every other type is a hosted tool the gateway does not run. */
+function splitTools(tools: ReadonlyArray<Tool>): { offered: Array<{ tool: FunctionTool; index: number }>; dropped: string[] } {
+  const offered: Array<{ tool: FunctionTool; index: number }> = [];
   const dropped: string[] = [];
-  for (const tool of tools) {
-    if (tool.type === 'function') offered.push(tool as FunctionTool);
+  tools.forEach((tool, index) => {
+    if (tool.type === 'function') offered.push({ tool: tool as FunctionTool, index });
     else dropped.push(tool.type);
-  }
+  });
   return { offered, dropped };
 }
 

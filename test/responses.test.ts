@@ -52,7 +52,7 @@ describe('create, retrieve, delete', () => {
     upstream.setScript(() => ({ kind: 'text', text: 'Hello from upstream', usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } }));
     const response = await gw.client.responses.create({ model: 'openclaw', input: 'hi there', metadata: { ticket: '42' } });
     assertOpenAiShape('Response', response);
-    expect(response.id).toMatch(/^resp_[0-9a-f]{48}$/);
+    expect(response.id).toMatch(/^resp_[0-9a-f]{32}$/);
     expect(response).toMatchObject({ object: 'response', status: 'completed', model: 'openclaw', error: null, incomplete_details: null, store: true, metadata: { ticket: '42' } });
     expect(response.output).toHaveLength(1);
     expect(response.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello from upstream', annotations: [] }] });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type {
   FunctionToolCall,
   McpToolCall,
@@ -18,8 +18,9 @@ import type { RunEvent, RunResult } from '../../runs/events.ts';
 import type { StoredResponse } from '../../sessions/store.ts';
 import type { ResponseShell } from './request.ts';
 
+/** `resp_` and 32 hex digits: a UUID's randomness, from Node's cached batch (`randomBytes` per id cost 25 µs a request in the profile). */
 export function newResponseId(): string {
-  return `resp_${randomBytes(24).toString('hex')}`;
+  return `resp_${randomUUID().replaceAll('-', '')}`;
 }
 
 /** What changes over a response's life; the rest (`ResponseShell`) echoes the request. */

@@ -6,6 +6,8 @@
 //   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, 100 idle streams
 //   node bench/run.ts --profile  CPU profiles of the gateway under load (bench/results/profiles/)
 //   node bench/run.ts --responses-cpu  only the gateway CPU per request, /v1/responses vs /v1/chat/completions
+//   --store postgres             sessions in PostgreSQL (a fresh database on OPENCLAW_BENCH_POSTGRES_URL,
+//                                default the local server, dropped at the end) instead of SQLite
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
@@ -15,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { summariseProfile, formatProfileSummary } from './profile-summary.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,6 +35,15 @@ const FIRST_CHUNK = argv.includes('--first-chunk');
 const RESPONSES_CPU = argv.includes('--responses-cpu');
 /** Only the tool-step cell (≈20 s). */
 const TOOL_STEP = argv.includes('--tool-step');
+/** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
+const STORE = (() => {
+  const index = argv.findIndex((arg) => arg === '--store' || arg.startsWith('--store='));
+  if (index === -1) return 'sqlite';
+  const value = argv[index].includes('=') ? argv[index].split('=')[1] : argv[index + 1];
+  if (value !== 'sqlite' && value !== 'postgres') throw new Error('--store must be sqlite or postgres');
+  return value;
+})();
+const POSTGRES_ADMIN_URL = process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface Plan {
   connections: number[];
@@ -78,11 +90,36 @@ function cleanupSync() {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 }
 
+/** Drops the bench's PostgreSQL database (after the gateways using it stopped). */
+let dropDatabase: (() => Promise<void>) | undefined;
+
 async function cleanup() {
   if (cleaningUp) return;
   cleaningUp = true;
   await Promise.all([...children].map((child) => stopChild(child, 'SIGTERM', 2_000)));
+  await dropDatabase?.().catch((error: unknown) => process.stderr.write(`bench: could not drop the PostgreSQL database: ${(error as Error).message}\n`));
   cleanupSync();
+}
+
+async function postgresAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The `sessions.store` the gateway runs with: SQLite in its state dir, or a fresh PostgreSQL database. */
+async function sessionStoreConfig(): Promise<Record<string, unknown>> {
+  if (STORE === 'sqlite') return { driver: 'sqlite' };
+  const database = `openclaw_bench_${process.pid}`;
+  await postgresAdmin(`CREATE DATABASE ${database}`);
+  dropDatabase = () => postgresAdmin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${database}`;
+  return { driver: 'postgres', url: url.toString(), poolSize: 10 };
 }
 
 process.on('exit', cleanupSync);
@@ -149,9 +186,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?: boolean } = {}): string {
+function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?: boolean; store?: Record<string, unknown> } = {}): string {
   const path = join(dir, options.tools ? 'bench-tools.json5' : 'bench.json5');
   const config: Record<string, unknown> = {
+    ...(options.store ? { sessions: { store: options.store } } : {}),
     gateway: {
       bind: '127.0.0.1',
       auth: { mode: 'token', token: TOKEN },
@@ -481,7 +519,8 @@ async function main() {
 
   const upstream = await startUpstream();
   const dir = tempDir('openclaw-bench-');
-  const configPath = writeGatewayConfig(dir, upstream.url);
+  const configPath = writeGatewayConfig(dir, upstream.url, { store: await sessionStoreConfig() });
+  log(`session store: ${STORE}`);
   const direct: Endpoint = { target: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench' };
 
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
@@ -600,7 +639,8 @@ async function main() {
   const report = {
     date: startedAt.toISOString(),
     mode: QUICK ? 'quick' : 'full',
-    command: `${process.env.BENCH_GATEWAY_NODE_ARGS ? `BENCH_GATEWAY_NODE_ARGS='${process.env.BENCH_GATEWAY_NODE_ARGS}' ` : ''}node bench/run.ts${QUICK ? ' --quick' : ''}`,
+    command: `${process.env.BENCH_GATEWAY_NODE_ARGS ? `BENCH_GATEWAY_NODE_ARGS='${process.env.BENCH_GATEWAY_NODE_ARGS}' ` : ''}node bench/run.ts${QUICK ? ' --quick' : ''}${STORE === 'sqlite' ? '' : ` --store ${STORE}`}`,
+    store: STORE,
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: `${process.platform} ${process.arch}` },
     plan: PLAN,
     upstream: { latencyMs: 0, chunks: 8, chunkDelayMs: 0 },
@@ -614,7 +654,7 @@ async function main() {
     gatewayExitCode: stopCode,
     totalSeconds: totalSec,
   };
-  const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
+  const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}${STORE === 'sqlite' ? '' : `-${STORE}`}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(markdown(report, cells));
   process.stdout.write(toolStepMarkdown(toolStep));
@@ -625,7 +665,7 @@ function markdown(report: any, cells: Cell[]): string {
   const lines: string[] = [];
   lines.push(`## openclaw gateway vs direct upstream (${report.mode}${QUICK ? `: ${PLAN.durationSec}s cells, connections ${PLAN.connections.join('/')}, ${PLAN.idleStreams} idle streams instead of 1,000` : ''})`);
   lines.push('');
-  lines.push(`${report.date} · ${report.machine.cores} cores (${report.machine.cpu}) · Node ${report.machine.node} · upstream: 8 chunks, no latency · ${PLAN.durationSec}s per cell`);
+  lines.push(`${report.date} · ${report.machine.cores} cores (${report.machine.cpu}) · Node ${report.machine.node} · upstream: 8 chunks, no latency · ${PLAN.durationSec}s per cell · sessions in ${report.store}`);
   lines.push('');
   lines.push('### Throughput and latency (autocannon; latency in whole ms)');
   lines.push('');

@@ -1,16 +1,27 @@
-// Session store micro-benchmark: `node bench/store.ts [--turns 10000] [--iterations 500]`.
-// Fills one session with N turns (user + assistant), then times appendTurn and the tail read
-// (loadTranscript lastMessages 50 / 200) against the real SQLite file in a temp state dir.
+// Session store micro-benchmark:
+//   node bench/store.ts [--driver sqlite|postgres] [--client pg|postgres] [--turns 10000] [--iterations 500]
+// Fills one session with N turns (user + assistant), then times appendTurn, the uncontended session
+// lock, the tail read (loadTranscript lastMessages 50 / 200), and appends from 16 sessions at once.
+// SQLite runs on a file in a temp state dir; PostgreSQL on a fresh database created on the server
+// at --url / OPENCLAW_BENCH_POSTGRES_URL (default the local one) and dropped at the end. --client
+// picks the PostgreSQL client library behind the store: `pg` (what the store ships with) or
+// `postgres` (porsager), measured through the same seam.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import type { MessageRecord } from '../src/records/record.ts';
 import { openDefaultSessionStore } from '../src/sessions/open.ts';
-import type { SqliteSessionStore } from '../src/sessions/sqlite-store.ts';
+import { PostgresSessionStore } from '../src/sessions/postgres-store.ts';
+import type { SessionStore } from '../src/sessions/store.ts';
+import { PostgresJsClient } from './postgresjs-client.ts';
 
 const { values } = parseArgs({
   options: {
+    driver: { type: 'string', default: 'sqlite' },
+    client: { type: 'string', default: 'pg' },
+    url: { type: 'string', default: process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres' },
     turns: { type: 'string', default: '10000' },
     iterations: { type: 'string', default: '500' },
   },
@@ -18,15 +29,18 @@ const { values } = parseArgs({
 const TURNS = Number(values.turns);
 const ITERATIONS = Number(values.iterations);
 const KEY = 'agent:main:openai-user:bench';
+if (!['sqlite', 'postgres'].includes(values.driver!)) throw new Error('--driver must be sqlite or postgres');
+if (!['pg', 'postgres'].includes(values.client!)) throw new Error('--client must be pg or postgres');
 
 const filler = 'The quick brown fox jumps over the lazy dog. '.repeat(6);
 const turn = (i: number): MessageRecord[] => [
   { role: 'user', content: [{ type: 'text', text: `question ${i}: ${filler}` }] },
   { role: 'assistant', content: [{ type: 'text', text: `answer ${i}: ${filler}${filler}` }] },
 ];
+const meta = (i: number) => ({ requestId: `bench-${i}`, model: 'echo/echo', outcome: 'completed' as const });
 let position = 0;
 const append = async (i: number) => {
-  position = await store.appendTurn(KEY, { messages: turn(i), meta: { requestId: `bench-${i}`, model: 'echo/echo', outcome: 'completed' } }, { expectedPosition: position });
+  position = await store.appendTurn(KEY, { messages: turn(i), meta: meta(i) }, { expectedPosition: position });
 };
 
 function percentile(sorted: number[], p: number): number {
@@ -37,24 +51,63 @@ function percentile(sorted: number[], p: number): number {
 async function measure(name: string, work: (i: number) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < 20; i++) await work(-1 - i); // warm-up
   const samples: number[] = [];
+  // CPU time of this process per operation: what the client library costs, and far less sensitive
+  // to other load on the machine than wall-clock latency.
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < ITERATIONS; i++) {
     const start = process.hrtime.bigint();
     await work(i);
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
+  const cpu = process.cpuUsage(cpuBefore);
   samples.sort((a, b) => a - b);
   const mean = samples.reduce((sum, value) => sum + value, 0) / samples.length;
-  console.log(`${name.padEnd(28)} p50 ${percentile(samples, 50).toFixed(3)} ms   p99 ${percentile(samples, 99).toFixed(3)} ms   mean ${mean.toFixed(3)} ms   (n=${samples.length})`);
+  const cpuPerOp = (cpu.user + cpu.system) / ITERATIONS;
+  console.log(
+    `${name.padEnd(32)} p50 ${percentile(samples, 50).toFixed(3)} ms   p99 ${percentile(samples, 99).toFixed(3)} ms   mean ${mean.toFixed(3)} ms   cpu ${cpuPerOp.toFixed(0)} µs/op   (n=${samples.length})`,
+  );
 }
 
-const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-bench-store-'));
-const store = openDefaultSessionStore(stateDir) as SqliteSessionStore;
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: values.url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+let store: SessionStore;
+let describeStore: () => string;
+let teardown: () => Promise<void>;
+if (values.driver === 'sqlite') {
+  const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-bench-store-'));
+  const sqlite = openDefaultSessionStore(stateDir);
+  store = sqlite;
+  describeStore = () => `sqlite ${sqlite.file} (${(statSync(sqlite.file).size / 1e6).toFixed(1)} MB)`;
+  teardown = async () => rmSync(stateDir, { recursive: true, force: true });
+} else {
+  const database = `openclaw_bench_store_${process.pid}`;
+  await admin(`CREATE DATABASE ${database}`);
+  const url = new URL(values.url!);
+  url.pathname = `/${database}`;
+  const postgres = await PostgresSessionStore.open({
+    url: url.toString(),
+    poolSize: 10,
+    client: values.client === 'postgres' ? (options) => new PostgresJsClient(options) : undefined,
+  });
+  store = postgres;
+  describeStore = () => `postgres ${postgres.location}, client ${postgres.library}`;
+  teardown = () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+}
+
 try {
-  console.log(`node ${process.version}, store ${store.file}`);
+  console.log(`node ${process.version}, store ${describeStore()}`);
   const fillStart = Date.now();
   for (let i = 0; i < TURNS; i++) await append(i);
   const fillMs = Date.now() - fillStart;
-  console.log(`filled ${TURNS} turns (${TURNS * 2} messages) in ${fillMs} ms (${((fillMs / TURNS) * 1000).toFixed(0)} µs/turn); file ${(statSync(store.file).size / 1e6).toFixed(1)} MB`);
+  console.log(`filled ${TURNS} turns (${TURNS * 2} messages) in ${fillMs} ms (${((fillMs / TURNS) * 1000).toFixed(0)} µs/turn); ${describeStore()}`);
 
   await measure('appendTurn (2 messages)', (i) => append(TURNS + i + 100));
   await measure('lock + release, uncontended', async () => {
@@ -67,9 +120,27 @@ try {
       if (messages.length !== n) throw new Error(`expected ${n} messages, got ${messages.length}`);
     });
   }
-  const [summary] = await store.listSessions();
+  // 16 sessions at once, each a run's store work: lock, tail read, append, release.
+  const sessions = 16;
+  const perSession = Math.max(20, Math.floor(ITERATIONS / 4));
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: sessions }, async (_, s) => {
+      const key = `agent:main:concurrent-${s}`;
+      let at = 0;
+      for (let i = 0; i < perSession; i++) {
+        const lock = await store.lockSession(key, { timeoutMs: 5_000 });
+        await store.loadTranscript(key, { lastMessages: 200 });
+        at = await store.appendTurn(key, { messages: turn(i), meta: meta(i) }, { expectedPosition: at });
+        await lock.release();
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(`${'run store work, 16 sessions'.padEnd(32)} ${((sessions * perSession) / seconds).toFixed(0)} runs/s (lock + tail read + append + release; ${sessions * perSession} runs)`);
+  const [summary] = (await store.listSessions()).filter((session) => session.key === KEY);
   console.log(`session now has ${summary.turnCount} turns, ${summary.messageCount} messages`);
 } finally {
   await store.close();
-  rmSync(stateDir, { recursive: true, force: true });
+  await teardown();
 }

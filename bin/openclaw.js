@@ -1,10 +1,66 @@
 #!/usr/bin/env node
-// Node >= 22.18 runs the TypeScript sources directly (type stripping): no build step.
+// Node >= 22.18 runs the TypeScript sources directly (type stripping): no build step. Started by an
+// older Node (many machines still ship 20), the CLI hands itself to the Node the set-up installed
+// in the project (.node/, scripts/ensure-node.sh), or says in one line what to run. This file
+// must therefore parse and run on old Node versions: plain JavaScript, nothing recent.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import module from 'node:module';
+import { delimiter, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-// Start-up is mostly module loading; Node's on-disk compile cache (in the OS temp dir, or
-// NODE_COMPILE_CACHE) roughly halves it from the second start on.
-module.enableCompileCache?.();
-const { main } = await import('../src/cli/main.ts');
+const [major, minor] = process.versions.node.split('.').map(Number);
+const runsSources = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
-process.exitCode = await main(process.argv);
+if (runsSources) {
+  if (process.env.OPENCLAW_HANDED_OVER === '1' && process.channel) watchLauncher();
+  // Start-up is mostly module loading; Node's on-disk compile cache (in the OS temp dir, or
+  // NODE_COMPILE_CACHE) roughly halves it from the second start on.
+  module.enableCompileCache?.();
+  const { main } = await import('../src/cli/main.ts');
+  process.exitCode = await main(process.argv);
+} else {
+  handOver();
+}
+
+/** Runs this CLI again on the project's Node, passing signals on and ending as it ends. */
+function handOver() {
+  const projectNode = fileURLToPath(new URL('../.node/node24/bin/node', import.meta.url));
+  const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+  if (!existsSync(projectNode)) {
+    process.stderr.write(
+      `openclaw: Node ${process.versions.node} is too old (22.18 or later needed); run "bash ${root}/scripts/ensure-node.sh" to install Node 24 into ${root}/.node (openclaw then uses it), or put Node 22.18+ first on PATH.\n`,
+    );
+    process.exit(1);
+  }
+  // Its own session: a Ctrl-C reaches this launcher alone, which passes it on once (a child in the
+  // terminal's process group would get it twice and take the second as "stop now"). The IPC channel
+  // tells the child when the launcher is gone, however it went.
+  // The project's Node first on PATH, so what the CLI starts with `node` (the demo's MCP server, say)
+  // runs on it too rather than on the old one.
+  const child = spawn(projectNode, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+    env: { ...process.env, PATH: `${dirname(projectNode)}${delimiter}${process.env.PATH ?? ''}`, OPENCLAW_HANDED_OVER: '1' },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('error', (error) => {
+    process.stderr.write(`openclaw: cannot run ${projectNode}: ${error.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code ?? 1);
+  });
+}
+
+/** In a handed-over CLI: when the launcher goes away (even killed outright), stop as on SIGTERM. */
+function watchLauncher() {
+  delete process.env.OPENCLAW_HANDED_OVER;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}

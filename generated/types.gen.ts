@@ -356,6 +356,9 @@ export type HealthResponse = {
 
 export type ReadyResponse = {
     ready: boolean;
+    /**
+     * What keeps the gateway from serving (`config`, `session_store`); empty when ready.
+     */
     failing: Array<string>;
     /**
      * The configured MCP servers and their state. A server that is down leaves the gateway ready (its agents run without its tools) and is listed here as `connecting` or `failed`.
@@ -365,6 +368,28 @@ export type ReadyResponse = {
         name: string;
         state: 'connecting' | 'ready' | 'failed' | 'closed';
     }>;
+    /**
+     * Each backing store and whether it answers. Only the session store decides readiness: while a shared auth limiter (Redis) is unreachable the gateway stays ready and counts failed authentications per process, which this entry says (`ok: false`, `fallback: memory`).
+     *
+     */
+    stores: Array<BackingStoreStatus>;
+};
+
+export type BackingStoreStatus = {
+    role: 'session_store' | 'auth_limiter';
+    /**
+     * `sqlite` or `postgres` (session store); `memory` or `redis` (auth limiter).
+     */
+    driver: string;
+    ok: boolean;
+    /**
+     * What serves in its place while it is unreachable (`memory` for the auth limiter).
+     */
+    fallback?: string;
+    /**
+     * Why it is not ok, without addresses or credentials.
+     */
+    detail?: string;
 };
 
 /**
@@ -432,15 +457,7 @@ export type InputParam = string | Array<InputItem>;
  * A message (also in the short form `{role, content}` without `type`), a function call the model made earlier, the output of one, or a reasoning item.
  *
  */
-export type InputItem = ({
-    type: 'message';
-} & EasyInputMessage) | ({
-    type: 'function_call';
-} & FunctionToolCall) | ({
-    type: 'function_call_output';
-} & FunctionCallOutputItemParam) | ({
-    type: 'reasoning';
-} & ReasoningItem);
+export type InputItem = EasyInputMessage | FunctionToolCall | FunctionCallOutputItemParam | ReasoningItem;
 
 /**
  * Input message
@@ -1013,15 +1030,15 @@ export type SessionKeyHeader = string;
 export type ModelOverrideHeader = string;
 
 /**
- * A response id (`resp_…`).
- */
-export type ResponseIdPath = string;
-
-/**
  * `true` (or `1`): a streamed reply also carries the agent's server tool steps, each as a chunk with empty `choices` and an `openclaw_tool_event` (see ToolStepEvent), sent as the gateway starts and finishes each MCP tool call. Without it the stream holds only what OpenAI's would: the gateway's own tool calls never appear in it (only the client's `tools` are called in the reply), and while tools run only `: keep-alive` comments are sent.
  *
  */
 export type ToolEventsHeader = 'true' | '1' | 'false' | '0';
+
+/**
+ * A response id (`resp_…`).
+ */
+export type ResponseIdPath = string;
 
 /**
  * Echoed back on the response; generated when absent.
@@ -1062,45 +1079,53 @@ export type CreateChatCompletionData = {
 
 export type CreateChatCompletionErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The request is invalid; `param` names the field at fault.
      */
     400: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No such agent, model, route, or stored response to continue.
      */
     404: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The route exists but not with this method; `Allow` lists the methods it has.
      */
     405: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The body is larger than `gateway.http.maxBodyBytes`.
      */
     413: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The body is not sent as JSON.
      */
     415: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * Too many failed authentications from this address, or the upstream provider is rate limiting; retry after `Retry-After` seconds.
      */
     429: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The gateway failed; the details are in its log under the request id.
      */
     500: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The upstream provider failed, could not be reached, or is misconfigured; the message names the provider, its address and the cause.
      */
     502: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The gateway is shutting down, or its session store does not answer; retry after `Retry-After` seconds (another replica may take it).
+     */
+    503: ErrorResponse;
+    /**
+     * The agent did not finish within its `timeoutSeconds`, or its session stayed busy that long.
      */
     504: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type CreateChatCompletionError = CreateChatCompletionErrors[keyof CreateChatCompletionErrors];
@@ -1144,53 +1169,53 @@ export type CreateResponseData = {
 
 export type CreateResponseErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The request is invalid; `param` names the field at fault.
      */
     400: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No such agent, model, route, or stored response to continue.
      */
     404: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The route exists but not with this method; `Allow` lists the methods it has.
      */
     405: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
-     */
-    409: ErrorResponse;
-    /**
-     * An error, in OpenAI's shape.
+     * The body is larger than `gateway.http.maxBodyBytes`.
      */
     413: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The body is not sent as JSON.
      */
     415: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * Too many failed authentications from this address, or the upstream provider is rate limiting; retry after `Retry-After` seconds.
      */
     429: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The gateway failed; the details are in its log under the request id.
      */
     500: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The upstream provider failed, could not be reached, or is misconfigured; the message names the provider, its address and the cause.
      */
     502: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The gateway is shutting down, or its session store does not answer; retry after `Retry-After` seconds (another replica may take it).
      */
     503: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The agent did not finish within its `timeoutSeconds`, or its session stayed busy that long.
      */
     504: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type CreateResponseError = CreateResponseErrors[keyof CreateResponseErrors];
@@ -1219,13 +1244,17 @@ export type DeleteResponseData = {
 
 export type DeleteResponseErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type DeleteResponseError = DeleteResponseErrors[keyof DeleteResponseErrors];
@@ -1262,13 +1291,17 @@ export type GetResponseData = {
 
 export type GetResponseErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type GetResponseError = GetResponseErrors[keyof GetResponseErrors];
@@ -1306,17 +1339,21 @@ export type ListInputItemsData = {
 
 export type ListInputItemsErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The request is invalid; `param` names the field at fault.
      */
     400: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type ListInputItemsError = ListInputItemsErrors[keyof ListInputItemsErrors];
@@ -1344,20 +1381,33 @@ export type CancelResponseData = {
 
 export type CancelResponseErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The response has ended (every response here runs while its request waits).
      */
     400: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type CancelResponseError = CancelResponseErrors[keyof CancelResponseErrors];
+
+export type CancelResponseResponses = {
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
+};
+
+export type CancelResponseResponse = CancelResponseResponses[keyof CancelResponseResponses];
 
 export type ListModelsData = {
     body?: never;
@@ -1368,13 +1418,17 @@ export type ListModelsData = {
 
 export type ListModelsErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * The endpoint is off (the default until enabled in the config).
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type ListModelsError = ListModelsErrors[keyof ListModelsErrors];
@@ -1399,13 +1453,17 @@ export type RetrieveModelData = {
 
 export type RetrieveModelErrors = {
     /**
-     * An error, in OpenAI's shape.
+     * The bearer secret is missing or wrong.
      */
     401: ErrorResponse;
     /**
-     * An error, in OpenAI's shape.
+     * No such agent, model, route, or stored response to continue.
      */
     404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
 };
 
 export type RetrieveModelError = RetrieveModelErrors[keyof RetrieveModelErrors];
@@ -1444,7 +1502,7 @@ export type GetReadyData = {
 
 export type GetReadyErrors = {
     /**
-     * Not ready.
+     * Not ready; `failing` says why.
      */
     503: ReadyResponse;
 };
@@ -1538,3 +1596,19 @@ export type GetOpenApiYamlResponses = {
 };
 
 export type GetOpenApiYamlResponse = GetOpenApiYamlResponses[keyof GetOpenApiYamlResponses];
+
+export type GetApiReferenceData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/docs';
+};
+
+export type GetApiReferenceResponses = {
+    /**
+     * The HTML page; its scripts and styles are under /docs/ on the same gateway.
+     */
+    200: string;
+};
+
+export type GetApiReferenceResponse = GetApiReferenceResponses[keyof GetApiReferenceResponses];

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { AuthGuard } from './auth/guard.ts';
 import { MemoryAuthLimiter, type AuthFailureLimiter } from './auth/limiter.ts';
 import { bindRefusal, warnDeprecatedAuthSource } from './auth/policy.ts';
@@ -14,6 +15,7 @@ import { metricsObserver } from './metrics/instrument.ts';
 import { GatewayMetrics } from './metrics/metrics.ts';
 import { silentLogger } from './log.ts';
 import { Runtime } from './runtime.ts';
+import { SessionRetention } from './sessions/retention.ts';
 import type { SessionStore } from './sessions/store.ts';
 import { ToolManager } from './tools/manager.ts';
 import { WsGateway } from './ws/server.ts';
@@ -29,6 +31,8 @@ export interface GatewayDeps {
   /** Failed-auth counts and lockouts; shared state (a Redis limiter) makes them hold across replicas. Default: this process's memory. */
   authLimiter?: AuthFailureLimiter;
   spec?: PublishedSpec;
+  /** The process's own metrics (memory, CPU, event-loop delay, GC), one registry per process: src/metrics/process.ts. */
+  processMetrics?: Registry;
 }
 
 export interface ListenOptions {
@@ -69,31 +73,36 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const logger = deps.logger ?? silentLogger();
   const env = deps.env ?? process.env;
   const stateDir = deps.stateDir ?? resolveStateDir(env);
-  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns });
+  const metrics: GatewayMetrics = new GatewayMetrics({ activeRuns: (): number => runtime.activeRuns, processMetrics: deps.processMetrics, sessionStorePool: deps.sessionStore?.poolStats ? () => deps.sessionStore?.poolStats?.() : undefined });
   const tools = new ToolManager({ logger, env });
   const runtime: Runtime = new Runtime({ config, logger, env, stateDir, store: deps.sessionStore, observer: metricsObserver(metrics), tools });
   warnDeprecatedAuthSource(runtime.current.auth, logger);
   const authGuard = new AuthGuard(() => runtime.current, deps.authLimiter ?? new MemoryAuthLimiter());
   const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
   const ws = new WsGateway({ runtime, authGuard, metrics });
+  const retention = runtime.store ? new SessionRetention({ store: runtime.store, setting: () => runtime.current.config.sessions.retention, logger }) : undefined;
   const servers: Server[] = [];
   let watcher: ConfigWatcher | undefined;
   let boundBind: string | undefined;
 
   const applyConfig = (next: GatewayConfig) => {
-    const before = runtime.current.config.gateway;
+    const before = runtime.current.config;
     if (boundBind !== undefined) {
       const refusal = bindRefusal(resolveAuth(next, env, stateDir), boundBind, isLoopbackBind(boundBind));
       if (refusal) throw new Error(refusal);
     }
     runtime.apply(next);
+    if (next.sessions.retention !== before.sessions.retention && boundBind !== undefined) void retention?.runNow();
     for (const server of servers) {
       server.headersTimeout = next.gateway.http.headersTimeoutMs;
       server.requestTimeout = next.gateway.http.requestTimeoutMs;
     }
-    if (next.gateway.port !== before.port || next.gateway.bind !== before.bind) {
+    if (next.gateway.port !== before.gateway.port || next.gateway.bind !== before.gateway.bind) {
       logger.warn({ event: 'config.restart_needed', keys: ['gateway.port', 'gateway.bind'] }, 'port and bind changes apply at the next restart');
     }
+    // The stores were opened at start; each replica keeps its own until it restarts.
+    const storeKeys = restartOnlyStoreKeys(before.gateway, next.gateway, before.sessions, next.sessions);
+    if (storeKeys.length > 0) logger.warn({ event: 'config.restart_needed', keys: storeKeys }, 'session store and lockout store changes apply at the next restart');
   };
 
   /**
@@ -179,18 +188,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const url = `http://${first === '0.0.0.0' ? '127.0.0.1' : first}:${port}`;
       logger.info({ event: 'gateway.listening', hosts: bound, port, auth: runtime.current.auth.mode, authSource: runtime.current.auth.source }, `listening on ${bound.join(', ')} port ${port}`);
       warmUpWhenQuiet();
+      retention?.start();
       return { port, hosts: bound, url };
     },
     async close({ graceMs = config.gateway.http.shutdownGraceMs } = {}) {
       watcher?.close();
       clearTimeout(warmUpTimer);
+      // Draining: still listening, so /ready answers 503 (not a refused connection) while the runs
+      // in flight finish; other requests are turned away, idle keep-alive connections closed.
+      runtime.beginDrain();
       // WebSockets: idle ones close now with 1001, busy ones when their runs end (within the grace).
       ws.beginShutdown();
-      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       for (const server of servers) server.closeIdleConnections();
-      let graceTimer: NodeJS.Timeout | undefined;
-      await Promise.race([runtime.whenIdle(), new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(graceTimer);
+      if (!(await settlesWithin(runtime.whenIdle(), graceMs))) {
+        // Out of grace: the runs still going end now with an error their clients see (an SSE error
+        // event and [DONE]); a moment to write it, then the connections go whatever their state.
+        logger.warn({ event: 'gateway.runs_cut', runs: runtime.activeRuns, graceMs }, 'shutdown grace ran out; ending the runs still in flight');
+        runtime.cutRuns();
+        await settlesWithin(runtime.whenIdle(), CUT_FLUSH_MS);
+      }
+      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      await retention?.stop();
       await ws.close();
       for (const server of servers) server.closeAllConnections();
       await closed;
@@ -203,6 +221,20 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   };
 }
 
+/** After the grace, how long cut runs get to write their error to their clients. */
+const CUT_FLUSH_MS = 1_000;
+
+/** True when `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true as const), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const WARM_UP_QUIET_MS = 20;
 const WARM_UP_LATEST_MS = 500;
 
@@ -210,4 +242,18 @@ const WARM_UP_LATEST_MS = 500;
 function checkingInterval(headersTimeoutMs: number, requestTimeoutMs: number): number {
   const shortest = Math.min(headersTimeoutMs, requestTimeoutMs > 0 ? requestTimeoutMs : headersTimeoutMs);
   return Math.min(30_000, Math.max(50, Math.floor(shortest / 4)));
+}
+
+/** Store settings that only a restart applies (the stores are opened once, at start). */
+function restartOnlyStoreKeys(
+  beforeGateway: GatewayConfig['gateway'],
+  nextGateway: GatewayConfig['gateway'],
+  beforeSessions: GatewayConfig['sessions'],
+  nextSessions: GatewayConfig['sessions'],
+): string[] {
+  const keys: string[] = [];
+  if (JSON.stringify(beforeSessions.store) !== JSON.stringify(nextSessions.store)) keys.push('sessions.store');
+  if (beforeSessions.lockLeaseMs !== nextSessions.lockLeaseMs) keys.push('sessions.lockLeaseMs');
+  if (JSON.stringify(beforeGateway.auth.rateLimit.store) !== JSON.stringify(nextGateway.auth.rateLimit.store)) keys.push('gateway.auth.rateLimit.store');
+  return keys;
 }

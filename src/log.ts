@@ -22,3 +22,14 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The log level a command runs at: --verbose, else LOG_LEVEL, else the command's own default; an unknown LOG_LEVEL throws. */
+export function logLevel(env: Record<string, string | undefined>, verbose: boolean | undefined, fallback: string): string {
+  if (verbose) return 'debug';
+  const wanted = env.LOG_LEVEL?.trim().toLowerCase();
+  if (!wanted) return fallback;
+  if (!LEVELS.includes(wanted)) throw new Error(`LOG_LEVEL ${JSON.stringify(env.LOG_LEVEL)} is not a log level; use one of ${LEVELS.join(', ')}`);
+  return wanted;
+}

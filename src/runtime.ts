@@ -64,6 +64,8 @@ export class Runtime {
   private generation: Generation;
   private active = 0;
   private idleWaiters: Array<() => void> = [];
+  private drainingNow = false;
+  private readonly shutdown = new AbortController();
 
   readonly logger: Logger;
   readonly env: Record<string, string | undefined>;
@@ -114,7 +116,21 @@ export class Runtime {
 
   /** What the run core needs from this gateway. */
   runDeps(): RunDeps {
-    return { store: this.store, logger: this.logger, observer: this.observer, track: this.track };
+    return { store: this.store, logger: this.logger, observer: this.observer, track: this.track, shutdown: this.shutdown.signal };
+  }
+
+  /** Shutting down: readiness fails and new requests are turned away while the runs in flight finish. */
+  get draining(): boolean {
+    return this.drainingNow;
+  }
+
+  beginDrain(): void {
+    this.drainingNow = true;
+  }
+
+  /** The shutdown grace ran out: every run still in flight ends now, telling its client why. */
+  cutRuns(): void {
+    this.shutdown.abort(new Error('the shutdown grace ran out'));
   }
 
   /** Resolves when no run is in flight (at once when none is). */

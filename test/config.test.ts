@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig, resolveConfigPath, resolveStateDir } from '../src/config/load.ts';
 import { createGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/log.ts';
+import { openDefaultSessionStore } from '../src/sessions/open.ts';
 import { TEST_TOKEN } from './helpers/gateway.ts';
 
 const dirs: string[] = [];
@@ -28,9 +29,21 @@ describe('loading', () => {
     expect(config.gateway.bind).toBe('loopback');
     expect(config.gateway.http.endpoints.chatCompletions.enabled).toBe(false);
     expect(config.gateway.http.maxBodyBytes).toBe(20 * 1024 * 1024);
-    expect(config.gateway.auth.rateLimit).toEqual({ enabled: true, maxAttempts: 10, windowMs: 60000, lockoutMs: 300000, exemptLoopback: true });
+    expect(config.gateway.auth.rateLimit).toEqual({ enabled: true, maxAttempts: 10, windowMs: 60000, lockoutMs: 300000, exemptLoopback: true, store: { driver: 'memory' } });
+    expect(config.sessions.store).toEqual({ driver: 'sqlite', poolSize: 10 });
     expect(config.agents.list.map((agent) => agent.id)).toEqual(['main']);
     expect(config.agents.list[0].model).toEqual({ primary: 'echo/echo', fallbacks: [] });
+  });
+
+  it('shared stores: PostgreSQL and Redis URLs from the environment, required with their drivers', () => {
+    const raw = { sessions: { store: { driver: 'postgres', url: '${DATABASE_URL}', poolSize: 4 } }, gateway: { auth: { rateLimit: { store: { driver: 'redis', url: '${REDIS_URL}' } } } } };
+    const config = parseConfig(raw, { DATABASE_URL: 'postgres://gw:secret@db:5432/openclaw', REDIS_URL: 'redis://cache:6379' });
+    expect(config.sessions.store).toEqual({ driver: 'postgres', url: 'postgres://gw:secret@db:5432/openclaw', poolSize: 4 });
+    expect(config.gateway.auth.rateLimit.store).toEqual({ driver: 'redis', url: 'redis://cache:6379' });
+    expect(() => parseConfig({ sessions: { store: { driver: 'postgres' } } }, {})).toThrow(/sessions\.store\.url: required with driver "postgres"/);
+    expect(() => parseConfig({ gateway: { auth: { rateLimit: { store: { driver: 'redis' } } } } }, {})).toThrow(/gateway\.auth\.rateLimit\.store\.url: required with driver "redis"/);
+    expect(() => parseConfig({ sessions: { store: { driver: 'postgres', url: 'mysql://db/x' } } }, {})).toThrow(/sessions\.store\.url: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(() => parseConfig({ sessions: { store: { driver: 'mongo' } } }, {})).toThrow(/sessions\.store\.driver: must be one of "sqlite", "postgres"/);
   });
 
   it('a missing default file is an empty config; a missing explicit file is an error naming it', () => {
@@ -93,6 +106,65 @@ describe('hot reload', () => {
       writeFileSync(file, '{ gateway: { port: "not a number" } }');
       await waitFor(() => logs.some((line) => line.includes('config.reload_refused') && line.includes('gateway.port')));
       expect((await ask()).status).toBe(200);
+    } finally {
+      await gateway.close({ graceMs: 100 });
+    }
+  });
+
+  it('a reload that changes where sessions or lockouts live keeps the stores it started with and says a restart applies it', async () => {
+    const dir = tempDir();
+    const logs: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => logs.push(line) } as unknown as NodeJS.WritableStream });
+    const base = { gateway: { auth: { token: TEST_TOKEN } } };
+    const sessionStore = openDefaultSessionStore(dir);
+    const gateway = createGateway(parseConfig(base, {}), { env: {}, stateDir: dir, logger, sessionStore });
+    try {
+      gateway.applyConfig(parseConfig({ ...base, sessions: { store: { driver: 'postgres', url: 'postgres://db/x' } }, gateway: { auth: { token: TEST_TOKEN, rateLimit: { store: { driver: 'redis', url: 'redis://cache' } } } } }, {}));
+      const warning = logs.map((line) => JSON.parse(line)).find((entry) => entry.event === 'config.restart_needed');
+      expect(warning.keys).toEqual(['sessions.store', 'gateway.auth.rateLimit.store']);
+      expect(gateway.runtime.current.config.sessions.store.driver).toBe('postgres');
+      expect(gateway.runtime.store).toBe(sessionStore);
+      expect(gateway.runtime.store!.driver).toBe('sqlite');
+    } finally {
+      await gateway.close({ graceMs: 100 });
+    }
+  });
+});
+
+describe('the config file goes away while running', () => {
+  it('deleted, then emptied: the running config stays, with a warning each time; written again: applied', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'openclaw.json');
+    const write = (enabled: boolean) => writeFileSync(file, JSON.stringify({ gateway: { auth: { token: TEST_TOKEN }, http: { endpoints: { chatCompletions: { enabled } } } } }));
+    write(true);
+    const logs: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => logs.push(line) } as unknown as NodeJS.WritableStream });
+    const gateway = createGateway(loadConfigFile(file, {}), { configPath: file, env: {}, stateDir: dir, logger });
+    const { url } = await gateway.listen({ port: 0, bind: '127.0.0.1' });
+    const ask = () =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    const entries = (event: string) => logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === event);
+    try {
+      expect((await ask()).status).toBe(200);
+
+      rmSync(file);
+      await waitFor(() => entries('config.file_missing').length > 0);
+      expect(entries('config.file_missing')[0]).toMatchObject({ level: 'warn', path: file });
+      expect((await ask()).status).toBe(200);
+
+      writeFileSync(file, '  \n');
+      await waitFor(() => entries('config.file_empty').length > 0);
+      expect(entries('config.file_empty')[0]).toMatchObject({ level: 'warn', path: file });
+      expect((await ask()).status).toBe(200);
+      expect(entries('config.reloaded')).toHaveLength(0);
+
+      write(false);
+      await waitFor(async () => (await ask()).status === 404);
+      expect(entries('config.reloaded').length).toBeGreaterThan(0);
     } finally {
       await gateway.close({ graceMs: 100 });
     }

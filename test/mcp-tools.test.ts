@@ -435,7 +435,7 @@ describe('operations', () => {
 
   it('/ready reports tool servers; metrics count calls by server, tool and outcome', async () => {
     const ready = await (await fetch(`${gw.url}/ready`)).json();
-    expect(ready).toEqual({ ready: true, failing: [], toolServers: [{ name: 'local', state: 'ready' }, { name: 'remote', state: 'ready' }] });
+    expect(ready).toEqual({ ready: true, failing: [], stores: [{ role: 'session_store', driver: 'sqlite', ok: true }, { role: 'auth_limiter', driver: 'memory', ok: true }], toolServers: [{ name: 'local', state: 'ready' }, { name: 'remote', state: 'ready' }] });
     upstream.setScript(steps({ kind: 'tool_calls', calls: [call('mt1', 'remote__echo', { text: 'count me' })] }, { kind: 'text', text: 'ok' }));
     const before = await gw.gateway.metrics.render();
     const count = (text: string) => Number(/openclaw_tool_calls_total\{server="remote",tool="echo",outcome="ok"\} (\d+)/.exec(text)?.[1] ?? 0);

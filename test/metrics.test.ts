@@ -1,7 +1,13 @@
 // GET /metrics: Prometheus text from a per-gateway registry, counted from a known sequence of requests.
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProcessMetrics } from '../src/metrics/process.ts';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
+import { freePort, killAll, spawnProcess } from './helpers/processes.ts';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
 
 /** Parses the exposition format into `name{labels}` → value (labels sorted, as prom-client prints them). */
@@ -27,6 +33,7 @@ const enabled = { gateway: { metrics: { enabled: true } } };
 let gw: TestGateway | undefined;
 let upstream: FakeUpstream | undefined;
 afterEach(async () => {
+  killAll();
   await gw?.close();
   await upstream?.close();
   gw = undefined;
@@ -148,5 +155,79 @@ describe('/metrics', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('tokens and the process', () => {
+  it('counts tokens by agent, model and type from what the providers reported', async () => {
+    upstream = await startFakeUpstream(() => ({ kind: 'text', text: 'ok', usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }));
+    gw = await startTestGateway({
+      ...enabled,
+      models: { providers: { up: { api: 'openai-completions', baseUrl: upstream.baseUrl } } },
+      agents: { list: [{ id: 'main', default: true, model: 'up/model-a' }, { id: 'beta', model: 'up/model-b' }] },
+    });
+    const ask = (model: string, stream: boolean) =>
+      stream
+        ? gw!.client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }).then(async (s) => {
+            for await (const _ of s);
+          })
+        : gw!.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+    await ask('openclaw/main', false);
+    await ask('openclaw/main', true);
+    await ask('openclaw/beta', false);
+    const m = await scrape(gw);
+    expect(m.get('openclaw_tokens_total{agent="main",model="up/model-a",type="input"}')).toBe(22);
+    expect(m.get('openclaw_tokens_total{agent="main",model="up/model-a",type="output"}')).toBe(14);
+    expect(m.get('openclaw_tokens_total{agent="beta",model="up/model-b",type="input"}')).toBe(11);
+    expect(m.get('openclaw_tokens_total{agent="beta",model="up/model-b",type="output"}')).toBe(7);
+  });
+
+  it('serves the process metrics it is given (memory, CPU, event-loop delay, heap) beside its own', async () => {
+    gw = await startTestGateway(enabled, { processMetrics: createProcessMetrics() });
+    const m = await scrape(gw);
+    expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(m.get('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(m.has('process_cpu_seconds_total')).toBe(true);
+    expect(m.has('nodejs_eventloop_lag_p99_seconds')).toBe(true);
+    expect(m.has('openclaw_active_runs')).toBe(true);
+  });
+
+  it('openclaw gateway serves process metrics; LOG_LEVEL sets the log level (--verbose wins); an unknown level is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openclaw-metrics-cli-'));
+    const config = join(dir, 'openclaw.json');
+    writeFileSync(config, JSON.stringify({ gateway: { auth: { token: TEST_TOKEN }, metrics: { enabled: true } } }));
+    const bin = new URL('../bin/openclaw.js', import.meta.url).pathname;
+    const start = async (logLevel: string, extra: string[] = []) => {
+      const port = await freePort();
+      const child = spawnProcess(process.execPath, [bin, 'gateway', '--port', String(port), '--config', config, ...extra], {
+        env: { PATH: process.env.PATH ?? '', HOME: dir, OPENCLAW_STATE_DIR: dir, LOG_LEVEL: logLevel },
+      });
+      await child.waitFor('openclaw gateway listening on');
+      return { child, port };
+    };
+
+    const quiet = await start('warn');
+    const res = await fetch(`http://127.0.0.1:${quiet.port}/metrics`);
+    const m = parseMetrics(await res.text());
+    expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(m.has('nodejs_eventloop_lag_p99_seconds')).toBe(true);
+    quiet.child.child.kill('SIGTERM');
+    expect(await quiet.child.exited).toBe(0);
+    expect(quiet.child.stdout()).toBe('');
+
+    const chatty = await start('debug');
+    // The background warm-up reports at debug level when it is done.
+    await chatty.child.waitFor('"level":"debug"');
+    chatty.child.child.kill('SIGTERM');
+    await chatty.child.exited;
+
+    const verbose = await start('error', ['--verbose']);
+    verbose.child.child.kill('SIGTERM');
+    await verbose.child.exited;
+    expect(verbose.child.stdout()).toContain('"level":"info"');
+
+    const wrong = spawnSync(process.execPath, [bin, 'gateway', '--config', config], { env: { PATH: process.env.PATH ?? '', HOME: dir, OPENCLAW_STATE_DIR: dir, LOG_LEVEL: 'loud' }, encoding: 'utf8' });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain('LOG_LEVEL "loud" is not a log level; use one of fatal, error, warn, info, debug, trace, silent');
   });
 });

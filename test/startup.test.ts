@@ -54,7 +54,7 @@ describe('start-up', () => {
     gw = await startTestGateway({ models: { providers: { up: { api: 'openai-completions', baseUrl: 'http://127.0.0.1:9/v1' } } } }, { logger: log.logger });
     const ready = await fetch(`${gw.url}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, failing: [] });
+    expect(await ready.json()).toMatchObject({ ready: true, failing: [], stores: [{ role: 'session_store', driver: 'sqlite', ok: true }, { role: 'auth_limiter', driver: 'memory', ok: true }] });
     expect(warmed(log.events)).toBe(false);
     releaseTheWarmUp();
     await until(() => warmed(log.events) || log.events.some((event) => event.event === 'gateway.warm_failed'));

@@ -1,5 +1,5 @@
 // One suite for every session store driver: what the run core relies on, whichever store it has.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageRecord, TurnMeta } from '../src/records/record.ts';
 import { SessionBusyError, SessionConflictError } from '../src/sessions/errors.ts';
 import { agentIdFromKey, type SessionStore, type StoredResponse } from '../src/sessions/store.ts';
@@ -28,6 +28,7 @@ describe.each(storeDrivers)('session store: $name', (driver: StoreDriver) => {
 
   beforeEach(() => make());
   afterEach(() => cleanup());
+  afterAll(() => driver.teardown?.());
 
   it('appends turns and loads them back in order, with the position they end at', async () => {
     const key = 'agent:main:openai-user:alice';
@@ -45,6 +46,33 @@ describe.each(storeDrivers)('session store: $name', (driver: StoreDriver) => {
     await expect(stale).rejects.toBeInstanceOf(SessionConflictError);
     await expect(store.appendTurn(key, { messages: [user('ahead')], meta: meta() }, { expectedPosition: 5 })).rejects.toMatchObject({ code: 'session_conflict' });
     expect((await store.loadTranscript(key)).messages).toEqual([user('first'), assistant('a')]);
+  });
+
+  it('lets exactly one of two appends built on the same position through, from two processes', async () => {
+    const key = 'agent:main:race';
+    const other = await peer();
+    await store.appendTurn(key, { messages: [user('base')], meta: meta() }, { expectedPosition: 0 });
+    const outcomes = await Promise.allSettled([
+      store.appendTurn(key, { messages: [user('from one'), assistant('a')], meta: meta() }, { expectedPosition: 1 }),
+      other.appendTurn(key, { messages: [user('from two'), assistant('b')], meta: meta() }, { expectedPosition: 1 }),
+    ]);
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => (outcome as PromiseFulfilledResult<number>).value)).toEqual([3]);
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason)).toEqual([expect.any(SessionConflictError)]);
+    const { messages, position } = await other.loadTranscript(key);
+    expect(position).toBe(3);
+    expect(messages).toHaveLength(3);
+    expect(await store.getSession(key)).toMatchObject({ turnCount: 2, messageCount: 3 });
+  });
+
+  it('creates a session once when two processes start it at the same moment', async () => {
+    const key = 'agent:main:new-race';
+    const other = await peer();
+    const outcomes = await Promise.allSettled([
+      store.appendTurn(key, { messages: [user('one')], meta: meta() }, { expectedPosition: 0 }),
+      other.appendTurn(key, { messages: [user('two')], meta: meta() }, { expectedPosition: 0 }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(await store.getSession(key)).toMatchObject({ turnCount: 1, messageCount: 1 });
   });
 
   it('keeps records intact: tool calls, tool results, images, refusals, reasoning', async () => {

@@ -12,7 +12,17 @@ export interface AuthFailureLimiter {
   lockedForMs(address: string, settings: RateLimitConfig): Promise<number>;
   /** Counts one failure; resolves with the lockout in ms when this failure was the last one allowed, else 0. */
   recordFailure(address: string, settings: RateLimitConfig): Promise<number>;
+  /** Where the counts live and whether that store answers (for /ready). */
+  status?(): Promise<LimiterStatus>;
   close?(): Promise<void>;
+}
+
+export interface LimiterStatus {
+  driver: string;
+  ok: boolean;
+  /** What counts failures while the shared store is unreachable. */
+  fallback?: string;
+  detail?: string;
 }
 
 /** Whether failures from this address are counted at all (limiter on, loopback not exempt). */
@@ -45,5 +55,9 @@ export class MemoryAuthLimiter implements AuthFailureLimiter {
     await this.failures.delete(key);
     await this.locks.block(key, lockoutMs / 1000);
     return lockoutMs;
+  }
+
+  async status(): Promise<LimiterStatus> {
+    return { driver: 'memory', ok: true };
   }
 }

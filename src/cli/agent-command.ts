@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { resolveStateDir } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logLevel } from '../log.ts';
 import { prepareRun } from '../runs/prepare.ts';
 import { runAgent } from '../runs/run.ts';
 import type { RunResult } from '../runs/events.ts';
 import { Runtime } from '../runtime.ts';
 import { ToolManager } from '../tools/manager.ts';
-import { openDefaultSessionStore } from '../sessions/open.ts';
+import { openSessionStore } from '../sessions/open.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import { completionUsage } from '../wire/chat-completions/render.ts';
 
@@ -54,7 +54,14 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   const loaded = loadCliConfig(options.config, env);
   if (!loaded) return 2;
   const { config } = loaded;
-  const logger = createLogger({ level: options.verbose ? 'debug' : 'warn', destination: process.stderr });
+  let level: string;
+  try {
+    level = logLevel(env, options.verbose, 'warn');
+  } catch (error) {
+    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level, destination: process.stderr });
   const stateDir = resolveStateDir(env);
   const aborter = new AbortController();
   const onSigint = () => aborter.abort(new Error('interrupted'));
@@ -64,8 +71,8 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
   let tools: ToolManager | undefined;
   try {
     const stateful = options.sessionKey !== undefined || options.user !== undefined;
-    // The same store file as the gateway: its session lock serializes this run with the gateway's.
-    if (stateful) store = openDefaultSessionStore(stateDir, config);
+    // The same store as the gateway (the config's): its session lock serializes this run with the gateway's.
+    if (stateful) store = await openSessionStore(config, stateDir, { logger, poolSize: 2 });
     // The agent's MCP servers run for this one turn (connected first, as the gateway would have them).
     if (Object.keys(config.mcp.servers).length > 0) {
       tools = new ToolManager({ logger, env, clientName: 'openclaw-cli' });

@@ -1,9 +1,16 @@
+import { existsSync } from 'node:fs';
 import { loadCliConfig } from './load-config.ts';
 import type { Command } from 'commander';
 import { resolveStateDir } from '../config/load.ts';
+import { prepareStateDir } from '../config/state-dir.ts';
+import { ConfigError } from '../errors.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
-import { createLogger } from '../log.ts';
-import { openDefaultSessionStore } from '../sessions/open.ts';
+import type { AuthFailureLimiter } from '../auth/limiter.ts';
+import { openAuthLimiter } from '../auth/open-limiter.ts';
+import { createLogger, logLevel } from '../log.ts';
+import { createProcessMetrics } from '../metrics/process.ts';
+import { openSessionStore } from '../sessions/open.ts';
+import type { SessionStore } from '../sessions/store.ts';
 
 interface GatewayOptions {
   port?: string;
@@ -19,7 +26,7 @@ export function registerGatewayCommand(program: Command, env: Record<string, str
     .option('-p, --port <port>', 'port to listen on (default: OPENCLAW_GATEWAY_PORT, then gateway.port, then 18789)')
     .option('-b, --bind <bind>', 'loopback (127.0.0.1 and ::1), lan (0.0.0.0) or an address (default: gateway.bind, then loopback)')
     .option('-c, --config <file>', 'JSON5 config file (default: OPENCLAW_CONFIG_PATH, then ~/.openclaw/openclaw.json)')
-    .option('-v, --verbose', 'debug-level logs')
+    .option('-v, --verbose', 'debug-level logs (else LOG_LEVEL, else info)')
     .addHelpText(
       'after',
       `
@@ -29,6 +36,8 @@ Environment:
   OPENCLAW_GATEWAY_PORT     port when --port is not given
   OPENCLAW_GATEWAY_TOKEN    gateway token when gateway.auth.token is not set
   OPENCLAW_GATEWAY_PASSWORD gateway password in auth mode "password"
+  DATABASE_URL, REDIS_URL   conventional names for sessions.store.url / gateway.auth.rateLimit.store.url ("\${DATABASE_URL}" in the config)
+  LOG_LEVEL                 fatal, error, warn, info (default), debug, trace or silent
 
 Example:
   openclaw gateway --config examples/demo.json5 --port 18789`,
@@ -39,7 +48,23 @@ Example:
 }
 
 async function runGateway(options: GatewayOptions, env: Record<string, string | undefined>): Promise<number> {
-  const logger = createLogger({ level: options.verbose ? 'debug' : 'info' });
+  let level: string;
+  try {
+    level = logLevel(env, options.verbose, 'info');
+  } catch (error) {
+    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level });
+  // The state dir first: the default config file lives in it.
+  const stateDir = resolveStateDir(env);
+  try {
+    prepareStateDir(stateDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`openclaw: ${error.message}\n`);
+    return 2;
+  }
   const loaded = loadCliConfig(options.config, env);
   if (!loaded) return 2;
   const { config, configPath } = loaded;
@@ -53,22 +78,29 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     process.stderr.write(`openclaw: refusing to bind ${bind} with gateway.auth.mode "none"; use a token or bind loopback\n`);
     return 2;
   }
-  const stateDir = resolveStateDir(env);
   let gateway;
+  let sessionStore: SessionStore | undefined;
+  let authLimiter: AuthFailureLimiter | undefined;
+  let announcement: string;
   try {
-    const sessionStore = openDefaultSessionStore(stateDir);
-    gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore });
+    sessionStore = await openSessionStore(config, stateDir, { logger });
+    authLimiter = openAuthLimiter(config, logger);
+    gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, authLimiter, processMetrics: createProcessMetrics() });
     const { url } = await gateway.listen({ port, bind });
     const { chatCompletions, responses } = config.gateway.http.endpoints;
     if (!chatCompletions.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
     if (!responses.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/responses is disabled; set gateway.http.endpoints.responses.enabled to true');
-    process.stderr.write(`openclaw gateway listening on ${url} (config: ${configPath})\n`);
+    // Name a config file only when there is one: a default path that does not exist is where one would go.
+    const configNote = existsSync(configPath) ? `config: ${configPath}` : `no config file, built-in defaults; create ${configPath} or pass --config to configure`;
+    announcement = `openclaw gateway listening on ${url} (${configNote})\n`;
   } catch (error) {
     process.stderr.write(`openclaw: cannot start the gateway: ${(error as Error).message}\n`);
+    if (gateway) await gateway.close({ graceMs: 0 }).catch(() => undefined);
+    else await Promise.all([sessionStore?.close(), authLimiter?.close?.()]).catch(() => undefined);
     return 1;
   }
   const running = gateway;
-  return new Promise<number>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -85,9 +117,13 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  // Announced only once the signal handlers are in place: whoever waits for this line may stop the
+  // gateway at once, and must get a graceful stop rather than the default (immediate) death.
+  process.stderr.write(announcement);
+  return stopped;
 }
 
 function parsePort(raw: string | undefined, fallback: number): number | undefined {

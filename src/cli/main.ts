@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './agent-command.ts';
 import { registerGatewayCommand } from './gateway-command.ts';
@@ -13,6 +14,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const program = new Command()
     .name('openclaw')
     .description('OpenAI-compatible agent gateway: serves POST /v1/chat/completions in front of configured agents.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   registerGatewayCommand(program, env, setExit);
@@ -26,4 +28,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     throw error;
   }
   return exitCode;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

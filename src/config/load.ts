@@ -42,6 +42,9 @@ export function loadConfigFile(path: string, env: Env, { mustExist = false } = {
     }
     if (code === 'EACCES') throw new ConfigError(`Config file ${path} is not readable by this user (EACCES); fix its permissions.`);
     if (code === 'EISDIR') throw new ConfigError(`Config file ${path} is a folder; name a JSON5 file instead.`);
+    if (code === 'ENOTDIR') {
+      throw new ConfigError(`Config file ${path} cannot be read: part of its path is a file, not a folder. ${mustExist ? 'Point --config / OPENCLAW_CONFIG_PATH at a JSON5 file.' : 'Point OPENCLAW_STATE_DIR at a folder.'}`);
+    }
     throw new ConfigError(`Cannot read config file ${path}: ${code ?? String(error)}`);
   }
   if (text.trim() === '') throw new ConfigFileEmptyError(`Config file ${path} is empty; write at least {} in it.`);
@@ -61,14 +64,29 @@ export function loadConfigFile(path: string, env: Env, { mustExist = false } = {
 
 /** JSON5's message, its line and column, and the usual reason for it. */
 function describeSyntaxError(error: Error & { lineNumber?: number; columnNumber?: number }, text: string): string {
-  const message = error.message.replace(/^JSON5: /, '');
-  if (error.lineNumber === undefined) return message;
-  const line = text.split('\n')[error.lineNumber - 1] ?? '';
+  // JSON5 ends its message with "at <line>:<column>"; the position is given once, in words, below.
+  const message = error.message.replace(/^JSON5: /, '').replace(/ at \d+:\d+$/, '');
+  if (error.lineNumber === undefined || error.columnNumber === undefined) return message;
+  const lines = text.split('\n');
+  const line = lines[error.lineNumber - 1] ?? '';
+  const startsTheLine = line.slice(0, error.columnNumber - 1).trim() === '';
+  const previous = lines
+    .slice(0, error.lineNumber - 1)
+    .map((l) => l.replace(/\/\/.*$/, '').trim())
+    .filter((l) => l !== '')
+    .pop();
   let hint = '';
   if (/invalid end of input/.test(message)) hint = ' (a bracket or brace is not closed)';
+  else if (startsTheLine && previous !== undefined && !/[,{[]$/.test(previous)) hint = ` (a comma may be missing at the end of line ${lastLineOf(lines, previous, error.lineNumber)})`;
   else if (/invalid character '"'/.test(message) || /invalid identifier character/.test(message)) hint = ' (a comma may be missing after the previous value)';
   else if (/invalid character/.test(message)) hint = ' (check quotes and commas around it)';
   return `${message} at line ${error.lineNumber}, column ${error.columnNumber}${hint}\n    ${line.trim().slice(0, 120)}`;
+}
+
+/** The number of the last line before `before` whose content (comments stripped) is `content`. */
+function lastLineOf(lines: string[], content: string, before: number): number {
+  for (let index = before - 2; index >= 0; index--) if (lines[index].replace(/\/\/.*$/, '').trim() === content) return index + 1;
+  return before - 1;
 }
 
 /**
@@ -203,6 +221,12 @@ function checkSemantics(config: GatewayConfig): void {
       }
     } else if (server.headers !== undefined) problems.push(`${where}.headers: only for a streamable HTTP server (url)`);
   }
+  const sessionStore = config.sessions.store;
+  if (sessionStore.driver === 'postgres' && !sessionStore.url) problems.push('sessions.store.url: required with driver "postgres"');
+  if (sessionStore.url && !/^postgres(?:ql)?:\/\//.test(sessionStore.url)) problems.push('sessions.store.url: must be a postgres:// or postgresql:// URL');
+  const limiterStore = config.gateway.auth.rateLimit.store;
+  if (limiterStore.driver === 'redis' && !limiterStore.url) problems.push('gateway.auth.rateLimit.store.url: required with driver "redis"');
+  if (limiterStore.url && !/^rediss?:\/\//.test(limiterStore.url)) problems.push('gateway.auth.rateLimit.store.url: must be a redis:// or rediss:// URL');
   const { headersTimeoutMs, requestTimeoutMs } = config.gateway.http;
   if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
     problems.push(`gateway.http.headersTimeoutMs: must not exceed gateway.http.requestTimeoutMs (${requestTimeoutMs})`);

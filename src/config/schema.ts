@@ -5,6 +5,8 @@
 // must never be silently ignored. `x-expect` is the wording of an error for a value that fails a
 // pattern, in the operator's terms.
 
+import { DURATION_EXPECT, DURATION_PATTERN } from './duration.ts';
+
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
 const modelRef = {
@@ -45,6 +47,7 @@ const mcpServerName = {
 const imagesPolicy = {
   type: 'object',
   additionalProperties: false,
+  description: 'Which images a message may carry.',
   properties: {
     allowUrl: { type: 'boolean', description: 'Accept remote `http(s)` image URLs in messages (otherwise only `data:` URIs).' },
   },
@@ -77,6 +80,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'How clients authenticate: `Authorization: Bearer <secret>` on every `/v1` route and the WebSocket.',
           properties: {
             mode: { enum: ['token', 'password', 'none'], default: 'token', description: '`none` is refused on any bind beyond loopback.' },
             token: { type: 'string', minLength: 1, description: 'The bearer token (mode `token`); else `OPENCLAW_GATEWAY_TOKEN`, else one generated once into the state dir.' },
@@ -92,6 +96,21 @@ export const configSchema = {
                 windowMs: { ...positiveInt, default: 60_000, description: 'Window the failures are counted in.' },
                 lockoutMs: { ...positiveInt, default: 300_000, description: 'How long a locked-out address gets 429.' },
                 exemptLoopback: { type: 'boolean', default: true, description: 'Loopback clients are never locked out.' },
+                store: {
+                  type: 'object',
+                  additionalProperties: false,
+                  default: {},
+                  description: 'Where failure counts and lockouts are kept. Applies at the next restart.',
+                  properties: {
+                    driver: {
+                      enum: ['memory', 'redis'],
+                      default: 'memory',
+                      description:
+                        '`memory`: this process only. `redis`: shared by every replica, so a client locked out on one is locked out on all; while Redis is unreachable each process counts on its own (logged, and shown in `/ready`).',
+                    },
+                    url: { type: 'string', minLength: 1, description: 'Redis URL (`redis://host:6379`, `rediss://` for TLS); required with driver `redis`. `"${REDIS_URL}"` reads it from the environment.' },
+                  },
+                },
               },
             },
           },
@@ -100,6 +119,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'HTTP limits, timeouts and endpoints.',
           properties: {
             maxBodyBytes: { ...positiveInt, default: 20 * 1024 * 1024, description: 'Largest request body; larger is 413.' },
             keepAliveIntervalMs: { ...positiveInt, default: 15_000, description: 'A `: keep-alive` comment is sent when a stream has been silent this long.' },
@@ -110,6 +130,7 @@ export const configSchema = {
               type: 'object',
               additionalProperties: false,
               default: {},
+              description: 'Cross-origin requests from browsers.',
               properties: {
                 origins: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Browser origins allowed to call the API (`"*"` for any); empty: CORS off.' },
               },
@@ -118,17 +139,20 @@ export const configSchema = {
               type: 'object',
               additionalProperties: false,
               default: {},
+              description: 'Which OpenAI-compatible endpoints are served.',
               properties: {
                 chatCompletions: {
                   type: 'object',
                   additionalProperties: false,
                   default: {},
+                  description: 'The chat completions endpoint (off by default: a fresh gateway serves no agent until it is enabled).',
                   properties: { enabled: { type: 'boolean', default: false, description: 'Serve `POST /v1/chat/completions`. `/v1/models` is served while this or `responses` is on.' } },
                 },
                 responses: {
                   type: 'object',
                   additionalProperties: false,
                   default: {},
+                  description: 'The Responses API (off by default).',
                   properties: {
                     enabled: {
                       type: 'boolean',
@@ -145,6 +169,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'The WebSocket at `/ws` on the same port.',
           properties: {
             maxPayloadBytes: { ...positiveInt, default: 1024 * 1024, description: 'Largest WebSocket frame.' },
             heartbeatIntervalMs: { ...positiveInt, default: 30_000, description: 'Ping interval; a peer that misses one is disconnected.' },
@@ -154,6 +179,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          description: 'Prometheus metrics at `GET /metrics`.',
           properties: {
             enabled: { type: 'boolean', default: false, description: 'Serve Prometheus metrics at `GET /metrics`.' },
             loopbackOnly: { type: 'boolean', default: true, description: 'Only loopback clients get `/metrics`.' },
@@ -175,6 +201,7 @@ export const configSchema = {
             type: 'object',
             additionalProperties: false,
             required: ['api'],
+            description: 'One provider.',
             properties: {
               api: { enum: ['openai-completions', 'echo'], description: '`openai-completions`: any upstream speaking the OpenAI Chat Completions protocol; `echo`: the offline test provider.' },
               baseUrl: {
@@ -228,13 +255,18 @@ export const configSchema = {
             additionalProperties: false,
             required: ['id'],
             properties: {
-              id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', 'x-expect': 'must match [a-z0-9][a-z0-9_-]{0,63}' },
+              id: {
+                type: 'string',
+                pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+                'x-expect': 'must match [a-z0-9][a-z0-9_-]{0,63}',
+                description: 'The agent id clients name as `openclaw/<id>`; unique.',
+              },
               default: { type: 'boolean', description: 'This is the default agent.' },
               name: { type: 'string', description: 'Display name.' },
-              model: modelChoice,
-              systemPrompt: { type: 'string' },
-              timeoutSeconds: positiveInt,
-              images: imagesPolicy,
+              model: { ...modelChoice, description: `${modelChoice.description} Default: \`agents.defaults.model\`.` },
+              systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message. Default: `agents.defaults.systemPrompt`.' },
+              timeoutSeconds: { ...positiveInt, description: 'Longest a run may take (including waiting for its session); then 504. Default: `agents.defaults.timeoutSeconds`.' },
+              images: { ...imagesPolicy, description: 'Which images a message may carry. Default: `agents.defaults.images`.' },
               tools: toolPolicy,
               maxToolSteps,
               toolTimeoutSeconds,
@@ -287,6 +319,32 @@ export const configSchema = {
           minimum: 1000,
           default: 30_000,
           description: 'Session lock lease: runs on one session are serialized across processes, and a killed holder blocks its session at most this long.',
+        },
+        store: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Where transcripts live. Applies at the next restart.',
+          properties: {
+            driver: {
+              enum: ['sqlite', 'postgres'],
+              default: 'sqlite',
+              description: '`sqlite`: a file under the state dir, nothing to install (one machine). `postgres`: one database shared by every replica behind a load balancer.',
+            },
+            url: {
+              type: 'string',
+              minLength: 1,
+              description: 'PostgreSQL URL (`postgres://user:password@host:5432/database`); required with driver `postgres`. `"${DATABASE_URL}"` reads it from the environment.',
+            },
+            poolSize: { ...positiveInt, default: 10, description: 'Most PostgreSQL connections one gateway process opens.' },
+          },
+        },
+        retention: {
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          'x-expect': DURATION_EXPECT,
+          description:
+            'Delete sessions (and their stored responses) not updated for this long, e.g. `"30d"`: the gateway prunes at start, when this setting changes, and hourly. Unset: sessions are kept until deleted (`openclaw sessions prune`).',
         },
       },
     },

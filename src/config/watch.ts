@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { loadConfigFile } from './load.ts';
+import { ConfigFileEmptyError, ConfigFileMissingError, loadConfigFile } from './load.ts';
 import type { GatewayConfig } from './types.ts';
 
 export interface ConfigWatcher {
@@ -11,7 +11,9 @@ export interface ConfigWatcher {
 /**
  * Watches the config file's folder (editors often replace the file by rename, which a watch on the
  * file itself would miss) and hands every edit that validates to `onChange`. An edit that does not
- * validate is logged with its reason and the running config stays.
+ * validate is logged with its reason and the running config stays. A file that disappears or is
+ * emptied is no config to apply (read as an empty one it would take the API away): the running
+ * config stays, with a warning, until the file is back.
  */
 export function watchConfigFile(
   path: string,
@@ -25,10 +27,18 @@ export function watchConfigFile(
   const reload = () => {
     timer = undefined;
     try {
-      const next = loadConfigFile(path, env);
+      const next = loadConfigFile(path, env, { mustExist: true });
       onChange(next);
       logger.info({ event: 'config.reloaded', path }, 'config reloaded');
     } catch (error) {
+      if (error instanceof ConfigFileMissingError) {
+        logger.warn({ event: 'config.file_missing', path }, 'the config file is gone; keeping the running config until it is back');
+        return;
+      }
+      if (error instanceof ConfigFileEmptyError) {
+        logger.warn({ event: 'config.file_empty', path }, 'the config file is empty; keeping the running config until it has content');
+        return;
+      }
       logger.error({ event: 'config.reload_refused', path, reason: (error as Error).message }, 'config edit refused; keeping the running config');
     }
   };

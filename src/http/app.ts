@@ -8,8 +8,10 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, UnsupportedMedia
 import type { Runtime } from '../runtime.ts';
 import { cors } from './cors.ts';
 import { errorMiddleware } from './errors.ts';
+import { turnAwayWhileDraining } from './drain.ts';
 import { createBodyExplainer } from './explain.ts';
 import { generationOf, requestContext, securityHeaders } from './request-context.ts';
+import { apiReferenceRoutes } from './routes/api-reference.ts';
 import { chatCompletionsRoute } from './routes/chat-completions.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
@@ -34,12 +36,14 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use(httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))));
   app.use(securityHeaders());
   app.use(cors());
+  app.use(turnAwayWhileDraining(runtime));
 
   app.get(['/health', '/healthz'], healthRoute());
-  app.get(['/ready', '/readyz'], readyRoute(runtime));
+  app.get(['/ready', '/readyz'], readyRoute(runtime, authGuard.limiter));
   app.get('/metrics', metricsRoute(metrics));
   app.get('/openapi.json', (_req, res) => void res.type('application/json').send(spec.json));
   app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(spec.yaml));
+  app.use(apiReferenceRoutes());
 
   // /ws answers upgrades (src/ws); a plain request is told how to open it.
   app.all(['/ws', '/ws/'], () => {

@@ -8,4 +8,5 @@ export type {
   Model,
   HealthResponse,
   ReadyResponse,
+  BackingStoreStatus,
 } from '../../generated/index.ts';

@@ -15,8 +15,17 @@ export function metricsObserver(metrics: GatewayMetrics): RunObserver {
       metrics.toolCalls.inc({ ...labels, outcome });
       metrics.toolDuration.observe(labels, seconds);
     },
-    runEnded({ transport, outcome, seconds }) {
+    sessionLockWaited(seconds, acquired) {
+      metrics.sessionLockWait.observe({ outcome: acquired ? 'acquired' : 'gave_up' }, seconds);
+    },
+    runEnded({ transport, outcome, seconds, agentId, model, usage }) {
       metrics.runDuration.observe({ transport, outcome }, seconds);
+      if (!usage) return;
+      const labels = { agent: agentId, model: model ?? 'unknown' };
+      if (usage.inputTokens) metrics.tokens.inc({ ...labels, type: 'input' }, usage.inputTokens);
+      if (usage.outputTokens) metrics.tokens.inc({ ...labels, type: 'output' }, usage.outputTokens);
+      if (usage.cachedInputTokens) metrics.tokens.inc({ ...labels, type: 'cached_input' }, usage.cachedInputTokens);
+      if (usage.reasoningTokens) metrics.tokens.inc({ ...labels, type: 'reasoning' }, usage.reasoningTokens);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PoolStats } from '../sessions/store.ts';
 
 export type { Transport } from '../runs/request.ts';
 
@@ -18,8 +19,13 @@ export class GatewayMetrics {
   readonly upstreamErrors: Counter<'provider' | 'kind'>;
   readonly toolCalls: Counter<'server' | 'tool' | 'outcome'>;
   readonly toolDuration: Histogram<'server' | 'tool'>;
+  readonly sessionLockWait: Histogram<'outcome'>;
+  readonly tokens: Counter<'agent' | 'model' | 'type'>;
+  private readonly processMetrics: Registry | undefined;
 
-  constructor(options: { activeRuns?: () => number } = {}) {
+  /** `processMetrics`: the process's own metrics (src/metrics/process.ts), served along with the gateway's. */
+  constructor(options: { activeRuns?: () => number; sessionStorePool?: () => PoolStats | undefined; processMetrics?: Registry } = {}) {
+    this.processMetrics = options.processMetrics;
     const registers = [this.registry];
     this.httpRequests = new Counter({
       name: 'openclaw_http_requests_total',
@@ -73,6 +79,30 @@ export class GatewayMetrics {
       labelNames: ['transport'],
       registers,
     });
+    this.sessionLockWait = new Histogram({
+      name: 'openclaw_session_lock_wait_seconds',
+      help: 'Time a run waited for its session lock (held by an earlier run on this or another replica), by outcome (acquired, gave_up).',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    const pool = options.sessionStorePool;
+    if (pool) {
+      new Gauge({
+        name: 'openclaw_session_store_pool_connections',
+        help: 'Session store connections (PostgreSQL): busy, idle, waiting (callers queued for a connection) and max (the pool size).',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const stats = pool();
+          if (!stats) return;
+          this.set({ state: 'busy' }, stats.total - stats.idle);
+          this.set({ state: 'idle' }, stats.idle);
+          this.set({ state: 'waiting' }, stats.waiting);
+          this.set({ state: 'max' }, stats.max);
+        },
+      });
+    }
     this.upstreamErrors = new Counter({
       name: 'openclaw_upstream_errors_total',
       help: 'Failed provider calls (each attempt), by provider and kind of failure.',
@@ -92,10 +122,16 @@ export class GatewayMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
+    this.tokens = new Counter({
+      name: 'openclaw_tokens_total',
+      help: 'Tokens the providers reported for finished model calls, by agent, model ("<provider>/<model>") and type (input, output, cached_input, reasoning).',
+      labelNames: ['agent', 'model', 'type'],
+      registers,
+    });
   }
 
   render(): Promise<string> {
-    return this.registry.metrics();
+    return this.processMetrics ? Registry.merge([this.registry, this.processMetrics]).metrics() : this.registry.metrics();
   }
 
   get contentType(): string {

@@ -209,7 +209,7 @@ function connectionCause(error: unknown): string {
       case 'ENETUNREACH':
         return 'the host is unreachable';
     }
-    if (typeof cause.code === 'string' && /^(ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(cause.code)) return `TLS failed (${cause.code})`;
+    if (typeof cause.code === 'string' && /^(ERR_TLS|ERR_SSL|EPROTO$|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(cause.code)) return `TLS failed (${cause.code})`;
   }
   return 'the connection failed';
 }
@@ -249,7 +249,8 @@ export function toProviderError(sdk: typeof OpenAI, provider: string, config: Pr
   }
   if (error instanceof sdk.APIConnectionError) {
     const timedOut = error instanceof sdk.APIConnectionTimeoutError;
-    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} could not be reached: ${timedOut ? 'the request timed out' : connectionCause(error)}.`, {}, { cause: error });
+    const cause = timedOut ? `no response within models.providers.${provider}.timeoutMs (${config.timeoutMs} ms)` : connectionCause(error);
+    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} could not be reached: ${cause}.`, {}, { cause: error });
   }
   if (error instanceof SyntaxError) {
     return new ProviderError(provider, 'malformed', `Provider ${provider} sent a response that is not valid JSON.`, {}, { cause: error });

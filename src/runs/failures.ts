@@ -5,17 +5,25 @@ import {
   InternalError,
   RateLimitError,
   RunAbortedError,
+  ServiceUnavailableError,
   UpstreamError,
 } from '../errors.ts';
 import { ProviderError } from '../providers/types.ts';
 
 /** Why a run's own abort signal fired. */
-export type AbortCause = 'client' | 'timeout';
+export type AbortCause = 'client' | 'timeout' | 'shutdown';
 
 /** A failure anywhere in a run as the domain error its transport will render. */
 export function runFailure(error: unknown, context: { agentId: string; timeoutSeconds: number; aborted?: AbortCause; runId: string }): GatewayError {
   if (context.aborted === 'timeout') {
     return new GatewayTimeoutError(`Agent ${context.agentId} did not finish within its timeout of ${context.timeoutSeconds} s.`, { code: 'agent_timeout', cause: error });
+  }
+  if (context.aborted === 'shutdown') {
+    return new ServiceUnavailableError('The gateway is shutting down and cut this run at its shutdown grace limit (gateway.http.shutdownGraceMs); send it again.', {
+      code: 'shutting_down',
+      retryAfterSeconds: 1,
+      cause: error,
+    });
   }
   if (context.aborted === 'client') return new RunAbortedError(`Run ${context.runId} was aborted by the client.`, { code: 'run_aborted', cause: error });
   if (error instanceof GatewayError) return error;

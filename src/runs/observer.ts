@@ -12,5 +12,7 @@ export interface RunObserver {
   modelCallFailed?(provider: string, kind: string): void;
   /** One server tool call ended (`server`/`tool` empty for a name no server has). */
   toolCalled?(call: { server: string; tool: string; outcome: ToolOutcome; seconds: number }): void;
+  /** The run waited `seconds` for its session's lock (across every process sharing the store); `acquired` false when it gave up. */
+  sessionLockWaited?(seconds: number, acquired: boolean): void;
   runEnded?(run: { transport: Transport; agentId: string; model?: string; outcome: RunOutcome; seconds: number; usage?: UsageRecord }): void;
 }

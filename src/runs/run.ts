@@ -19,6 +19,8 @@ export interface RunDeps {
   observer?: RunObserver;
   /** Called when the run starts; the function it returns when it has ended (shutdown waits for those). */
   track?: () => () => void;
+  /** Aborted when the gateway's shutdown grace ran out: runs still going end with a shutdown error. */
+  shutdown?: AbortSignal;
 }
 
 const RETRY_BUDGET_MS = 9_000;
@@ -50,6 +52,12 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
   };
   if (signal.aborted) onClientAbort();
   else signal.addEventListener('abort', onClientAbort, { once: true });
+  const onShutdown = () => {
+    aborted ??= 'shutdown';
+    control.abort(deps.shutdown?.reason);
+  };
+  if (deps.shutdown?.aborted) onShutdown();
+  else deps.shutdown?.addEventListener('abort', onShutdown, { once: true });
   const timer = setTimeout(() => {
     aborted ??= 'timeout';
     control.abort(new Error('agent timeout'));
@@ -95,7 +103,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     let history: MessageRecord[] = [];
     if (store) {
       waitingForSession = true;
-      const session = await openRunSession(store, prepared, sessionKey!, control.signal);
+      const session = await openRunSession(store, prepared, sessionKey!, control.signal, deps.observer?.sessionLockWaited);
       waitingForSession = false;
       ({ key: sessionKey, lock, position, history } = session);
     }
@@ -232,6 +240,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     // A transport that stopped pulling mid-step leaves tool calls running: they are cancelled.
     if (!control.signal.aborted) control.abort(new Error('run ended'));
     signal.removeEventListener('abort', onClientAbort);
+    deps.shutdown?.removeEventListener('abort', onShutdown);
     await lock?.release().catch((error: unknown) => logger.warn({ event: 'session.unlock_failed', sessionKey, err: error }, 'could not release the session lock; it lapses with its lease'));
     deps.observer?.runEnded?.({ transport: prepared.transport, agentId: agent.id, model: answeredBy, outcome, seconds: (Date.now() - started) / 1000, usage });
     untrack?.();

@@ -22,7 +22,14 @@ export interface RunSession {
  * conversation as it stood is copied into a new session (`branchKey`) and the run continues
  * there, so an older response is continued exactly, never on top of what came after it.
  */
-export async function openRunSession(store: SessionStore, prepared: PreparedRun, key: string, signal: AbortSignal): Promise<RunSession> {
+export async function openRunSession(
+  store: SessionStore,
+  prepared: PreparedRun,
+  key: string,
+  signal: AbortSignal,
+  /** Told how long each wait for a session lock took, and whether it ended with the lock. */
+  lockWaited?: (seconds: number, acquired: boolean) => void,
+): Promise<RunSession> {
   const lastMessages = prepared.setup.config.sessions.maxHistoryMessages;
   const at = prepared.continueAt;
   if (!prepared.persist) {
@@ -31,7 +38,13 @@ export async function openRunSession(store: SessionStore, prepared: PreparedRun,
   }
   /** The lock, then the transcript under it (the lock is let go again if the load fails). */
   const take = async (lockKey: string): Promise<RunSession> => {
-    const lock = await store.lockSession(lockKey, { timeoutMs: prepared.timeoutMs, signal });
+    const started = performance.now();
+    let lock: SessionLock | undefined;
+    try {
+      lock = await store.lockSession(lockKey, { timeoutMs: prepared.timeoutMs, signal });
+    } finally {
+      lockWaited?.((performance.now() - started) / 1000, lock !== undefined);
+    }
     try {
       const transcript = await store.loadTranscript(lockKey, { lastMessages });
       return { key: lockKey, lock, position: transcript.position, history: transcript.messages };

@@ -68,10 +68,13 @@ export class SessionLeases {
   private held(key: string, owner: string, dropLocal: () => void): SessionLock {
     const lost = new AbortController();
     const renewEvery = Math.max(50, Math.floor(this.settings.leaseMs / 3));
+    let renewedAt = this.now();
     const timer = setInterval(() => {
-      this.backend.renew(key, owner, this.now() + this.settings.leaseMs).then(
+      const expiresAt = this.now() + this.settings.leaseMs;
+      this.backend.renew(key, owner, expiresAt).then(
         (kept) => {
           if (!kept) lost.abort(new Error(`lost the lease on session ${key}`));
+          else renewedAt = expiresAt - this.settings.leaseMs;
         },
         // A store that cannot be reached for a moment keeps the lease until it lapses.
         () => undefined,
@@ -88,11 +91,31 @@ export class SessionLeases {
         clearInterval(timer);
         try {
           await this.backend.release(key, owner);
+        } catch (error) {
+          this.retryRelease(key, owner, renewedAt + this.settings.leaseMs);
+          throw error;
         } finally {
           dropLocal();
         }
       },
     };
+  }
+
+  /**
+   * A release the store could not take (it was unreachable) is tried again in the background until
+   * the lease would have lapsed anyway: once the store is back, the session frees up at once
+   * instead of at the end of the lease.
+   */
+  private retryRelease(key: string, owner: string, lapsesAt: number): void {
+    const pause = Math.max(50, Math.floor(this.settings.leaseMs / 20));
+    const attempt = () => {
+      if (this.now() + pause >= lapsesAt) return;
+      const timer = setTimeout(() => {
+        this.backend.release(key, owner).then(() => undefined, attempt);
+      }, pause);
+      timer.unref();
+    };
+    attempt();
   }
 }
 

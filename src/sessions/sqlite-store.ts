@@ -353,6 +353,12 @@ export class SqliteSessionStore implements SessionStore {
     }
   }
 
+  /** Every stored response's id, oldest first (`openclaw sessions migrate` copies them). */
+  async listResponseIds(): Promise<string[]> {
+    this.assertOpen();
+    return (this.db.prepare('SELECT id FROM responses ORDER BY created_at ASC, id ASC').all() as Row[]).map((row) => String(row.id));
+  }
+
   async deleteResponse(id: string): Promise<boolean> {
     this.assertOpen();
     return Number(this.stmt.deleteResponse.run(id).changes) > 0;

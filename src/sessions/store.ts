@@ -80,6 +80,15 @@ export interface StoredResponse {
   extra: Record<string, unknown>;
 }
 
+export interface PoolStats {
+  /** Connections open (busy or idle). */
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection because all `max` are busy. */
+  waiting: number;
+  max: number;
+}
+
 export interface SessionStore {
   /** `sqlite` or `postgres`, for /ready and logs. */
   readonly driver: string;
@@ -111,6 +120,8 @@ export interface SessionStore {
 
   /** Cheap reachability check for /ready. */
   ping(): Promise<void>;
+  /** Connection pool figures, for drivers that keep a pool (metrics). */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
 }
 

@@ -49,8 +49,11 @@ export async function startTestGateway(raw: Record<string, any> = {}, deps: Part
     stateDir,
     client,
     async close() {
-      await gateway.close({ graceMs: 1_000 });
-      if (!deps.stateDir) rmSync(stateDir, { recursive: true, force: true });
+      try {
+        await gateway.close({ graceMs: 1_000 });
+      } finally {
+        if (!deps.stateDir) rmSync(stateDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,0 +1,148 @@
+// Part of `npm run generate`: docs/configuration.md from the config schema (src/config/schema.ts), so the
+// reference lists every key, its type, default and meaning exactly as the gateway validates them.
+// test/docs.test.ts fails when the committed file and the schema differ.
+import { writeFileSync } from 'node:fs';
+import { configSchema } from '../src/config/schema.ts';
+
+interface Node {
+  type?: string;
+  enum?: readonly unknown[];
+  oneOf?: readonly Node[];
+  properties?: Record<string, Node>;
+  additionalProperties?: boolean | Node;
+  items?: Node;
+  required?: readonly string[];
+  default?: unknown;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  pattern?: string;
+  'x-expect'?: string;
+}
+
+export interface ConfigKey {
+  key: string;
+  type: string;
+  default: string;
+  description: string | undefined;
+}
+
+/** Every key of the schema, depth first, in the order the schema lists them. */
+export function configKeys(schema: Node = configSchema as unknown as Node): ConfigKey[] {
+  const keys: ConfigKey[] = [];
+  const visit = (node: Node, path: string, required: boolean) => {
+    // Top-level sections are headings of their own; `$schema` only helps editors.
+    if (path.includes('.')) keys.push({ key: path, type: describeType(node), default: describeDefault(node, path, required), description: node.description });
+    if (node.properties) {
+      for (const [name, child] of Object.entries(node.properties)) visit(child, path ? `${path}.${name}` : name, node.required?.includes(name) ?? false);
+    }
+    if (typeof node.additionalProperties === 'object' && node.additionalProperties.properties) visit(node.additionalProperties, `${path}.<name>`, false);
+    if (node.items?.properties) {
+      for (const [name, child] of Object.entries(node.items.properties)) visit(child, `${path}[].${name}`, node.items.required?.includes(name) ?? false);
+    }
+  };
+  visit(schema, '', false);
+  return keys;
+}
+
+function describeType(node: Node): string {
+  if (node.oneOf) return node.oneOf.map((variant) => (variant.properties ? `\`{ ${Object.keys(variant.properties).join(', ')} }\`` : describeType(variant))).join(', or ');
+  if (node.enum) return `one of ${node.enum.map((value) => `\`${JSON.stringify(value)}\``).join(', ')}`;
+  const expect = node['x-expect']?.replace(/^must (be|match) /, '');
+  switch (node.type) {
+    case 'integer': {
+      if (node.minimum !== undefined && node.maximum !== undefined) return `integer ${node.minimum}–${node.maximum}`;
+      return node.minimum !== undefined ? `integer ≥ ${node.minimum}` : 'integer';
+    }
+    case 'string':
+      if (expect) return node.pattern?.startsWith('^[a-z') ? `string matching \`${expect}\`` : `string: ${expect}`;
+      return node.minLength ? 'non-empty string' : 'string';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      if (node.items?.properties) return 'array of objects';
+      return `array of ${node.items ? describeType(node.items).replace(/^string: /, '') : 'values'}${node.items?.type === 'string' ? 's' : ''}`;
+    case 'object':
+      if (typeof node.additionalProperties === 'object') return node.additionalProperties.properties ? 'map of name → object' : `map of name → ${describeType(node.additionalProperties)}`;
+      return 'object';
+    default:
+      return 'any';
+  }
+}
+
+function describeDefault(node: Node, path: string, required: boolean): string {
+  if (node.default === undefined) return required ? 'required' : '—';
+  if (node.type === 'object' && JSON.stringify(node.default) === '{}' && typeof node.additionalProperties !== 'object') return '—';
+  const shown = `\`${JSON.stringify(node.default)}\``;
+  if (typeof node.default !== 'number' || node.default === 0) return shown;
+  if (/Ms$/.test(path)) return `${shown} (${humanMs(node.default)})`;
+  if (/Bytes$/.test(path)) return `${shown} (${humanBytes(node.default)})`;
+  return shown;
+}
+
+function humanMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1_000 === 0) return `${ms / 1_000} s`;
+  return `${ms} ms`;
+}
+
+function humanBytes(bytes: number): string {
+  if (bytes % 1_048_576 === 0) return `${bytes / 1_048_576} MiB`;
+  if (bytes % 1_024 === 0) return `${bytes / 1_024} KiB`;
+  return `${bytes} bytes`;
+}
+
+const SECTIONS: Record<string, string> = {
+  gateway: 'The listener, authentication, HTTP limits, the WebSocket and metrics.',
+  models: 'Model providers: where the models are and how to call them.',
+  agents: 'The agents clients can talk to, and what they inherit.',
+  mcp: 'Tool servers (Model Context Protocol) whose tools the gateway runs for its agents.',
+  sessions: 'Stored conversations: how much is replayed, how runs on one session are serialized, how long sessions are kept.',
+};
+
+export function renderConfigReference(): string {
+  const keys = configKeys();
+  const out: string[] = [
+    '<!-- Generated by `npm run generate` (scripts/config-reference.ts) from src/config/schema.ts: do not edit by hand. -->',
+    '',
+    '# Configuration reference',
+    '',
+    'The gateway reads one JSON5 file: `--config`, else `OPENCLAW_CONFIG_PATH`, else',
+    '`<state dir>/openclaw.json` (the state dir is `OPENCLAW_STATE_DIR`, else `~/.openclaw`). Without a',
+    'file every key takes its default, and the chat completions endpoint stays off.',
+    '',
+    '- Every key is validated at start and at every reload; an unknown key or a wrong type fails with',
+    '  the key path and what was expected.',
+    '- Any string may contain `${NAME}`: environment variables are substituted before validation, and',
+    '  every variable that is not set is reported at once. Keep secrets (`apiKey`, `token`) there.',
+    '- The file is watched. A valid edit applies to requests that start after it; an invalid edit is',
+    '  refused with a logged reason and the running config stays; a file that disappears or is emptied',
+    '  leaves the running config in place, with a warning. `gateway.port` and `gateway.bind` apply at',
+    '  the next restart.',
+    '- `<name>` stands for a name you choose (a provider, a tool server); `[]` for each entry of a list. "—" means no',
+    '  default: the key is unset unless you set it.',
+    '',
+  ];
+  for (const [section, intro] of Object.entries(SECTIONS)) {
+    out.push(`## ${section}`, '', intro, '', '| Key | Type | Default | Description |', '|---|---|---|---|');
+    for (const key of keys.filter((k) => k.key === section || k.key.startsWith(`${section}.`))) {
+      out.push(`| \`${key.key}\` | ${cell(key.type)} | ${cell(key.default)} | ${cell(key.description ?? '')} |`);
+    }
+    out.push('');
+  }
+  const covered = new Set(Object.keys(SECTIONS));
+  const stray = keys.filter((k) => !covered.has(k.key.split(/[.[]/)[0]));
+  if (stray.length > 0) throw new Error(`config keys outside the documented sections: ${stray.map((k) => k.key).join(', ')}`);
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+if (import.meta.main) {
+  writeFileSync('docs/configuration.md', renderConfigReference());
+  console.log('docs/configuration.md written from src/config/schema.ts');
+}

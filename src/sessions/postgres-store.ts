@@ -1,0 +1,553 @@
+// The shared session store: PostgreSQL, for several gateway replicas behind one load balancer.
+// Every replica opens the same database; transcripts, turn meta, stored responses and the session
+// lease rows live there, so any replica can serve any request on any session.
+//
+// Concurrency: an append is one statement that bumps the session row only where it still ends at
+// the expected position (the row lock serializes concurrent appends; the loser finds the position
+// moved and is refused). The session lock is a lease row (src/sessions/lease.ts), not an advisory
+// lock: an advisory lock lives on a connection, so a run would pin a pooled connection for its
+// whole length, and a replica whose process hangs without its TCP connection dying would keep it.
+// A lease row costs no connection between statements and lapses on the database's clock.
+import { SessionConflictError, SessionCorruptError, SessionStoreUnavailableError } from './errors.ts';
+import { SessionLeases, type LeaseBackend } from './lease.ts';
+import { PgClient } from './pg-client.ts';
+import { isUnavailableError, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
+import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
+import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
+import { agentIdFromKey, type AppendOptions, type LoadOptions, type PoolStats, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
+
+interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/**
+ * Append-only list: never edit a released migration, add the next version instead. Pending
+ * migrations run in one transaction, under a transaction-scoped advisory lock, so replicas that
+ * start together apply each one exactly once and none serves on a half-migrated schema.
+ */
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'sessions, messages, turns with meta, session leases, stored responses',
+    // Messages, meta and responses are kept as the JSON text the gateway wrote (not jsonb): read
+    // back byte for byte, parsed once in the gateway, never re-encoded by the database.
+    sql: `
+      CREATE TABLE sessions (
+        key TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        turn_count INTEGER NOT NULL DEFAULT 0,
+        message_count INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX sessions_agent_updated ON sessions (agent_id, updated_at);
+      CREATE INDEX sessions_updated ON sessions (updated_at);
+      CREATE TABLE messages (
+        session_key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        turn INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        format SMALLINT NOT NULL,
+        PRIMARY KEY (session_key, seq)
+      );
+      CREATE TABLE turns (
+        session_key TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        meta TEXT NOT NULL,
+        PRIMARY KEY (session_key, turn)
+      );
+      -- Unlogged: a lease needs no durability (after a database crash every run holding one has
+      -- failed anyway), and a commit that wrote only unlogged rows does not wait for a WAL flush,
+      -- which keeps taking and dropping the lock at a fraction of a millisecond.
+      CREATE UNLOGGED TABLE session_locks (
+        key TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        session_key TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        previous_response_id TEXT,
+        created_at BIGINT NOT NULL,
+        input TEXT NOT NULL,
+        output TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        extra TEXT NOT NULL
+      );
+      CREATE INDEX responses_session ON responses (session_key);
+    `,
+  },
+];
+
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;
+
+/** Key of the advisory lock taken around migrations ("openclaw" as a number). */
+const MIGRATION_LOCK_KEY = 0x6f70656e636c6177n;
+
+/** The database's clock in epoch ms: lease expiries are compared on one clock, whatever the replicas' clocks say. */
+const DB_NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+export interface PostgresSessionStoreOptions {
+  /** `postgres://user:password@host:port/database` */
+  url: string;
+  /** Most connections this process opens (default 10). */
+  poolSize?: number;
+  /** Session lock lease (default 30 s): the longest a killed replica blocks its session. */
+  lockLeaseMs?: number;
+  /** How long a statement waits for a connection before the store counts as unreachable (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Client-side bound on one statement (default 15 s). */
+  queryTimeoutMs?: number;
+  /** Where connection trouble on idle connections is reported. */
+  onIdleError?: (error: Error) => void;
+  /** Another client library behind the same seam (the store benchmark compares them). */
+  client?: (options: SqlClientOptions, onIdleError: (error: Error) => void) => SqlClient;
+}
+
+type Row = Record<string, unknown>;
+
+export class PostgresSessionStore implements SessionStore {
+  readonly driver = 'postgres';
+  /** The URL without its password, for logs and messages. */
+  readonly location: string;
+  private readonly sql: SqlClient;
+  private readonly leases: SessionLeases;
+  private readonly leaseMs: number;
+  private closed = false;
+
+  /** Connects, applies pending migrations under the migration lock, and resolves with the store. */
+  static async open(options: PostgresSessionStoreOptions): Promise<PostgresSessionStore> {
+    const store = new PostgresSessionStore(options);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await store.sql.close().catch(() => undefined);
+      const reason = isUnavailableError(error) ? `cannot reach the database (${describe(error)})` : (error as Error).message;
+      throw new Error(`Cannot open the session store ${store.location}: ${reason}`, { cause: error });
+    }
+    return store;
+  }
+
+  private constructor(options: PostgresSessionStoreOptions) {
+    this.location = redactUrl(options.url);
+    const clientOptions: SqlClientOptions = {
+      url: options.url,
+      poolSize: options.poolSize ?? 10,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      queryTimeoutMs: options.queryTimeoutMs ?? 15_000,
+      applicationName: 'openclaw-gateway',
+    };
+    const onIdleError = options.onIdleError ?? (() => undefined);
+    this.sql = options.client ? options.client(clientOptions, onIdleError) : new PgClient(clientOptions, onIdleError);
+    this.leaseMs = options.lockLeaseMs ?? 30_000;
+    const backend: LeaseBackend = {
+      // Taken when free, lapsed, or already ours; one statement, so two replicas never both win.
+      tryAcquire: (key, owner, now, expiresAt) =>
+        this.guard(async () => {
+          const result = await this.sql.query(
+            `INSERT INTO session_locks (key, owner, expires_at) VALUES ($1, $2, ${DB_NOW_MS} + $3)
+             ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+             WHERE session_locks.expires_at <= ${DB_NOW_MS} OR session_locks.owner = EXCLUDED.owner
+             RETURNING 1`,
+            [key, owner, Math.max(0, expiresAt - now)],
+          );
+          return result.rowCount > 0;
+        }),
+      renew: async (key, owner) => {
+        if (this.closed) return false;
+        const result = await this.guard(() => this.sql.query(`UPDATE session_locks SET expires_at = ${DB_NOW_MS} + $3 WHERE key = $1 AND owner = $2`, [key, owner, this.leaseMs]));
+        return result.rowCount > 0;
+      },
+      release: async (key, owner) => {
+        if (this.closed) return;
+        await this.guard(() => this.sql.query('DELETE FROM session_locks WHERE key = $1 AND owner = $2', [key, owner]));
+      },
+    };
+    this.leases = new SessionLeases(backend, { leaseMs: this.leaseMs, maxPollMs: 50 });
+  }
+
+  static describeUrl(url: string): string {
+    return redactUrl(url);
+  }
+
+  get library(): string {
+    return this.sql.library;
+  }
+
+  poolStats(): PoolStats {
+    return this.sql.poolStats();
+  }
+
+  lockSession(key: string, options: LockOptions): Promise<SessionLock> {
+    this.assertOpen();
+    return this.leases.lock(key, options);
+  }
+
+  async loadTranscript(key: string, options: LoadOptions = {}): Promise<Transcript> {
+    this.assertOpen();
+    const { lastMessages: limit, before } = options;
+    const take = limit === undefined ? null : Math.max(0, Math.floor(limit));
+    // One statement: the position and the messages come from one snapshot.
+    const { rows } = await this.guard(() =>
+      this.sql.query(
+        `SELECT s.message_count, m.seq, m.message, m.format
+           FROM sessions s
+           LEFT JOIN LATERAL (
+             SELECT seq, message, format FROM messages
+              WHERE session_key = s.key AND seq < LEAST(s.message_count, COALESCE($2::integer, s.message_count))
+              ORDER BY seq DESC LIMIT $3::integer
+           ) m ON true
+          WHERE s.key = $1`,
+        [key, before ?? null, take],
+      ),
+    );
+    if (rows.length === 0) return { messages: [], position: 0 };
+    const total = Number(rows[0].message_count);
+    const position = before === undefined ? total : Math.min(before, total);
+    const messages: MessageRecord[] = [];
+    for (let i = rows.length - 1; i >= 0; i--) if (rows[i].seq !== null) messages.push(decodeMessage(key, rows[i]));
+    return { messages, position };
+  }
+
+  async appendTurn(key: string, turn: TurnRecord, options: AppendOptions): Promise<number> {
+    this.assertOpen();
+    const agentId = agentIdFromKey(key);
+    const encoded = turn.messages.map((message) => JSON.stringify(message));
+    const meta = JSON.stringify(turn.meta);
+    const now = Date.now();
+    const expected = options.expectedPosition;
+    const params = [key, expected, encoded, meta, now, RECORD_VERSION];
+    const response = options.response ? responseValues(options.response) : [];
+    // The session row is bumped only where it still ends at `expected`; its row lock makes a
+    // concurrent append wait, then find the position moved. Messages, turn and the response the
+    // turn produced go in the same statement, so a turn is stored whole (with its response) or
+    // not at all. `first` is the number of the response's first parameter.
+    const inserts = (first: number) => `
+      , added AS (
+        INSERT INTO messages (session_key, seq, turn, message, format)
+        SELECT $1, $2 + u.ord - 1, s.turn_count, u.message, $6 FROM s, unnest($3::text[]) WITH ORDINALITY AS u(message, ord)
+      ), turn AS (
+        INSERT INTO turns (session_key, turn, position, meta) SELECT $1, s.turn_count, $2, $4 FROM s
+      )${options.response ? `, response AS (${upsertResponse(`SELECT ${RESPONSE_COLUMNS.map((column, i) => `$${first + i}::${column.type}`).join(', ')} FROM s`)})` : ''}
+      SELECT message_count FROM s`;
+    const appended = await this.guard(async () => {
+      const bumped = await this.sql.query(
+        `WITH s AS (
+           UPDATE sessions SET turn_count = turn_count + 1, message_count = message_count + cardinality($3::text[]), updated_at = $5
+            WHERE key = $1 AND message_count = $2
+            RETURNING turn_count, message_count
+         )${inserts(params.length + 1)}`,
+        [...params, ...response],
+      );
+      if (bumped.rowCount > 0 || expected !== 0) return bumped;
+      return this.sql.query(
+        `WITH s AS (
+           INSERT INTO sessions (key, agent_id, created_at, updated_at, turn_count, message_count)
+           VALUES ($1, $7, $5, $5, 1, cardinality($3::text[]))
+           ON CONFLICT (key) DO NOTHING
+           RETURNING turn_count, message_count
+         )${inserts(params.length + 2)}`,
+        [...params, agentId, ...response],
+      );
+    });
+    if (appended.rowCount > 0) return Number(appended.rows[0].message_count);
+    const actual = await this.guard(() => this.sql.query('SELECT message_count FROM sessions WHERE key = $1', [key]));
+    throw new SessionConflictError(key, expected, actual.rowCount > 0 ? Number(actual.rows[0].message_count) : 0);
+  }
+
+  async listTurns(key: string, options: { lastTurns?: number } = {}): Promise<StoredTurn[]> {
+    this.assertOpen();
+    return this.guard(() =>
+      this.sql.transaction(async (tx) => {
+        const turnRows = (
+          options.lastTurns === undefined
+            ? await tx.query('SELECT turn, position, meta FROM turns WHERE session_key = $1 ORDER BY turn ASC', [key])
+            : await tx.query('SELECT turn, position, meta FROM turns WHERE session_key = $1 ORDER BY turn DESC LIMIT $2', [key, options.lastTurns])
+        ).rows;
+        if (options.lastTurns !== undefined) turnRows.reverse();
+        if (turnRows.length === 0) return [];
+        const byTurn = new Map<number, StoredTurn>();
+        for (const row of turnRows) byTurn.set(Number(row.turn), { turn: Number(row.turn), position: Number(row.position), messages: [], meta: parseMeta(row.meta) });
+        const messages = await tx.query('SELECT seq, turn, message, format FROM messages WHERE session_key = $1 AND turn >= $2 ORDER BY seq ASC', [key, Number(turnRows[0].turn)]);
+        for (const row of messages.rows) byTurn.get(Number(row.turn))?.messages.push(decodeMessage(key, row));
+        return [...byTurn.values()];
+      }),
+    );
+  }
+
+  async copyTranscript(fromKey: string, toKey: string, upTo: number): Promise<number> {
+    this.assertOpen();
+    const agentId = agentIdFromKey(toKey);
+    const now = Date.now();
+    const copied = await this.guard(() =>
+      this.sql.transaction(async (tx) => {
+        const created = await tx.query('INSERT INTO sessions (key, agent_id, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (key) DO NOTHING RETURNING key', [toKey, agentId, now]);
+        if (created.rowCount === 0) return undefined;
+        await tx.query('INSERT INTO messages (session_key, seq, turn, message, format) SELECT $1, seq, turn, message, format FROM messages WHERE session_key = $2 AND seq < $3', [toKey, fromKey, upTo]);
+        await tx.query('INSERT INTO turns (session_key, turn, position, meta) SELECT $1, turn, position, meta FROM turns WHERE session_key = $2 AND position < $3', [toKey, fromKey, upTo]);
+        const counts = await tx.query(
+          `UPDATE sessions SET (turn_count, message_count) = (SELECT COALESCE(MAX(turn), 0), COUNT(*) FROM messages WHERE session_key = $1) WHERE key = $1 RETURNING message_count`,
+          [toKey],
+        );
+        return Number(counts.rows[0].message_count);
+      }),
+    );
+    if (copied !== undefined) return copied;
+    const existing = await this.getSession(toKey);
+    throw new SessionConflictError(toKey, 0, existing?.messageCount ?? 0);
+  }
+
+  async getSession(key: string): Promise<SessionSummary | undefined> {
+    this.assertOpen();
+    const { rows } = await this.guard(() => this.sql.query(`SELECT ${SUMMARY} FROM sessions WHERE key = $1`, [key]));
+    return rows.length > 0 ? toSummary(rows[0]) : undefined;
+  }
+
+  async listSessions(filter: { agentId?: string } = {}): Promise<SessionSummary[]> {
+    this.assertOpen();
+    const { rows } = await this.guard(() =>
+      filter.agentId === undefined
+        ? this.sql.query(`SELECT ${SUMMARY} FROM sessions ORDER BY updated_at DESC, key ASC`)
+        : this.sql.query(`SELECT ${SUMMARY} FROM sessions WHERE agent_id = $1 ORDER BY updated_at DESC, key ASC`, [filter.agentId]),
+    );
+    return rows.map(toSummary);
+  }
+
+  async deleteSession(key: string): Promise<boolean> {
+    this.assertOpen();
+    return this.guard(() => this.deleteOne(key));
+  }
+
+  async pruneSessions(updatedBefore: number): Promise<number> {
+    this.assertOpen();
+    const { rows } = await this.guard(() => this.sql.query('SELECT key FROM sessions WHERE updated_at < $1', [updatedBefore]));
+    let deleted = 0;
+    // One statement per session: a long prune never holds many row locks at once.
+    for (const row of rows) if (await this.guard(() => this.deleteOne(String(row.key)))) deleted++;
+    return deleted;
+  }
+
+  async putResponse(response: StoredResponse): Promise<void> {
+    this.assertOpen();
+    await this.guard(() => this.sql.query(upsertResponse(`VALUES (${RESPONSE_COLUMNS.map((column, i) => `$${i + 1}::${column.type}`).join(', ')})`), responseValues(response)));
+  }
+
+  async getResponse(id: string): Promise<StoredResponse | undefined> {
+    this.assertOpen();
+    const { rows } = await this.guard(() => this.sql.query('SELECT * FROM responses WHERE id = $1', [id]));
+    if (rows.length === 0) return undefined;
+    const row = rows[0];
+    try {
+      return {
+        id: String(row.id),
+        agentId: String(row.agent_id),
+        sessionKey: String(row.session_key),
+        position: Number(row.position),
+        previousResponseId: row.previous_response_id === null ? null : String(row.previous_response_id),
+        createdAt: Number(row.created_at),
+        input: JSON.parse(String(row.input)) as MessageRecord[],
+        output: JSON.parse(String(row.output)) as MessageRecord[],
+        meta: JSON.parse(String(row.meta)) as TurnMeta,
+        extra: JSON.parse(String(row.extra)) as Record<string, unknown>,
+      };
+    } catch (error) {
+      throw new SessionCorruptError(String(row.session_key), `its stored response ${id} is not valid JSON`, error);
+    }
+  }
+
+  async deleteResponse(id: string): Promise<boolean> {
+    this.assertOpen();
+    const result = await this.guard(() => this.sql.query('DELETE FROM responses WHERE id = $1', [id]));
+    return result.rowCount > 0;
+  }
+
+  /**
+   * Copies one session from another store (`openclaw sessions migrate`): its turns with their
+   * meta and its timestamps, in one transaction. A session the target already has is left as it
+   * is (false), so a migration can be run again and only copies what is missing.
+   */
+  async importSession(summary: SessionSummary, turns: StoredTurn[]): Promise<boolean> {
+    this.assertOpen();
+    const messageCount = turns.reduce((sum, turn) => sum + turn.messages.length, 0);
+    return this.guard(() =>
+      this.sql.transaction(async (tx) => {
+        const created = await tx.query(
+          `INSERT INTO sessions (key, agent_id, created_at, updated_at, turn_count, message_count) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (key) DO NOTHING RETURNING key`,
+          [summary.key, summary.agentId, summary.createdAt, summary.updatedAt, turns.at(-1)?.turn ?? 0, messageCount],
+        );
+        if (created.rowCount === 0) return false;
+        for (const turn of turns) {
+          await tx.query('INSERT INTO turns (session_key, turn, position, meta) VALUES ($1, $2, $3, $4)', [summary.key, turn.turn, turn.position, JSON.stringify(turn.meta)]);
+          await tx.query(
+            `INSERT INTO messages (session_key, seq, turn, message, format)
+             SELECT $1, $2 + u.ord - 1, $3, u.message, $5 FROM unnest($4::text[]) WITH ORDINALITY AS u(message, ord)`,
+            [summary.key, turn.position, turn.turn, turn.messages.map((message) => JSON.stringify(message)), RECORD_VERSION],
+          );
+        }
+        return true;
+      }),
+    );
+  }
+
+  /** Stores a response unless one with its id is there already; true when stored. */
+  async importResponse(response: StoredResponse): Promise<boolean> {
+    this.assertOpen();
+    if (await this.getResponse(response.id)) return false;
+    await this.putResponse(response);
+    return true;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.guard(() => this.sql.query('SELECT 1'));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sql.close();
+  }
+
+  /** The schema version the database is at (0: never migrated). */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.guard(() => this.sql.query(`SELECT COALESCE(MAX(version), 0) AS v FROM openclaw_migrations`));
+    return Number(rows[0].v);
+  }
+
+  private async migrate(): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      // Held until this transaction ends: a replica starting at the same moment waits here, then
+      // finds the migrations applied.
+      await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY.toString()]);
+      await tx.script('CREATE TABLE IF NOT EXISTS openclaw_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      const current = Number((await tx.query('SELECT COALESCE(MAX(version), 0) AS v FROM openclaw_migrations')).rows[0].v);
+      if (current > PG_SCHEMA_VERSION) {
+        throw new Error(`its schema version ${current} is newer than this gateway understands (${PG_SCHEMA_VERSION}); upgrade the gateway`);
+      }
+      for (const migration of PG_MIGRATIONS) {
+        if (migration.version <= current) continue;
+        try {
+          await tx.script(migration.sql);
+        } catch (error) {
+          throw new Error(`schema migration ${migration.version} (${migration.description}) failed: ${(error as Error).message}`, { cause: error });
+        }
+        await tx.query('INSERT INTO openclaw_migrations (version, description, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.description, Date.now()]);
+      }
+    });
+  }
+
+  private async deleteOne(key: string): Promise<boolean> {
+    const result = await this.sql.query(
+      `WITH r AS (DELETE FROM responses WHERE session_key = $1), m AS (DELETE FROM messages WHERE session_key = $1), t AS (DELETE FROM turns WHERE session_key = $1)
+       DELETE FROM sessions WHERE key = $1`,
+      [key],
+    );
+    return result.rowCount > 0;
+  }
+
+  /** A database that cannot be reached is SessionStoreUnavailableError (503, retry); anything else stays what it is. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isUnavailableError(error)) throw new SessionStoreUnavailableError('postgres', error);
+      throw error;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The session store is closed.');
+  }
+}
+
+const SUMMARY = 'key, agent_id, created_at, updated_at, turn_count, message_count';
+
+function decodeMessage(key: string, row: Row): MessageRecord {
+  const format = Number(row.format);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(row.message));
+  } catch (error) {
+    throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is not valid JSON`, error);
+  }
+  if (format === RECORD_VERSION) return parsed as MessageRecord;
+  if (format === 1 && parsed && typeof parsed === 'object') return fromChatMessage(parsed as ChatMessage);
+  throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is in an unknown format (${format})`);
+}
+
+function parseMeta(text: unknown): TurnMeta {
+  try {
+    return JSON.parse(String(text)) as TurnMeta;
+  } catch {
+    return {};
+  }
+}
+
+function toSummary(row: Row): SessionSummary {
+  return {
+    key: String(row.key),
+    agentId: String(row.agent_id),
+    turnCount: Number(row.turn_count),
+    messageCount: Number(row.message_count),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  return [e.code, e.message].filter(Boolean).join(': ') || String(error);
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable PostgreSQL URL)';
+  }
+}
+
+/** The `responses` columns, in the order `responseValues` gives them, with their SQL types. */
+const RESPONSE_COLUMNS = [
+  { name: 'id', type: 'text' },
+  { name: 'agent_id', type: 'text' },
+  { name: 'session_key', type: 'text' },
+  { name: 'position', type: 'integer' },
+  { name: 'previous_response_id', type: 'text' },
+  { name: 'created_at', type: 'bigint' },
+  { name: 'input', type: 'text' },
+  { name: 'output', type: 'text' },
+  { name: 'meta', type: 'text' },
+  { name: 'extra', type: 'text' },
+] as const;
+
+function responseValues(response: StoredResponse): unknown[] {
+  return [
+    response.id,
+    response.agentId,
+    response.sessionKey,
+    response.position,
+    response.previousResponseId,
+    response.createdAt,
+    JSON.stringify(response.input),
+    JSON.stringify(response.output),
+    JSON.stringify(response.meta),
+    JSON.stringify(response.extra),
+  ];
+}
+
+/** Stores a response from `rows` (a VALUES list or a SELECT), replacing one with its id. */
+function upsertResponse(rows: string): string {
+  const columns = RESPONSE_COLUMNS.map((column) => column.name);
+  return `INSERT INTO responses (${columns.join(', ')}) ${rows}
+    ON CONFLICT (id) DO UPDATE SET ${columns.slice(1).map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
+}

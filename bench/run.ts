@@ -5,6 +5,7 @@
 //   node bench/run.ts            full run (~3–5 min)
 //   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, 100 idle streams
 //   node bench/run.ts --profile  CPU profiles of the gateway under load (bench/results/profiles/)
+//   node bench/run.ts --responses-cpu  only the gateway CPU per request, /v1/responses vs /v1/chat/completions
 //   --store postgres             sessions in PostgreSQL (a fresh database on OPENCLAW_BENCH_POSTGRES_URL,
 //                                default the local server, dropped at the end) instead of SQLite
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +31,8 @@ const PROFILE = argv.includes('--profile');
 const IDLE_ONLY = argv.includes('--idle-only');
 /** Only the one-connection chunk timing, gateway and direct interleaved five times (≈20 s): for hot-path work. */
 const FIRST_CHUNK = argv.includes('--first-chunk');
+/** Only the gateway CPU per non-streaming request, /v1/responses against /v1/chat/completions (≈1 min). */
+const RESPONSES_CPU = argv.includes('--responses-cpu');
 /** Only the tool-step cell (≈20 s). */
 const TOOL_STEP = argv.includes('--tool-step');
 /** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
@@ -190,7 +193,7 @@ function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?:
     gateway: {
       bind: '127.0.0.1',
       auth: { mode: 'token', token: TOKEN },
-      http: { endpoints: { chatCompletions: { enabled: true } } },
+      http: { endpoints: { chatCompletions: { enabled: true }, responses: { enabled: true } } },
     },
     models: { providers: { up: { api: 'openai-completions', baseUrl: `${upstreamUrl}/v1`, apiKey: 'bench' } } },
     agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }] },
@@ -522,6 +525,7 @@ async function main() {
 
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
+  if (RESPONSES_CPU) return responsesCpuRun(upstream, configPath, log);
   if (TOOL_STEP) {
     const toolStep = await toolStepCell(upstream, dir, direct, log, 5);
     await stopChild(upstream.child);
@@ -583,6 +587,7 @@ async function main() {
       }
     }
   }
+  const responsesCpu = IDLE_ONLY ? undefined : await responsesCpuCells(gateway, gw.child.pid!, log);
   const afterLoad = procStatus(gw.child.pid);
   if (floorProxy) await stopChild(floorProxy.child);
   await stopChild(gw.child);
@@ -644,6 +649,7 @@ async function main() {
     rss: { afterReadyMB: rssIdle.rssMB, peakAfterLoadMB: afterLoad.hwmMB, idleGatewayPeakMB: finalStatus.hwmMB },
     idle: idleResult,
     cells,
+    responsesCpu,
     toolStep,
     gatewayExitCode: stopCode,
     totalSeconds: totalSec,
@@ -697,6 +703,7 @@ function markdown(report: any, cells: Cell[]): string {
       `| ${c.state} | ${c.connections} | ${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)}) | ${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)}) | ${fmt(g.firstContentP99)} / ${fmt(d.firstContentP99)} | ${fmt(g.relayP50, 3)} / ${fmt(d.relayP50, 3)} (+${fmt(g.relayP50 - d.relayP50, 3)}) | ${fmt(g.doneP50, 3)} / ${fmt(d.doneP50, 3)} (${ratio(g.doneP50, d.doneP50)}) | ${fmt(g.doneP99)} / ${fmt(d.doneP99)} (${ratio(g.doneP99, d.doneP99)}) | ${g.requests}${g.failures ? ` (${g.failures} failed)` : ''} / ${d.requests}${d.failures ? ` (${d.failures} failed)` : ''} |`,
     );
   }
+  if (report.responsesCpu) lines.push('', ...responsesCpuMarkdown(report.responsesCpu));
   const idle = report.idle;
   lines.push('');
   lines.push('### Process');
@@ -713,6 +720,134 @@ function markdown(report: any, cells: Cell[]): string {
   lines.push(`| fresh gateway: peak RSS (VmHWM) during the idle-streams figure | ${fmt(report.rss.idleGatewayPeakMB, 1)} MB |`);
   lines.push('');
   return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway CPU per request: /v1/responses against /v1/chat/completions, the same run on the same
+// upstream. The gateway's own CPU time (utime + stime from /proc) over a cell, divided by the
+// requests it answered; cells alternate between the two endpoints, and each figure is the median
+// of its rounds, so machine noise hits both alike.
+
+/** The gateway process's CPU time so far, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
+interface CpuPair {
+  state: 'stateless' | 'stored';
+  /** What each side sends. */
+  chat: string;
+  responses: string;
+  chatUsPerRequest: number[];
+  responsesUsPerRequest: number[];
+  chatRequests: number;
+  responsesRequests: number;
+}
+
+async function cpuCell(endpoint: Endpoint, pid: number, path: string, body: (client: number) => string, connections: number, durationSec: number): Promise<{ requests: number; usPerRequest: number }> {
+  let client = 0;
+  const before = cpuMs(pid);
+  const result = await autocannon({
+    url: `${endpoint.url}${path}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...endpoint.headers },
+    body: body(0),
+    connections,
+    duration: durationSec,
+    timeout: 10,
+    setupClient: (c) => c.setBody(body(client++)),
+  });
+  const spent = cpuMs(pid) - before;
+  const requests = result['2xx'];
+  if (result.non2xx + result.errors > 0) throw new Error(`${path}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { requests, usPerRequest: requests > 0 ? (spent * 1000) / requests : NaN };
+}
+
+async function responsesCpuCells(gateway: Endpoint, pid: number, log: (line: string) => void): Promise<CpuPair[]> {
+  const rounds = QUICK ? 2 : 4;
+  // Quick mode keeps within its deadline on a busy machine: 1 s cells.
+  const durationSec = QUICK ? 1 : 4;
+  const connections = 16;
+  const prompt = 'Say something short.';
+  const serial = ++runSerial;
+  const pairs: Array<Omit<CpuPair, 'chatUsPerRequest' | 'responsesUsPerRequest' | 'chatRequests' | 'responsesRequests'> & { chatBody: (c: number) => string; responsesBody: (c: number) => string }> = [
+    {
+      state: 'stateless',
+      chat: 'no `user`: nothing stored',
+      responses: '`store: false`: nothing stored',
+      chatBody: () => JSON.stringify({ model: gateway.model, messages: [{ role: 'user', content: prompt }] }),
+      responsesBody: () => JSON.stringify({ model: gateway.model, input: prompt, store: false }),
+    },
+    {
+      state: 'stored',
+      chat: '`user` per connection: a session, a turn stored per request',
+      responses: '`user` per connection: the same, plus the stored response in the same write',
+      chatBody: (c) => JSON.stringify({ model: gateway.model, messages: [{ role: 'user', content: prompt }], user: `cpu-chat-${serial}-${c}` }),
+      responsesBody: (c) => JSON.stringify({ model: gateway.model, input: prompt, user: `cpu-resp-${serial}-${c}` }),
+    },
+  ];
+  // Warm both routes (validator compile, first writes) before anything is counted.
+  for (const pair of pairs) {
+    await cpuCell(gateway, pid, '/v1/chat/completions', pair.chatBody, connections, 1);
+    await cpuCell(gateway, pid, '/v1/responses', pair.responsesBody, connections, 1);
+  }
+  const out: CpuPair[] = [];
+  for (const { chatBody, responsesBody, ...pair } of pairs) {
+    const result: CpuPair = { ...pair, chatUsPerRequest: [], responsesUsPerRequest: [], chatRequests: 0, responsesRequests: 0 };
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which goes first, so neither always follows the other's garbage.
+      const order = round % 2 === 0 ? (['chat', 'responses'] as const) : (['responses', 'chat'] as const);
+      for (const side of order) {
+        const cell = side === 'chat' ? await cpuCell(gateway, pid, '/v1/chat/completions', chatBody, connections, durationSec) : await cpuCell(gateway, pid, '/v1/responses', responsesBody, connections, durationSec);
+        if (side === 'chat') {
+          result.chatUsPerRequest.push(cell.usPerRequest);
+          result.chatRequests += cell.requests;
+        } else {
+          result.responsesUsPerRequest.push(cell.usPerRequest);
+          result.responsesRequests += cell.requests;
+        }
+      }
+    }
+    const chat = percentile(result.chatUsPerRequest, 50);
+    const responses = percentile(result.responsesUsPerRequest, 50);
+    log(`gateway CPU per request, ${pair.state}: chat ${fmt(chat, 0)} µs, responses ${fmt(responses, 0)} µs (${ratio(responses, chat)})`);
+    out.push(result);
+  }
+  return out;
+}
+
+function responsesCpuMarkdown(pairs: CpuPair[]): string[] {
+  const lines = [
+    '### Gateway CPU per non-streaming request: /v1/responses vs /v1/chat/completions',
+    '',
+    `Same upstream and run; the gateway's utime + stime over each cell ÷ the requests it answered, 16 connections, cells alternating; median of ${pairs[0]?.chatUsPerRequest.length ?? 0} rounds (each round's figure in brackets).`,
+    '',
+    '| state | chat completions µs/request | responses µs/request | responses ÷ chat | requests chat / responses |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const pair of pairs) {
+    const chat = percentile(pair.chatUsPerRequest, 50);
+    const responses = percentile(pair.responsesUsPerRequest, 50);
+    const rounds = (values: number[]) => values.map((value) => fmt(value, 0)).join(', ');
+    lines.push(`| ${pair.state}: ${pair.chat} / ${pair.responses} | ${fmt(chat, 0)} [${rounds(pair.chatUsPerRequest)}] | ${fmt(responses, 0)} [${rounds(pair.responsesUsPerRequest)}] | ${ratio(responses, chat)} | ${pair.chatRequests} / ${pair.responsesRequests} |`);
+  }
+  return lines;
+}
+
+async function responsesCpuRun(upstream: Upstream, configPath: string, log: (line: string) => void) {
+  const gw = await startGateway(configPath);
+  const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
+  const pairs = await responsesCpuCells(gateway, gw.child.pid!, log);
+  await stopChild(gw.child);
+  await stopChild(upstream.child);
+  const startedAt = new Date();
+  const file = join(RESULTS, `responses-cpu-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: startedAt.toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version }, pairs }, null, 2)}\n`);
+  process.stdout.write(`${responsesCpuMarkdown(pairs).join('\n')}\n\nJSON: ${file.slice(ROOT.length + 1)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------

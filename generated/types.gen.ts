@@ -574,13 +574,633 @@ export type BackingStoreStatus = {
 };
 
 /**
+ * OpenAI's `CreateResponse`, for the fields the gateway serves. Unknown fields are accepted and ignored, as for chat completions; `include`, `prompt_cache_key`, `safety_identifier`, `service_tier`, `truncation`, `top_logprobs`, `max_tool_calls`, `reasoning.summary` and `stream_options` are accepted and have no effect. `background: true`, `conversation` and `prompt` are refused.
+ *
+ */
+export type CreateResponse = {
+    /**
+     * Agent target, as for chat completions: absent, `openclaw` or `openclaw/default` for the default agent; `openclaw/<agentId>`, `openclaw:<agentId>` or `agent:<agentId>` for another. Echoed as sent in the response.
+     *
+     */
+    model?: string;
+    input: InputParam;
+    /**
+     * A system message for this request only (never stored in the session, not carried over by `previous_response_id`).
+     */
+    instructions?: string | null;
+    /**
+     * Continue the conversation exactly as it stood after this stored response (of the same agent). When that response is not the latest of its session, the run continues in a branch: a new session holding that conversation.
+     *
+     */
+    previous_response_id?: string | null;
+    /**
+     * Default true. False keeps nothing (the run may still read the session it names).
+     */
+    store?: boolean | null;
+    stream?: boolean | null;
+    stream_options?: ResponseStreamOptions;
+    /**
+     * Only `false` (or absent) is accepted.
+     */
+    background?: boolean | null;
+    metadata?: Metadata;
+    /**
+     * Stable end-user id; selects the session `agent:<agentId>:openai-user:<user>` (unless `previous_response_id` is set).
+     */
+    user?: string;
+    temperature?: number | null;
+    top_p?: number | null;
+    /**
+     * Forwarded as `max_completion_tokens`.
+     */
+    max_output_tokens?: number | null;
+    tools?: ToolsArray;
+    tool_choice?: ToolChoiceParam;
+    parallel_tool_calls?: boolean | null;
+    text?: ResponseTextParam;
+    reasoning?: Reasoning | null;
+    include?: Array<string> | null;
+    prompt_cache_key?: string | null;
+    safety_identifier?: string | null;
+    service_tier?: string | null;
+    truncation?: 'auto' | 'disabled' | null;
+    top_logprobs?: number | null;
+    max_tool_calls?: number | null;
+    [key: string]: unknown;
+};
+
+/**
+ * A string (one user message) or a list of input items.
+ */
+export type InputParam = string | Array<InputItem>;
+
+/**
+ * A message (also in the short form `{role, content}` without `type`), a function call the model made earlier, the output of one, or a reasoning item.
+ *
+ */
+export type InputItem = EasyInputMessage | FunctionToolCall | FunctionCallOutputItemParam | ReasoningItem;
+
+/**
+ * Input message
+ */
+export type EasyInputMessage = {
+    /**
+     * May be left out (the short form clients such as the Agents SDK send).
+     */
+    type?: 'message';
+    role: 'user' | 'assistant' | 'system' | 'developer';
+    content: string | Array<InputMessageContent>;
+    id?: string | null;
+    status?: 'in_progress' | 'completed' | 'incomplete' | null;
+    phase?: string | null;
+};
+
+/**
+ * Input parts, and the output parts an earlier assistant message carried.
+ */
+export type InputMessageContent = ({
+    type: 'input_text';
+} & InputTextContent) | ({
+    type: 'input_image';
+} & InputImageContent) | ({
+    type: 'output_text';
+} & OutputTextContent) | ({
+    type: 'refusal';
+} & RefusalContent);
+
+export type InputTextContent = {
+    type: 'input_text';
+    text: string;
+};
+
+export type InputImageContent = {
+    type: 'input_image';
+    /**
+     * A `data:image/...;base64,` URI, or an http(s) URL where the agent allows them.
+     */
+    image_url?: string | null;
+    /**
+     * Not supported (the gateway has no file store).
+     */
+    file_id?: string | null;
+    detail?: ImageDetail;
+};
+
+export type ImageDetail = 'low' | 'high' | 'auto' | 'original';
+
+/**
+ * Responses always carry `annotations` and `logprobs`; in input (an earlier reply sent back) they may be left out.
+ */
+export type OutputTextContent = {
+    type: 'output_text';
+    text: string;
+    annotations?: Array<{
+        [key: string]: unknown;
+    }>;
+    logprobs?: Array<{
+        [key: string]: unknown;
+    }>;
+};
+
+export type RefusalContent = {
+    type: 'refusal';
+    refusal: string;
+};
+
+export type ReasoningTextContent = {
+    type: 'reasoning_text';
+    text: string;
+};
+
+export type SummaryTextContent = {
+    type: 'summary_text';
+    text: string;
+};
+
+/**
+ * Function tool call
+ */
+export type FunctionToolCall = {
+    id?: string;
+    type: 'function_call';
+    call_id: string;
+    name: string;
+    arguments: string;
+    status?: FunctionCallStatus;
+};
+
+export type FunctionCallStatus = 'in_progress' | 'completed' | 'incomplete';
+
+/**
+ * Function tool call output
+ */
+export type FunctionCallOutputItemParam = {
+    id?: string | null;
+    type: 'function_call_output';
+    call_id: string;
+    output: string | Array<FunctionCallOutputContent>;
+    status?: FunctionCallStatus | null;
+};
+
+export type FunctionCallOutputContent = ({
+    type: 'input_text';
+} & InputTextContent) | ({
+    type: 'input_image';
+} & InputImageContent);
+
+/**
+ * Reasoning
+ *
+ * The model's reasoning. In input, its text (`content`, else `summary`) is kept with the assistant turn that follows; `encrypted_content` cannot be read and is dropped.
+ *
+ */
+export type ReasoningItem = {
+    type: 'reasoning';
+    id?: string;
+    encrypted_content?: string | null;
+    summary: Array<SummaryTextContent>;
+    content?: Array<ReasoningTextContent>;
+    status?: 'in_progress' | 'completed' | 'incomplete';
+};
+
+export type ToolsArray = Array<Tool>;
+
+/**
+ * A function tool (offered to the model), or a hosted tool type the gateway does not run (accepted, left out, logged).
+ */
+export type Tool = FunctionTool | HostedTool;
+
+export type FunctionTool = {
+    type: 'function';
+    name: string;
+    description?: string | null;
+    parameters?: {
+        [key: string]: unknown;
+    } | null;
+    strict?: boolean | null;
+};
+
+/**
+ * Hosted tool
+ *
+ * `web_search`, `file_search`, `computer_use_preview`, `code_interpreter`, `image_generation`, `mcp`, `local_shell`, `custom`, Codex's `namespace`…: not run here.
+ */
+export type HostedTool = {
+    type: string;
+    [key: string]: unknown;
+};
+
+export type ToolChoiceParam = ToolChoiceOptions | ToolChoiceAllowed | ToolChoiceFunction | ToolChoiceTypes;
+
+export type ToolChoiceOptions = 'none' | 'auto' | 'required';
+
+export type ToolChoiceAllowed = {
+    type: 'allowed_tools';
+    mode: 'auto' | 'required';
+    tools: Array<{
+        [key: string]: unknown;
+    }>;
+};
+
+export type ToolChoiceFunction = {
+    type: 'function';
+    name: string;
+};
+
+/**
+ * Forces a hosted tool; refused, since hosted tools are not run here.
+ */
+export type ToolChoiceTypes = {
+    type: 'file_search' | 'web_search_preview' | 'computer' | 'computer_use_preview' | 'computer_use' | 'web_search_preview_2025_03_11' | 'image_generation' | 'code_interpreter';
+};
+
+export type ResponseTextParam = {
+    format?: TextResponseFormatConfiguration;
+    verbosity?: 'low' | 'medium' | 'high' | null;
+};
+
+/**
+ * `json_schema` and `json_object` are forwarded as the provider's `response_format`.
+ */
+export type TextResponseFormatConfiguration = ({
+    type: 'text';
+} & ResponseFormatText) | ({
+    type: 'json_schema';
+} & TextResponseFormatJsonSchema) | ({
+    type: 'json_object';
+} & ResponseFormatJsonObject);
+
+export type TextResponseFormatJsonSchema = {
+    type: 'json_schema';
+    name: string;
+    description?: string;
+    schema: {
+        [key: string]: unknown;
+    };
+    strict?: boolean | null;
+};
+
+export type Reasoning = {
+    effort?: ReasoningEffort;
+    summary?: 'auto' | 'concise' | 'detailed' | null;
+    generate_summary?: 'auto' | 'concise' | 'detailed' | null;
+};
+
+/**
+ * Forwarded as `reasoning_effort`.
+ */
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max' | null;
+
+export type Metadata = {
+    [key: string]: string;
+} | null;
+
+export type ResponseStreamOptions = {
+    include_obfuscation?: boolean;
+} | null;
+
+export type Response = {
+    /**
+     * `resp_` followed by a random suffix.
+     */
+    id: string;
+    object: 'response';
+    created_at: number;
+    completed_at?: number | null;
+    /**
+     * `cancelled`: the client went away before the run ended.
+     */
+    status: 'completed' | 'failed' | 'in_progress' | 'cancelled' | 'queued' | 'incomplete';
+    error: ResponseError;
+    incomplete_details: {
+        reason: 'max_output_tokens' | 'content_filter';
+    } | null;
+    instructions: string | null;
+    /**
+     * The request's `model`, as sent (`openclaw` when absent).
+     */
+    model: string;
+    output: Array<OutputItem>;
+    parallel_tool_calls: boolean;
+    metadata: Metadata;
+    tool_choice: ToolChoiceParam;
+    /**
+     * The function tools offered to the model (hosted tools the request named are left out).
+     */
+    tools: Array<FunctionTool>;
+    temperature: number | null;
+    top_p: number | null;
+    max_output_tokens?: number | null;
+    previous_response_id?: string | null;
+    reasoning?: Reasoning | null;
+    store?: boolean;
+    background?: boolean;
+    text?: ResponseTextParam;
+    truncation?: 'auto' | 'disabled' | null;
+    usage?: ResponseUsage;
+    user?: string;
+    prompt_cache_key?: string | null;
+    safety_identifier?: string | null;
+    service_tier?: string | null;
+    top_logprobs?: number | null;
+    max_tool_calls?: number | null;
+};
+
+export type ResponseError = {
+    code: ResponseErrorCode;
+    message: string;
+} | null;
+
+/**
+ * OpenAI's codes for a failed response: `rate_limit_exceeded` for rate limits, `invalid_image_url` for refused images, `server_error` for everything else (the message carries the gateway's own code in parentheses).
+ *
+ */
+export type ResponseErrorCode = 'server_error' | 'rate_limit_exceeded' | 'invalid_prompt' | 'invalid_image_url';
+
+export type ResponseUsage = {
+    input_tokens: number;
+    input_tokens_details: {
+        cached_tokens: number;
+        cache_write_tokens: number;
+    };
+    output_tokens: number;
+    output_tokens_details: {
+        reasoning_tokens: number;
+    };
+    total_tokens: number;
+};
+
+export type OutputItem = ({
+    type: 'message';
+} & OutputMessage) | ({
+    type: 'function_call';
+} & FunctionToolCall) | ({
+    type: 'reasoning';
+} & ReasoningItem) | ({
+    type: 'mcp_call';
+} & McpToolCall);
+
+export type OutputMessage = {
+    id: string;
+    type: 'message';
+    role: 'assistant';
+    content: Array<OutputMessageContent>;
+    status: 'in_progress' | 'completed' | 'incomplete';
+};
+
+export type OutputMessageContent = ({
+    type: 'output_text';
+} & OutputTextContent) | ({
+    type: 'refusal';
+} & RefusalContent);
+
+/**
+ * A call to one of the agent's own tools (an MCP server tool the gateway ran), with its output.
+ */
+export type McpToolCall = {
+    type: 'mcp_call';
+    id: string;
+    server_label: string;
+    name: string;
+    arguments: string;
+    output?: string | null;
+    error?: {
+        [key: string]: unknown;
+    } | null;
+    status?: 'in_progress' | 'completed' | 'incomplete' | 'calling' | 'failed';
+};
+
+export type DeletedResponse = {
+    id: string;
+    object: 'response';
+    deleted: true;
+};
+
+export type ResponseItemList = {
+    object: 'list';
+    data: Array<ItemResource>;
+    has_more: boolean;
+    first_id: string;
+    last_id: string;
+};
+
+export type ItemResource = InputMessageResource | OutputMessage | FunctionToolCallResource | FunctionToolCallOutputResource | ReasoningItem;
+
+export type InputMessageResource = {
+    id: string;
+    type: 'message';
+    role: 'user' | 'system' | 'developer';
+    status?: 'in_progress' | 'completed' | 'incomplete';
+    content: Array<InputTextContent | InputImageContent>;
+};
+
+export type FunctionToolCallResource = FunctionToolCall & {
+    id: string;
+    status: FunctionCallStatus;
+};
+
+export type FunctionToolCallOutputResource = {
+    id: string;
+    type: 'function_call_output';
+    call_id: string;
+    output: string;
+    status: FunctionCallStatus;
+};
+
+/**
+ * The events a streamed response sends, each as `event: <type>` then `data: <event>`.
+ */
+export type ResponseStreamEvent = ({
+    type: 'response.created';
+} & ResponseCreatedEvent) | ({
+    type: 'response.in_progress';
+} & ResponseInProgressEvent) | ({
+    type: 'response.completed';
+} & ResponseCompletedEvent) | ({
+    type: 'response.failed';
+} & ResponseFailedEvent) | ({
+    type: 'response.incomplete';
+} & ResponseIncompleteEvent) | ({
+    type: 'response.output_item.added';
+} & ResponseOutputItemAddedEvent) | ({
+    type: 'response.output_item.done';
+} & ResponseOutputItemDoneEvent) | ({
+    type: 'response.content_part.added';
+} & ResponseContentPartAddedEvent) | ({
+    type: 'response.content_part.done';
+} & ResponseContentPartDoneEvent) | ({
+    type: 'response.output_text.delta';
+} & ResponseTextDeltaEvent) | ({
+    type: 'response.output_text.done';
+} & ResponseTextDoneEvent) | ({
+    type: 'response.refusal.delta';
+} & ResponseRefusalDeltaEvent) | ({
+    type: 'response.refusal.done';
+} & ResponseRefusalDoneEvent) | ({
+    type: 'response.function_call_arguments.delta';
+} & ResponseFunctionCallArgumentsDeltaEvent) | ({
+    type: 'response.function_call_arguments.done';
+} & ResponseFunctionCallArgumentsDoneEvent) | ({
+    type: 'response.reasoning_text.delta';
+} & ResponseReasoningTextDeltaEvent) | ({
+    type: 'response.reasoning_text.done';
+} & ResponseReasoningTextDoneEvent);
+
+export type ResponseCreatedEvent = {
+    type: 'response.created';
+    response: Response;
+    sequence_number: number;
+};
+
+export type ResponseInProgressEvent = {
+    type: 'response.in_progress';
+    response: Response;
+    sequence_number: number;
+};
+
+export type ResponseCompletedEvent = {
+    type: 'response.completed';
+    response: Response;
+    sequence_number: number;
+};
+
+export type ResponseFailedEvent = {
+    type: 'response.failed';
+    response: Response;
+    sequence_number: number;
+};
+
+export type ResponseIncompleteEvent = {
+    type: 'response.incomplete';
+    response: Response;
+    sequence_number: number;
+};
+
+export type ResponseOutputItemAddedEvent = {
+    type: 'response.output_item.added';
+    output_index: number;
+    item: OutputItem;
+    sequence_number: number;
+};
+
+export type ResponseOutputItemDoneEvent = {
+    type: 'response.output_item.done';
+    output_index: number;
+    item: OutputItem;
+    sequence_number: number;
+};
+
+export type ResponseContentPartAddedEvent = {
+    type: 'response.content_part.added';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    part: OutputContent;
+    sequence_number: number;
+};
+
+export type ResponseContentPartDoneEvent = {
+    type: 'response.content_part.done';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    part: OutputContent;
+    sequence_number: number;
+};
+
+export type ResponseTextDeltaEvent = {
+    type: 'response.output_text.delta';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    delta: string;
+    logprobs: Array<{
+        [key: string]: unknown;
+    }>;
+    sequence_number: number;
+};
+
+export type ResponseTextDoneEvent = {
+    type: 'response.output_text.done';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    text: string;
+    logprobs: Array<{
+        [key: string]: unknown;
+    }>;
+    sequence_number: number;
+};
+
+export type ResponseRefusalDeltaEvent = {
+    type: 'response.refusal.delta';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    delta: string;
+    sequence_number: number;
+};
+
+export type ResponseRefusalDoneEvent = {
+    type: 'response.refusal.done';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    refusal: string;
+    sequence_number: number;
+};
+
+export type ResponseFunctionCallArgumentsDeltaEvent = {
+    type: 'response.function_call_arguments.delta';
+    item_id: string;
+    output_index: number;
+    delta: string;
+    sequence_number: number;
+};
+
+export type ResponseFunctionCallArgumentsDoneEvent = {
+    type: 'response.function_call_arguments.done';
+    item_id: string;
+    output_index: number;
+    name: string;
+    arguments: string;
+    sequence_number: number;
+};
+
+export type ResponseReasoningTextDeltaEvent = {
+    type: 'response.reasoning_text.delta';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    delta: string;
+    sequence_number: number;
+};
+
+export type ResponseReasoningTextDoneEvent = {
+    type: 'response.reasoning_text.done';
+    item_id: string;
+    output_index: number;
+    content_index: number;
+    text: string;
+    sequence_number: number;
+};
+
+export type OutputContent = ({
+    type: 'output_text';
+} & OutputTextContent) | ({
+    type: 'refusal';
+} & RefusalContent) | ({
+    type: 'reasoning_text';
+} & ReasoningTextContent);
+
+/**
  * Selects the agent; wins over `model`. Also accepted as `x-openclaw-agent`, `x-clawdbot-agent-id` and `x-moltbot-agent-id` (deprecated).
  *
  */
 export type AgentIdHeader = string;
 
 /**
- * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
+ * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`, `response:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
  *
  */
 export type SessionKeyHeader = string;
@@ -597,6 +1217,11 @@ export type ModelOverrideHeader = string;
 export type ToolEventsHeader = 'true' | '1' | 'false' | '0';
 
 /**
+ * A response id (`resp_…`).
+ */
+export type ResponseIdPath = string;
+
+/**
  * Echoed back on the response; generated when absent.
  */
 export type RequestIdHeader = string;
@@ -610,7 +1235,7 @@ export type CreateChatCompletionData = {
          */
         'x-openclaw-agent-id'?: string;
         /**
-         * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
+         * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`, `response:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
          *
          */
         'x-openclaw-session-key'?: string;
@@ -643,7 +1268,7 @@ export type CreateChatCompletionErrors = {
      */
     401: ErrorResponse;
     /**
-     * No such agent, model or route.
+     * No such agent, model, route, or stored response to continue.
      */
     404: ErrorResponse;
     /**
@@ -696,6 +1321,275 @@ export type CreateChatCompletionResponses = {
 
 export type CreateChatCompletionResponse2 = CreateChatCompletionResponses[keyof CreateChatCompletionResponses];
 
+export type CreateResponseData = {
+    body: CreateResponse;
+    headers?: {
+        /**
+         * Selects the agent; wins over `model`. Also accepted as `x-openclaw-agent`, `x-clawdbot-agent-id` and `x-moltbot-agent-id` (deprecated).
+         *
+         */
+        'x-openclaw-agent-id'?: string;
+        /**
+         * Session key (printable ASCII, 1 to 256 characters, not in the reserved namespaces `subagent:`, `cron:`, `acp:`, `response:`); wins over `user`. Also accepted as `x-clawdbot-session-key` and `x-moltbot-session-key` (deprecated).
+         *
+         */
+        'x-openclaw-session-key'?: string;
+        /**
+         * `<provider>/<model>`: overrides the agent's backend model for this request.
+         */
+        'x-openclaw-model'?: string;
+        /**
+         * Echoed back on the response; generated when absent.
+         */
+        'x-request-id'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/responses';
+};
+
+export type CreateResponseErrors = {
+    /**
+     * The request is invalid; `param` names the field at fault.
+     */
+    400: ErrorResponse;
+    /**
+     * The bearer secret is missing or wrong.
+     */
+    401: ErrorResponse;
+    /**
+     * No such agent, model, route, or stored response to continue.
+     */
+    404: ErrorResponse;
+    /**
+     * The route exists but not with this method; `Allow` lists the methods it has.
+     */
+    405: ErrorResponse;
+    /**
+     * The body is larger than `gateway.http.maxBodyBytes`.
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not sent as JSON.
+     */
+    415: ErrorResponse;
+    /**
+     * Too many failed authentications from this address, or the upstream provider is rate limiting; retry after `Retry-After` seconds.
+     */
+    429: ErrorResponse;
+    /**
+     * The gateway failed; the details are in its log under the request id.
+     */
+    500: ErrorResponse;
+    /**
+     * The upstream provider failed, could not be reached, or is misconfigured; the message names the provider, its address and the cause.
+     */
+    502: ErrorResponse;
+    /**
+     * The gateway is shutting down, or its session store does not answer; retry after `Retry-After` seconds (another replica may take it).
+     */
+    503: ErrorResponse;
+    /**
+     * The agent did not finish within its `timeoutSeconds`, or its session stayed busy that long.
+     */
+    504: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
+};
+
+export type CreateResponseError = CreateResponseErrors[keyof CreateResponseErrors];
+
+export type CreateResponseResponses = {
+    /**
+     * A response. With `stream: true` the body is `text/event-stream`: named events (`event: <type>` then `data: <ResponseStreamEvent>`) with increasing `sequence_number`, from `response.created` to `response.completed`, `response.incomplete` or `response.failed`.
+     *
+     */
+    200: Response;
+};
+
+export type CreateResponseResponse = CreateResponseResponses[keyof CreateResponseResponses];
+
+export type DeleteResponseData = {
+    body?: never;
+    path: {
+        /**
+         * A response id (`resp_…`).
+         */
+        response_id: string;
+    };
+    query?: never;
+    url: '/v1/responses/{response_id}';
+};
+
+export type DeleteResponseErrors = {
+    /**
+     * The bearer secret is missing or wrong.
+     */
+    401: ErrorResponse;
+    /**
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
+     */
+    404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
+};
+
+export type DeleteResponseError = DeleteResponseErrors[keyof DeleteResponseErrors];
+
+export type DeleteResponseResponses = {
+    /**
+     * Deleted.
+     */
+    200: DeletedResponse;
+};
+
+export type DeleteResponseResponse = DeleteResponseResponses[keyof DeleteResponseResponses];
+
+export type GetResponseData = {
+    body?: never;
+    path: {
+        /**
+         * A response id (`resp_…`).
+         */
+        response_id: string;
+    };
+    query?: {
+        /**
+         * `true`: the response as the events its stream sends (`text/event-stream`).
+         */
+        stream?: boolean;
+        /**
+         * With `stream`, only the events after this `sequence_number`.
+         */
+        starting_after?: number;
+    };
+    url: '/v1/responses/{response_id}';
+};
+
+export type GetResponseErrors = {
+    /**
+     * The bearer secret is missing or wrong.
+     */
+    401: ErrorResponse;
+    /**
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
+     */
+    404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
+};
+
+export type GetResponseError = GetResponseErrors[keyof GetResponseErrors];
+
+export type GetResponseResponses = {
+    /**
+     * The response.
+     */
+    200: Response;
+};
+
+export type GetResponseResponse = GetResponseResponses[keyof GetResponseResponses];
+
+export type ListInputItemsData = {
+    body?: never;
+    path: {
+        /**
+         * A response id (`resp_…`).
+         */
+        response_id: string;
+    };
+    query?: {
+        limit?: number;
+        /**
+         * `desc` (default): the most recent item first.
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * An item id; the list starts after it.
+         */
+        after?: string;
+    };
+    url: '/v1/responses/{response_id}/input_items';
+};
+
+export type ListInputItemsErrors = {
+    /**
+     * The request is invalid; `param` names the field at fault.
+     */
+    400: ErrorResponse;
+    /**
+     * The bearer secret is missing or wrong.
+     */
+    401: ErrorResponse;
+    /**
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
+     */
+    404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
+};
+
+export type ListInputItemsError = ListInputItemsErrors[keyof ListInputItemsErrors];
+
+export type ListInputItemsResponses = {
+    /**
+     * One page of input items.
+     */
+    200: ResponseItemList;
+};
+
+export type ListInputItemsResponse = ListInputItemsResponses[keyof ListInputItemsResponses];
+
+export type CancelResponseData = {
+    body?: never;
+    path: {
+        /**
+         * A response id (`resp_…`).
+         */
+        response_id: string;
+    };
+    query?: never;
+    url: '/v1/responses/{response_id}/cancel';
+};
+
+export type CancelResponseErrors = {
+    /**
+     * The response has ended (every response here runs while its request waits).
+     */
+    400: ErrorResponse;
+    /**
+     * The bearer secret is missing or wrong.
+     */
+    401: ErrorResponse;
+    /**
+     * No stored response with this id (never stored, deleted, or the endpoint is off).
+     */
+    404: ErrorResponse;
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
+};
+
+export type CancelResponseError = CancelResponseErrors[keyof CancelResponseErrors];
+
+export type CancelResponseResponses = {
+    /**
+     * An error, in OpenAI's shape (every status not listed with the operation, such as 409 `session_conflict`).
+     */
+    default: ErrorResponse;
+};
+
+export type CancelResponseResponse = CancelResponseResponses[keyof CancelResponseResponses];
+
 export type ListModelsData = {
     body?: never;
     path?: never;
@@ -744,7 +1638,7 @@ export type RetrieveModelErrors = {
      */
     401: ErrorResponse;
     /**
-     * No such agent, model or route.
+     * No such agent, model, route, or stored response to continue.
      */
     404: ErrorResponse;
     /**

@@ -121,6 +121,7 @@ describe('session keys', () => {
     ['cron:x'],
     ['subagent:x'],
     ['acp:x'],
+    ['response:resp_x'],
     ['CRON:upper'],
     [''],
     ['   '],

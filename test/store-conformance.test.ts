@@ -182,6 +182,35 @@ describe.each(storeDrivers)('session store: $name', (driver: StoreDriver) => {
     expect(await store.getResponse('resp_2')).toBeUndefined();
   });
 
+  it('stores a response with its turn in one write: both or neither', async () => {
+    const key = 'agent:main:resp-turn';
+    await append(key, [user('q1'), assistant('a1')]);
+    const response: StoredResponse = {
+      id: 'resp_turn',
+      agentId: 'main',
+      sessionKey: key,
+      position: 4,
+      previousResponseId: null,
+      createdAt: 1_700_000_000_000,
+      input: [user('q2')],
+      output: [assistant('a2')],
+      meta: meta({ responseId: 'resp_turn' }),
+      extra: { model: 'openclaw' },
+    };
+    const turnMeta = meta({ responseId: 'resp_turn' });
+    // Built on a transcript that moved: refused, and the response is not kept either.
+    await expect(store.appendTurn(key, { messages: [user('q2'), assistant('a2')], meta: turnMeta }, { expectedPosition: 0, response })).rejects.toBeInstanceOf(SessionConflictError);
+    expect(await store.getResponse('resp_turn')).toBeUndefined();
+    // A turn that cannot be written takes its response with it.
+    const circular: any = { role: 'assistant', content: [] };
+    circular.self = circular;
+    await expect(store.appendTurn(key, { messages: [user('q2'), circular], meta: turnMeta }, { expectedPosition: 2, response })).rejects.toThrow();
+    expect(await store.getResponse('resp_turn')).toBeUndefined();
+    expect(await store.appendTurn(key, { messages: [user('q2'), assistant('a2')], meta: turnMeta }, { expectedPosition: 2, response })).toBe(4);
+    expect(await store.getResponse('resp_turn')).toEqual(response);
+    expect((await store.listTurns(key)).at(-1)!.meta.responseId).toBe('resp_turn');
+  });
+
   it('prunes sessions not updated since a time', async () => {
     await append('agent:main:old', [user('old')]);
     const cut = Date.now() + 1;

@@ -87,9 +87,9 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     authLimiter = openAuthLimiter(config, logger);
     gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, authLimiter, processMetrics: createProcessMetrics() });
     const { url } = await gateway.listen({ port, bind });
-    if (!config.gateway.http.endpoints.chatCompletions.enabled) {
-      logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
-    }
+    const { chatCompletions, responses } = config.gateway.http.endpoints;
+    if (!chatCompletions.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
+    if (!responses.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/responses is disabled; set gateway.http.endpoints.responses.enabled to true');
     // Name a config file only when there is one: a default path that does not exist is where one would go.
     const configNote = existsSync(configPath) ? `config: ${configPath}` : `no config file, built-in defaults; create ${configPath} or pass --config to configure`;
     announcement = `openclaw gateway listening on ${url} (${configNote})\n`;

@@ -10,7 +10,7 @@ import { migrateSqliteToPostgres } from '../sessions/migrate.ts';
 import { describeSessionStore, openSessionStore } from '../sessions/open.ts';
 import { PostgresSessionStore } from '../sessions/postgres-store.ts';
 import { SESSIONS_DB_FILE, SqliteSessionStore } from '../sessions/sqlite-store.ts';
-import type { SessionStore } from '../sessions/store.ts';
+import type { SessionStore, StoredTurn } from '../sessions/store.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,11 +78,20 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
             lastMessages = Number(options.last);
           }
           const turns = await store.listTurns(key);
+          const responses = await storedResponses(store, turns);
           let messages = turns.flatMap((turn) => turn.messages.map((message) => ({ turn, message })));
           if (lastMessages !== undefined) messages = lastMessages === 0 ? [] : messages.slice(-lastMessages);
           if (options.json) {
             const shown = new Set(messages.map((entry) => entry.turn));
-            const out = { ...summary, turns: [...shown].map((turn) => ({ turn: turn.turn, meta: turn.meta, messages: messages.filter((entry) => entry.turn === turn).map((entry) => entry.message) })) };
+            const out = {
+              ...summary,
+              turns: [...shown].map((turn) => ({
+                turn: turn.turn,
+                meta: turn.meta,
+                ...(turn.meta.responseId ? { response: responses.get(turn.meta.responseId) } : {}),
+                messages: messages.filter((entry) => entry.turn === turn).map((entry) => entry.message),
+              })),
+            };
             process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
             return 0;
           }
@@ -91,7 +100,10 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
           for (const { turn, message } of messages) {
             if (turn !== current) {
               current = turn;
-              process.stdout.write(`── turn ${turn.turn}${describeMeta(turn.meta)}\n\n`);
+              process.stdout.write(`── turn ${turn.turn}${describeMeta(turn.meta)}\n`);
+              const response = turn.meta.responseId ? responses.get(turn.meta.responseId) : undefined;
+              if (response) process.stdout.write(`   ${describeResponse(response)}\n`);
+              process.stdout.write('\n');
             }
             process.stdout.write(`${render(message)}\n\n`);
           }
@@ -298,6 +310,30 @@ async function withStore(
 
 function agentOf(key: string): string | undefined {
   return /^agent:([^:]+):/.exec(key)?.[1];
+}
+
+interface ResponseMark {
+  id: string;
+  /** False once deleted (DELETE /v1/responses/{id}); the turn stays in the transcript. */
+  stored: boolean;
+  previousResponseId?: string | null;
+}
+
+/** The Responses API responses the turns produced, and whether each is still stored. */
+async function storedResponses(store: SessionStore, turns: StoredTurn[]): Promise<Map<string, ResponseMark>> {
+  const marks = new Map<string, ResponseMark>();
+  for (const turn of turns) {
+    const id = turn.meta.responseId;
+    if (!id) continue;
+    const stored = await store.getResponse(id);
+    marks.set(id, stored ? { id, stored: true, previousResponseId: stored.previousResponseId } : { id, stored: false });
+  }
+  return marks;
+}
+
+function describeResponse(mark: ResponseMark): string {
+  if (!mark.stored) return `response ${mark.id} (deleted)`;
+  return mark.previousResponseId ? `response ${mark.id}, continuing ${mark.previousResponseId}` : `response ${mark.id}`;
 }
 
 function describeMeta(meta: TurnMeta): string {

@@ -146,7 +146,20 @@ export const configSchema = {
                   additionalProperties: false,
                   default: {},
                   description: 'The chat completions endpoint (off by default: a fresh gateway serves no agent until it is enabled).',
-                  properties: { enabled: { type: 'boolean', default: false, description: 'Serve `POST /v1/chat/completions` (and `/v1/models`).' } },
+                  properties: { enabled: { type: 'boolean', default: false, description: 'Serve `POST /v1/chat/completions`. `/v1/models` is served while this or `responses` is on.' } },
+                },
+                responses: {
+                  type: 'object',
+                  additionalProperties: false,
+                  default: {},
+                  description: 'The Responses API (off by default).',
+                  properties: {
+                    enabled: {
+                      type: 'boolean',
+                      default: false,
+                      description: 'Serve the Responses API: `POST /v1/responses`, `GET`/`DELETE /v1/responses/{id}`, `…/input_items`, `…/cancel`. `/v1/models` is served while this or `chatCompletions` is on.',
+                    },
+                  },
                 },
               },
             },

@@ -15,6 +15,7 @@ import { apiReferenceRoutes } from './routes/api-reference.ts';
 import { chatCompletionsRoute } from './routes/chat-completions.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
+import { cancelResponseRoute, createResponseRoute, deleteResponseRoute, getResponseRoute, listInputItemsRoute } from './routes/responses.ts';
 import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
 
 export type HttpApp = express.Express & {
@@ -57,6 +58,11 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use(validator.handler);
 
   app.post('/v1/chat/completions', chatCompletionsRoute(runtime));
+  app.post('/v1/responses', createResponseRoute(runtime));
+  app.get('/v1/responses/:response_id', getResponseRoute(runtime));
+  app.delete('/v1/responses/:response_id', deleteResponseRoute(runtime));
+  app.get('/v1/responses/:response_id/input_items', listInputItemsRoute(runtime));
+  app.post('/v1/responses/:response_id/cancel', cancelResponseRoute(runtime));
   app.get('/v1/models', listModelsRoute());
   app.get('/v1/models/:model', retrieveModelRoute());
 
@@ -140,12 +146,20 @@ function knownRoutesOnly(spec: PublishedSpec): RequestHandler {
   };
 }
 
-/** The OpenAI routes exist only while `gateway.http.endpoints.chatCompletions.enabled` (hot-reloadable). */
+/**
+ * Each OpenAI route exists only while its endpoint is enabled (read per request: hot-reloadable):
+ * `/v1/chat/completions` with `chatCompletions`, `/v1/responses…` with `responses`, and
+ * `/v1/models…` while either is on.
+ */
 function endpointEnabled(): RequestHandler {
   return (req, res, next) => {
-    if (!generationOf(res).config.gateway.http.endpoints.chatCompletions.enabled) {
-      throw new NotFoundError(`Unknown route: ${req.method} /v1${req.path}. The chat completions endpoint is disabled (gateway.http.endpoints.chatCompletions.enabled).`, { code: 'endpoint_disabled' });
-    }
+    const { chatCompletions, responses } = generationOf(res).config.gateway.http.endpoints;
+    const [enabled, which] = req.path.startsWith('/responses')
+      ? [responses.enabled, 'The Responses API is disabled (gateway.http.endpoints.responses.enabled)']
+      : req.path.startsWith('/chat/')
+        ? [chatCompletions.enabled, 'The chat completions endpoint is disabled (gateway.http.endpoints.chatCompletions.enabled)']
+        : [chatCompletions.enabled || responses.enabled, 'The OpenAI endpoints are disabled (gateway.http.endpoints.chatCompletions.enabled, gateway.http.endpoints.responses.enabled)'];
+    if (!enabled) throw new NotFoundError(`Unknown route: ${req.method} /v1${req.path}. ${which}.`, { code: 'endpoint_disabled' });
     next();
   };
 }

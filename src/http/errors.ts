@@ -148,7 +148,7 @@ export function sendError(res: Response, error: GatewayError): void {
 }
 
 /** Request bodies the explainer knows, by route: it re-validates a rejected body to name the field at fault. */
-const BODY_SCHEMAS: Record<string, string> = { '/v1/chat/completions': 'CreateChatCompletionRequest' };
+const BODY_SCHEMAS: Record<string, string> = { '/v1/chat/completions': 'CreateChatCompletionRequest', '/v1/responses': 'CreateResponse' };
 
 export function errorMiddleware(logger: Logger, explainBody: BodyExplainer): ErrorRequestHandler {
   return (error, req, res, _next) => {

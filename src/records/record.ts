@@ -77,6 +77,10 @@ export interface TurnMeta {
   outcome?: TurnOutcome;
   /** The error code of a failed turn. */
   errorCode?: string;
+  /** What the client was told about a failed turn. */
+  errorMessage?: string;
+  /** Why the model stopped (`stop`, `length`, `tool_calls`, `content_filter`). */
+  finishReason?: string;
   /** Responses API: the response this turn produced. */
   responseId?: string;
 }

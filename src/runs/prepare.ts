@@ -5,10 +5,10 @@ import type { AgentConfig, GatewayConfig } from '../config/types.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry.ts';
 import type { ModelParams } from '../providers/types.ts';
-import { resolveSessionKey } from '../sessions/keys.ts';
+import { resolveSessionKey, responseSessionKey } from '../sessions/keys.ts';
 import type { AgentToolIndex, AgentTools } from '../tools/policy.ts';
 import { splitRequestMessages, type SplitMessages } from './prompt.ts';
-import type { RunRequest, Transport } from './request.ts';
+import type { InputName, ResponseSeed, RunRequest, Transport } from './request.ts';
 
 /** What a run needs from one config generation. */
 export interface RunSetup {
@@ -39,6 +39,14 @@ export interface PreparedRun {
   readonly agent: AgentConfig;
   /** Store key, or null for a stateless run. */
   readonly sessionKey: string | null;
+  /**
+   * Continue `sessionKey` as it stood at `position` (a stored response's point): when the session
+   * has moved past it, the run continues in a copy of that conversation under `branchKey`.
+   */
+  readonly continueAt?: { position: number; branchKey: string; name: InputName };
+  /** False: nothing is written (the session, if any, is only read). */
+  readonly persist: boolean;
+  readonly response?: ResponseSeed;
   /** The models to try, in order (the agent's chain, or the `x-openclaw-model` override). */
   readonly models: ResolvedModel[];
   readonly messages: SplitMessages;
@@ -61,12 +69,13 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
   const field = (name: string) => `${request.fieldPrefix ?? ''}${name}`;
   const target = resolveAgentTarget({ model: request.model, agent: request.agent, modelParam: field('model') }, setup.roster);
   const agent = setup.roster.agents.get(target.agentId)!;
-  const sessionKey = resolveSessionKey({ key: request.sessionKey, user: request.user }, agent.id);
+  const persist = request.store !== false;
+  const { sessionKey, continueAt } = planSession(request, agent.id, persist, field);
   const models = planModels(setup, agent, request);
   const messages = checkMessages(request, agent, field);
   checkTools(request.params, field);
   const params = modelParams(request, agent, sessionKey, models, field);
-  const tools = runTools(setup, agent, params, field);
+  const tools = runTools(setup, agent, params, (index) => field(request.toolParams?.[index] ?? `tools[${index}].function.name`));
   if (tools && tools.definitions.length > 0 && (params.n ?? 1) > 1) {
     throw new BadRequestError(`\`n\` above 1 is not available with agent ${agent.id}: it runs tools on the gateway, which continue one reply at a time.`, { param: field('n'), code: 'invalid_value' });
   }
@@ -81,6 +90,9 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
     setup,
     agent,
     sessionKey,
+    continueAt,
+    persist,
+    response: request.response,
     models,
     messages,
     params,
@@ -88,6 +100,27 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
     timeoutMs: agent.timeoutSeconds * 1000,
     deprecations,
   };
+}
+
+/**
+ * The session: a stored response to continue (its session, at its position), else the explicit
+ * key, else `user`; a run that stores a response without any of them starts a session of its own.
+ */
+function planSession(request: RunRequest, agentId: string, persist: boolean, field: (name: string) => string): Pick<PreparedRun, 'sessionKey' | 'continueAt'> {
+  const ownKey = () => responseSessionKey(agentId, request.response?.id ?? randomUUID());
+  if (request.previous) {
+    const { response, name } = request.previous;
+    if (response.agentId !== agentId) {
+      throw new BadRequestError(`${name.label} names response ${response.id} of agent ${response.agentId}; this request runs agent ${agentId}. Continue it with that agent (model \`openclaw/${response.agentId}\`).`, {
+        param: name.param === null ? null : field(name.param),
+        code: 'previous_response_agent_mismatch',
+      });
+    }
+    return { sessionKey: response.sessionKey, continueAt: { position: response.position, branchKey: ownKey(), name } };
+  }
+  const sessionKey = resolveSessionKey({ key: request.sessionKey, user: request.user }, agentId);
+  if (sessionKey) return { sessionKey };
+  return { sessionKey: persist && request.response ? ownKey() : null };
 }
 
 function planModels(setup: RunSetup, agent: AgentConfig, request: RunRequest): ResolvedModel[] {
@@ -168,14 +201,14 @@ function acceptsExtraField(extraBody: boolean | string[] | undefined, name: stri
 }
 
 /** The agent's server tools beside the client's: a client tool may not take the name of one. */
-function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, field: (name: string) => string): RunTools | undefined {
+function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, toolParam: (index: number) => string): RunTools | undefined {
   const tools = setup.tools?.forAgent(agent);
   if (!tools) return undefined;
   const clientTools = params.tools ?? [];
   clientTools.forEach((tool, index) => {
     if (tools.offered.has(tool.function.name)) {
-      throw new BadRequestError(`\`tools[${index}]\` is named "${tool.function.name}", the name of a tool agent ${agent.id} runs on the gateway; rename the client tool.`, {
-        param: field(`tools[${index}].function.name`),
+      throw new BadRequestError(`\`${toolParam(index)}\` is "${tool.function.name}", the name of a tool agent ${agent.id} runs on the gateway; rename the client tool.`, {
+        param: toolParam(index),
         code: 'tool_name_conflict',
       });
     }

@@ -1,6 +1,7 @@
 import type { InputName } from '../errors.ts';
 import type { ModelParams } from '../providers/types.ts';
 import type { MessageRecord } from '../records/record.ts';
+import type { StoredResponse } from '../sessions/store.ts';
 
 export type { InputName };
 
@@ -40,8 +41,23 @@ export interface RunRequest {
   params: ModelParams;
   /** Request fields beyond OpenAI's, by name: forwarded when every provider the run may call accepts them (`extraBody`), else refused. */
   extraParams?: Record<string, unknown>;
+  /** Where each of `params.tools` is in the request, for errors (before `fieldPrefix`); default `tools[i].function.name`. */
+  toolParams?: string[];
   /** Remote (http/https) image URLs in the messages, by the field that holds each (before `fieldPrefix`): the agent's policy decides. */
   remoteImages: string[];
   /** Deprecated spellings the transport noticed (a legacy `model` prefix is found by prepare itself). */
   deprecations?: string[];
+  /**
+   * A stored response to continue from (the Responses API's `previous_response_id`, looked up by
+   * the transport): the run continues its conversation exactly as it stood after it, and wins
+   * over `sessionKey` and `user`.
+   */
+  previous?: { response: StoredResponse; name: InputName };
+  /** False: the run writes nothing (the Responses API's `store: false`); a session it names is only read. Default true. */
+  store?: boolean;
+  /** The response this run produces (the Responses API), stored with the run's turn. */
+  response?: ResponseSeed;
 }
+
+/** What the transport knows of the response a run produces; the run adds where it was stored and what it holds. */
+export type ResponseSeed = Pick<StoredResponse, 'id' | 'previousResponseId' | 'createdAt' | 'input' | 'extra'>;

@@ -4,13 +4,14 @@ import { addUsage, type MessageRecord, type ReasoningRecord, type ToolCallRecord
 import type { ResolvedModel } from '../providers/registry.ts';
 import { ProviderError, type FinishReason, type ModelParams, type ProviderEvent } from '../providers/types.ts';
 import { SessionBusyError } from '../sessions/errors.ts';
-import type { SessionLock, SessionStore } from '../sessions/store.ts';
+import type { SessionLock, SessionStore, StoredResponse } from '../sessions/store.ts';
 import type { RunEvent, RunResult } from './events.ts';
 import { runFailure, type AbortCause } from './failures.ts';
 import type { RunObserver } from './observer.ts';
 import type { PreparedRun } from './prepare.ts';
 import { planPrompt } from './prompt.ts';
 import { ReplyAccumulator } from './reply.ts';
+import { openRunSession } from './session.ts';
 import { runToolStep, ToolCallRelay } from './tool-step.ts';
 
 export interface RunDeps {
@@ -34,7 +35,7 @@ const RETRY_BUDGET_MS = 9_000;
  * the new user turn stored and no half reply.
  */
 export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: AbortSignal): AsyncGenerator<RunEvent, void, undefined> {
-  const { runId, agent, sessionKey, requestId } = prepared;
+  const { runId, agent, requestId } = prepared;
   const started = Date.now();
   const logger = deps.logger;
   for (const spelling of prepared.deprecations) {
@@ -63,7 +64,9 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     control.abort(new Error('agent timeout'));
   }, prepared.timeoutMs);
 
-  const store = sessionKey ? deps.store : undefined;
+  const store = prepared.sessionKey ? deps.store : undefined;
+  /** Where the turn goes: the prepared key, or the branch the run continues in. */
+  let sessionKey = prepared.sessionKey;
   let lock: SessionLock | undefined;
   let position = 0;
   let turnsToStore: MessageRecord[] = prepared.messages.newTurns;
@@ -79,9 +82,19 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
   const storeUnfinished = async (error: GatewayError) => {
     if (stored || !store || !lock) return;
     stored = true;
-    const meta: TurnMeta = { requestId, startedAt: started, finishedAt: Date.now(), outcome: error.kind === 'aborted' ? 'aborted' : 'failed', errorCode: error.code, usage };
+    const meta: TurnMeta = {
+      requestId,
+      responseId: prepared.response?.id,
+      startedAt: started,
+      finishedAt: Date.now(),
+      outcome: error.kind === 'aborted' ? 'aborted' : 'failed',
+      errorCode: error.code,
+      errorMessage: error.message,
+      usage,
+    };
     try {
-      await store.appendTurn(sessionKey!, { messages: [...turnsToStore, ...completedSteps], meta }, { expectedPosition: position });
+      const messages = [...turnsToStore, ...completedSteps];
+      await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, completedSteps, meta) });
     } catch (storeError) {
       logger.error({ event: 'session.store_failed', sessionKey, requestId, err: storeError }, 'could not store the turns of a failed run');
     }
@@ -91,16 +104,9 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     let history: MessageRecord[] = [];
     if (store) {
       waitingForSession = true;
-      const lockStarted = performance.now();
-      try {
-        lock = await store.lockSession(sessionKey!, { timeoutMs: prepared.timeoutMs, signal: control.signal });
-      } finally {
-        deps.observer?.sessionLockWaited?.((performance.now() - lockStarted) / 1000, lock !== undefined);
-      }
+      const session = await openRunSession(store, prepared, sessionKey!, control.signal, deps.observer?.sessionLockWaited);
       waitingForSession = false;
-      const transcript = await store.loadTranscript(sessionKey!, { lastMessages: prepared.setup.config.sessions.maxHistoryMessages });
-      position = transcript.position;
-      history = transcript.messages;
+      ({ key: sessionKey, lock, position, history } = session);
     }
     const plan = planPrompt({ agentSystemPrompt: agent.systemPrompt, split: prepared.messages, stored: history, storedPosition: position });
     turnsToStore = plan.turnsToStore;
@@ -202,12 +208,22 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       messages: added,
       ...shown.details(reply.finish),
     };
-    if (store) {
+    if (store && lock) {
       // The reply lands together with the turns that asked for it, in one write; if that write
       // fails the client is told, rather than believing the session remembers a reply it does not.
       stored = true;
-      const meta: TurnMeta = { requestId, model: answeredBy, usage, startedAt: started, finishedAt: Date.now(), outcome: result.toolCalls.length > 0 ? 'tool_calls' : 'completed' };
-      await store.appendTurn(sessionKey!, { messages: [...turnsToStore, ...added], meta }, { expectedPosition: position });
+      const meta: TurnMeta = {
+        requestId,
+        responseId: prepared.response?.id,
+        model: answeredBy,
+        usage,
+        startedAt: started,
+        finishedAt: Date.now(),
+        outcome: turnOutcome(result),
+        finishReason: result.finishReason,
+      };
+      const messages = [...turnsToStore, ...result.messages];
+      await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, result.messages, meta) });
     }
     outcome = 'ok';
     yield { type: 'run.finished', result };
@@ -231,6 +247,17 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     deps.observer?.runEnded?.({ transport: prepared.transport, agentId: agent.id, model: answeredBy, outcome, seconds: (Date.now() - started) / 1000, usage });
     untrack?.();
   }
+}
+
+function turnOutcome(result: RunResult): TurnMeta['outcome'] {
+  if (result.toolCalls.length > 0) return 'tool_calls';
+  return result.finishReason === 'length' || result.finishReason === 'content_filter' ? 'incomplete' : 'completed';
+}
+
+/** The response the run produced (when its transport asked for one), as stored with its turn. */
+function storedResponse(prepared: PreparedRun, sessionKey: string, position: number, output: MessageRecord[], meta: TurnMeta): StoredResponse | undefined {
+  if (!prepared.response) return undefined;
+  return { ...prepared.response, agentId: prepared.agent.id, sessionKey, position, output, meta };
 }
 
 type ModelCallEvent = Exclude<ProviderEvent, { type: 'finish' }> | (ProviderEvent & { type: 'finish' }) | { type: 'accepted'; model: ResolvedModel; sentAt: bigint };

@@ -1,6 +1,6 @@
 import { BadRequestError, type InputName } from '../errors.ts';
 
-const RESERVED_NAMESPACES = ['subagent:', 'cron:', 'acp:'];
+const RESERVED_NAMESPACES = ['subagent:', 'cron:', 'acp:', 'response:'];
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 export const MAX_SESSION_KEY_LENGTH = 256;
 
@@ -29,4 +29,12 @@ export function resolveSessionKey(input: SessionKeyInput, agentId: string): stri
   }
   if (typeof input.user === 'string' && input.user.length > 0) return `agent:${agentId}:openai-user:${input.user}`;
   return null;
+}
+
+/**
+ * The session a Responses API conversation lives in when no session was named: the one started
+ * by the response `responseId` (a new conversation, or a branch continuing an older response).
+ */
+export function responseSessionKey(agentId: string, responseId: string): string {
+  return `agent:${agentId}:response:${responseId}`;
 }

@@ -14,7 +14,7 @@ import { PgClient } from './pg-client.ts';
 import { isUnavailableError, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
 import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
 import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
-import { agentIdFromKey, type PoolStats, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
+import { agentIdFromKey, type AppendOptions, type LoadOptions, type PoolStats, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 interface Migration {
   version: number;
@@ -214,7 +214,7 @@ export class PostgresSessionStore implements SessionStore {
     return { messages, position };
   }
 
-  async appendTurn(key: string, turn: TurnRecord, options: { expectedPosition: number }): Promise<number> {
+  async appendTurn(key: string, turn: TurnRecord, options: AppendOptions): Promise<number> {
     this.assertOpen();
     const agentId = agentIdFromKey(key);
     const encoded = turn.messages.map((message) => JSON.stringify(message));
@@ -222,16 +222,18 @@ export class PostgresSessionStore implements SessionStore {
     const now = Date.now();
     const expected = options.expectedPosition;
     const params = [key, expected, encoded, meta, now, RECORD_VERSION];
+    const response = options.response ? responseValues(options.response) : [];
     // The session row is bumped only where it still ends at `expected`; its row lock makes a
-    // concurrent append wait, then find the position moved. Messages and turn go in the same
-    // statement, so a turn is stored whole or not at all.
-    const inserts = `
+    // concurrent append wait, then find the position moved. Messages, turn and the response the
+    // turn produced go in the same statement, so a turn is stored whole (with its response) or
+    // not at all. `first` is the number of the response's first parameter.
+    const inserts = (first: number) => `
       , added AS (
         INSERT INTO messages (session_key, seq, turn, message, format)
         SELECT $1, $2 + u.ord - 1, s.turn_count, u.message, $6 FROM s, unnest($3::text[]) WITH ORDINALITY AS u(message, ord)
       ), turn AS (
         INSERT INTO turns (session_key, turn, position, meta) SELECT $1, s.turn_count, $2, $4 FROM s
-      )
+      )${options.response ? `, response AS (${upsertResponse(`SELECT ${RESPONSE_COLUMNS.map((column, i) => `$${first + i}::${column.type}`).join(', ')} FROM s`)})` : ''}
       SELECT message_count FROM s`;
     const appended = await this.guard(async () => {
       const bumped = await this.sql.query(
@@ -239,8 +241,8 @@ export class PostgresSessionStore implements SessionStore {
            UPDATE sessions SET turn_count = turn_count + 1, message_count = message_count + cardinality($3::text[]), updated_at = $5
             WHERE key = $1 AND message_count = $2
             RETURNING turn_count, message_count
-         )${inserts}`,
-        params,
+         )${inserts(params.length + 1)}`,
+        [...params, ...response],
       );
       if (bumped.rowCount > 0 || expected !== 0) return bumped;
       return this.sql.query(
@@ -249,8 +251,8 @@ export class PostgresSessionStore implements SessionStore {
            VALUES ($1, $7, $5, $5, 1, cardinality($3::text[]))
            ON CONFLICT (key) DO NOTHING
            RETURNING turn_count, message_count
-         )${inserts}`,
-        [...params, agentId],
+         )${inserts(params.length + 2)}`,
+        [...params, agentId, ...response],
       );
     });
     if (appended.rowCount > 0) return Number(appended.rows[0].message_count);
@@ -332,28 +334,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async putResponse(response: StoredResponse): Promise<void> {
     this.assertOpen();
-    const values = [
-      response.id,
-      response.agentId,
-      response.sessionKey,
-      response.position,
-      response.previousResponseId,
-      response.createdAt,
-      JSON.stringify(response.input),
-      JSON.stringify(response.output),
-      JSON.stringify(response.meta),
-      JSON.stringify(response.extra),
-    ];
-    await this.guard(() =>
-      this.sql.query(
-        `INSERT INTO responses (id, agent_id, session_key, position, previous_response_id, created_at, input, output, meta, extra)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (id) DO UPDATE SET agent_id = EXCLUDED.agent_id, session_key = EXCLUDED.session_key, position = EXCLUDED.position,
-           previous_response_id = EXCLUDED.previous_response_id, created_at = EXCLUDED.created_at, input = EXCLUDED.input,
-           output = EXCLUDED.output, meta = EXCLUDED.meta, extra = EXCLUDED.extra`,
-        values,
-      ),
-    );
+    await this.guard(() => this.sql.query(upsertResponse(`VALUES (${RESPONSE_COLUMNS.map((column, i) => `$${i + 1}::${column.type}`).join(', ')})`), responseValues(response)));
   }
 
   async getResponse(id: string): Promise<StoredResponse | undefined> {
@@ -533,4 +514,40 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable PostgreSQL URL)';
   }
+}
+
+/** The `responses` columns, in the order `responseValues` gives them, with their SQL types. */
+const RESPONSE_COLUMNS = [
+  { name: 'id', type: 'text' },
+  { name: 'agent_id', type: 'text' },
+  { name: 'session_key', type: 'text' },
+  { name: 'position', type: 'integer' },
+  { name: 'previous_response_id', type: 'text' },
+  { name: 'created_at', type: 'bigint' },
+  { name: 'input', type: 'text' },
+  { name: 'output', type: 'text' },
+  { name: 'meta', type: 'text' },
+  { name: 'extra', type: 'text' },
+] as const;
+
+function responseValues(response: StoredResponse): unknown[] {
+  return [
+    response.id,
+    response.agentId,
+    response.sessionKey,
+    response.position,
+    response.previousResponseId,
+    response.createdAt,
+    JSON.stringify(response.input),
+    JSON.stringify(response.output),
+    JSON.stringify(response.meta),
+    JSON.stringify(response.extra),
+  ];
+}
+
+/** Stores a response from `rows` (a VALUES list or a SELECT), replacing one with its id. */
+function upsertResponse(rows: string): string {
+  const columns = RESPONSE_COLUMNS.map((column) => column.name);
+  return `INSERT INTO responses (${columns.join(', ')}) ${rows}
+    ON CONFLICT (id) DO UPDATE SET ${columns.slice(1).map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
 }

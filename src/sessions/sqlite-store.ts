@@ -7,7 +7,7 @@ import { fromChatMessage, type ChatMessage } from '../records/chat-completions.t
 import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
 import { SessionConflictError, SessionCorruptError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
-import { agentIdFromKey, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
+import { agentIdFromKey, type AppendOptions, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 export const SESSIONS_DB_FILE = 'sessions.sqlite';
 
@@ -249,11 +249,12 @@ export class SqliteSessionStore implements SessionStore {
     return { messages: rows.map((row) => decodeMessage(key, row)), position };
   }
 
-  async appendTurn(key: string, turn: TurnRecord, options: { expectedPosition: number }): Promise<number> {
+  async appendTurn(key: string, turn: TurnRecord, options: AppendOptions): Promise<number> {
     this.assertOpen();
     const agentId = agentIdFromKey(key);
     const encoded = turn.messages.map((message) => JSON.stringify(message));
     const meta = JSON.stringify(turn.meta);
+    const response = options.response ? encodeResponse(options.response) : undefined;
     const now = Date.now();
     return this.transaction(() => {
       const existing = this.stmt.session.get(key) as Row | undefined;
@@ -265,6 +266,7 @@ export class SqliteSessionStore implements SessionStore {
       for (const message of encoded) this.stmt.insertMessage.run(key, seq++, number, message, RECORD_VERSION);
       this.stmt.insertTurn.run(key, number, position, meta);
       this.stmt.bumpSession.run(number, seq, now, key);
+      if (response) this.stmt.putResponse.run(...response);
       return seq;
     });
   }
@@ -326,18 +328,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async putResponse(response: StoredResponse): Promise<void> {
     this.assertOpen();
-    this.stmt.putResponse.run(
-      response.id,
-      response.agentId,
-      response.sessionKey,
-      response.position,
-      response.previousResponseId,
-      response.createdAt,
-      JSON.stringify(response.input),
-      JSON.stringify(response.output),
-      JSON.stringify(response.meta),
-      JSON.stringify(response.extra),
-    );
+    this.stmt.putResponse.run(...encodeResponse(response));
   }
 
   async getResponse(id: string): Promise<StoredResponse | undefined> {
@@ -406,6 +397,22 @@ export class SqliteSessionStore implements SessionStore {
       throw error;
     }
   }
+}
+
+/** The `responses` row's values, in the column order of the `putResponse` statement. */
+function encodeResponse(response: StoredResponse): [string, string, string, number, string | null, number, string, string, string, string] {
+  return [
+    response.id,
+    response.agentId,
+    response.sessionKey,
+    response.position,
+    response.previousResponseId,
+    response.createdAt,
+    JSON.stringify(response.input),
+    JSON.stringify(response.output),
+    JSON.stringify(response.meta),
+    JSON.stringify(response.extra),
+  ];
 }
 
 function decodeMessage(key: string, row: Row): MessageRecord {

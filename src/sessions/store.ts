@@ -29,6 +29,12 @@ export interface LoadOptions {
   before?: number;
 }
 
+export interface AppendOptions {
+  expectedPosition: number;
+  /** The Responses API response this turn produced (its `position` is the one after the turn). */
+  response?: StoredResponse;
+}
+
 export interface StoredTurn {
   turn: number;
   /** Position of the turn's first message. */
@@ -93,9 +99,10 @@ export interface SessionStore {
   /**
    * Appends one turn atomically (all of its messages and its meta, or nothing), only if the
    * transcript still ends at `expectedPosition` (else SessionConflictError). Resolves with the
-   * position after the turn.
+   * position after the turn. `response`, when given, is stored in the same write (`putResponse`):
+   * a turn and the response it produced are kept together or not at all.
    */
-  appendTurn(key: string, turn: TurnRecord, options: { expectedPosition: number }): Promise<number>;
+  appendTurn(key: string, turn: TurnRecord, options: AppendOptions): Promise<number>;
   /** Turns with their meta, oldest first (`openclaw sessions show`). */
   listTurns(key: string, options?: { lastTurns?: number }): Promise<StoredTurn[]>;
   /** Starts `toKey` (which must not exist) as a copy of `fromKey`'s first `upTo` messages; resolves with its position. */

@@ -73,3 +73,16 @@ export function sseData(text: string): string[] {
     .flatMap((event) => event.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)))
     .filter((line) => line.length > 0);
 }
+
+/** Reads an SSE body into its events: the `event:` name (when given) and the parsed `data:` JSON. Comments are dropped. */
+export function sseEvents(text: string): Array<{ event?: string; data: any }> {
+  const events: Array<{ event?: string; data: any }> = [];
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n');
+    const event = lines.find((line) => line.startsWith('event: '))?.slice(7);
+    const data = lines.filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
+    if (data === '') continue;
+    events.push({ event, data: data === '[DONE]' ? data : JSON.parse(data) });
+  }
+  return events;
+}

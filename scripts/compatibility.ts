@@ -29,18 +29,14 @@ export const FEATURES: ReadonlyArray<readonly [tag: string, label: string]> = [
   ['extra-body', 'server-specific fields'],
   ['errors', 'errors'],
   ['models', 'model list'],
+  ['continuation', 'conversation kept by the gateway (`previous_response_id`)'],
 ];
 
 /** Clients the table names before the suite drives them: the row says what it waits for. */
-export const PENDING_CLIENTS: ReadonlyArray<{ name: string; note: string }> = [
-  {
-    name: 'OpenAI Agents SDK',
-    note: 'drives `/v1/responses`, which the gateway does not serve yet. Its tests go under a `client: OpenAI Agents SDK …` describe, and this row then comes from the run like the others.',
-  },
-];
+export const PENDING_CLIENTS: ReadonlyArray<{ name: string; note: string }> = [];
 
 /** Client packages whose installed versions the page states. */
-const CLIENT_PACKAGES = ['openai', 'openai-v4', 'openai-v5', 'openai-v6', 'ai', '@ai-sdk/openai', '@langchain/openai', '@langchain/core'];
+const CLIENT_PACKAGES = ['openai', 'openai-v4', 'openai-v5', 'openai-v6', 'ai', '@ai-sdk/openai', '@langchain/openai', '@langchain/core', '@openai/agents'];
 
 /** The parts of vitest's JSON report this reads. */
 export interface VitestReport {
@@ -93,7 +89,7 @@ export function clientTests(report: VitestReport): Map<string, ClientTest[]> {
 const escapeCell = (text: string) => text.replaceAll('|', '\\|');
 
 /** The page, from a report and the installed client versions. */
-export function renderCompatibility(report: VitestReport, versions: Record<string, string> = {}): string {
+export function renderCompatibility(report: VitestReport, versions: Record<string, string> = {}, pendingClients = PENDING_CLIENTS): string {
   const clients = clientTests(report);
   const seenTags = [...new Set([...clients.values()].flatMap((tests) => tests.flatMap((test) => test.tags)))];
   const columns = [...FEATURES.filter(([tag]) => seenTags.includes(tag)), ...seenTags.filter((tag) => !FEATURES.some(([known]) => known === tag)).map((tag) => [tag, tag] as const)];
@@ -116,7 +112,7 @@ export function renderCompatibility(report: VitestReport, versions: Record<strin
     }
     rows.push(`| ${escapeCell(client)} | ${cells.join(' | ')} |`);
   }
-  for (const pending of PENDING_CLIENTS) {
+  for (const pending of pendingClients) {
     if ([...clients.keys()].some((name) => name.startsWith(pending.name))) continue;
     notes.push(`${pending.name}: ${pending.note}`);
     rows.push(`| ${escapeCell(pending.name)}: pending [${notes.length}] |${columns.map(() => ' |').join('')}`);
@@ -130,7 +126,7 @@ export function renderCompatibility(report: VitestReport, versions: Record<strin
     'Which features each client is driven through against a running gateway (with a scripted upstream behind',
     'it), and the result of that run. ✅: every test of the feature passed; ❌: one failed; — : the client',
     'does not expose the feature (the note says how); empty: not exercised. The tests are in',
-    '`test/sdk-majors.test.ts` and `test/clients.test.ts`; each is named after the features it exercises.',
+    '`test/sdk-majors.test.ts`, `test/clients.test.ts` and `test/responses-agents.test.ts`; each is named after the features it exercises.',
     '',
     `| client | ${columns.map(([, label]) => label).join(' | ')} |`,
     `|---|${columns.map(() => ':---:|').join('')}`,

@@ -25,7 +25,7 @@ const report: VitestReport = {
 };
 
 describe('compatibility table', () => {
-  const page = renderCompatibility(report, { openai: '7.0.0' });
+  const page = renderCompatibility(report, { openai: '7.0.0' }, [{ name: 'A Future Client', note: 'drives an endpoint the gateway does not serve yet.' }]);
   const table = page.split('\n').filter((line) => line.startsWith('|'));
 
   it('has a column per feature tag (known ones first, in their order) and a row per client, the official SDK first', () => {
@@ -36,8 +36,8 @@ describe('compatibility table', () => {
 
   it('notes why a feature is not exposed, and keeps a row for a client still to come', () => {
     expect(page).toContain('[1] Some Client, n: one choice only');
-    expect(table[4]).toMatch(/^\| OpenAI Agents SDK: pending \[2\] \|/);
-    expect(page).toMatch(/\[2\] OpenAI Agents SDK: drives `\/v1\/responses`/);
+    expect(table[4]).toMatch(/^\| A Future Client: pending \[2\] \|/);
+    expect(page).toMatch(/\[2\] A Future Client: drives an endpoint/);
   });
 
   it('counts results, names versions, and lists what each test checks', () => {

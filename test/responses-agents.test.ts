@@ -39,8 +39,8 @@ function weatherAgent(model: string, calls: string[]) {
   return new Agent({ name: 'Weather', instructions: 'Answer briefly.', model: new OpenAIResponsesModel(gw.client, model), tools: [getWeather] });
 }
 
-describe('the OpenAI Agents SDK', () => {
-  it('runs an agent whose function tool the SDK executes between two model calls', async () => {
+describe('client: OpenAI Agents SDK (@openai/agents, Responses model)', () => {
+  it('[text] [tools] runs an agent whose function tool the SDK executes between two model calls', async () => {
     const calls: string[] = [];
     const result = await run(weatherAgent('openclaw', calls), '/tool get_weather {"city":"Paris"}');
     expect(calls).toEqual(['Paris']);
@@ -49,7 +49,7 @@ describe('the OpenAI Agents SDK', () => {
     expect(types).toEqual(['tool_call_item', 'tool_call_output_item', 'message_output_item']);
   });
 
-  it('streams the same run', async () => {
+  it('[stream] [tools] streams the same run', async () => {
     const calls: string[] = [];
     const result = await run(weatherAgent('openclaw', calls), '/tool get_weather {"city":"Oslo"}', { stream: true });
     let text = '';
@@ -60,7 +60,7 @@ describe('the OpenAI Agents SDK', () => {
     expect(result.finalOutput).toBe('Tool result: sunny in Oslo');
   });
 
-  it('sends what a real model conversation needs: instructions, tools, the short-form user message, then the call and its output', async () => {
+  it('[tools] sends what a real model conversation needs: instructions, tools, the short-form user message, then the call and its output', async () => {
     upstream.setScript((_req, i) => (i === 0 ? { kind: 'tool_calls', calls: [{ id: 'call_agents_1', name: 'get_weather', arguments: '{"city":"Rome"}' }] } : { kind: 'text', text: 'Rome is sunny.' }));
     const calls: string[] = [];
     const result = await run(weatherAgent('openclaw/scripted', calls), 'Weather in Rome?');
@@ -76,7 +76,7 @@ describe('the OpenAI Agents SDK', () => {
     expect(second.messages[3]).toMatchObject({ role: 'tool', tool_call_id: 'call_agents_1', content: 'sunny in Rome' });
   });
 
-  it('continues a conversation the gateway keeps, with previousResponseId', async () => {
+  it('[continuation] continues a conversation the gateway keeps, with previousResponseId', async () => {
     const agent = new Agent({ name: 'Echo', instructions: 'Repeat.', model: new OpenAIResponsesModel(gw.client, 'openclaw') });
     const first = await run(agent, 'first turn');
     expect(first.finalOutput).toBe('Echo: first turn');

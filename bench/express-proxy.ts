@@ -34,6 +34,8 @@ app.post('/v1/chat/completions', (req, res) => {
       res.status(statusCode).set('content-type', String(headers['content-type'] ?? 'application/json'));
       body.pipe(res);
       res.on('close', () => body.destroy());
+      // A client gone mid-stream aborts the upstream request; that is no crash.
+      body.on('error', () => res.destroy());
     })
     .catch(() => {
       if (!res.headersSent) res.status(502);

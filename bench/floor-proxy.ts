@@ -31,6 +31,8 @@ const server = createServer((req, res) => {
         res.writeHead(statusCode, { 'content-type': String(headers['content-type'] ?? 'application/json') });
         body.pipe(res);
         res.on('close', () => body.destroy());
+        // A client gone mid-stream aborts the upstream request; that is no crash.
+        body.on('error', () => res.destroy());
       })
       .catch(() => {
         if (!res.headersSent) res.writeHead(502);

@@ -42,6 +42,8 @@ const { values: flags } = parseArgs({
     'slow-streams': { type: 'string' },
     'slow-seconds': { type: 'string' },
     'slow-targets': { type: 'string' },
+    /** Hard cap for the whole run, in seconds (default 120 quick, 900 full). */
+    deadline: { type: 'string' },
   },
 });
 const QUICK = flags.quick!;
@@ -85,7 +87,8 @@ const PLAN: Plan = QUICK
       chunks: 20,
       connections: [16],
       statefulConnections: [16],
-      longSessionConnections: [16],
+      // One connection: the loop is idle between requests, so its delay is the transcript's own.
+      longSessionConnections: [1],
       timingConnections: [1],
       workerConnections: [16],
       workerKinds: ['non-stream'],
@@ -127,7 +130,8 @@ if (flags.chunks) PLAN.chunks = positive(flags.chunks, '--chunks');
 if (flags['slow-streams']) PLAN.slowStreams = positive(flags['slow-streams'], '--slow-streams');
 if (flags['slow-seconds']) PLAN.slowSeconds = positive(flags['slow-seconds'], '--slow-seconds');
 if (flags['slow-targets']) PLAN.slowTargets = flags['slow-targets'].split(',') as Plan['slowTargets'];
-if (SLOW_ONLY) PLAN.deadlineMs = Math.max(PLAN.deadlineMs, PLAN.slowTargets.length * (PLAN.slowSeconds + 120) * 1000);
+if (flags.deadline) PLAN.deadlineMs = positive(flags.deadline, '--deadline') * 1000;
+if (SLOW_ONLY && !flags.deadline) PLAN.deadlineMs = Math.max(PLAN.deadlineMs, PLAN.slowTargets.length * (PLAN.slowSeconds + 120) * 1000);
 
 function positive(raw: string, name: string): number {
   const value = Number(raw);
@@ -813,7 +817,6 @@ async function main() {
   // Idle streams, on fresh processes (so the heap grown by the load cells does not hide them): the
   // upstream holds every stream open after its role chunk.
   log(`opening ${PLAN.idleStreams} idle streams through a fresh gateway, bare express proxy and floor proxy`);
-  await upstream.configure({ mode: 'hold' });
   const idle: Record<string, IdleResult> = {};
   for (const name of ['gateway', 'express', 'floor'] as const) {
     let target: Target;
@@ -827,6 +830,8 @@ async function main() {
       child = proxy.child;
       target = { name, url: proxy.url, headers: {}, model: 'bench', pid: () => proxy.child.pid };
     }
+    // Hold mode after the start: the gateway's first completion streams from the upstream too.
+    await upstream.configure({ mode: 'hold' });
     await sleep(500);
     const before = procStatus(child.pid);
     const streams = await openIdleStreams(target, upstream, PLAN.idleStreams);
@@ -835,6 +840,7 @@ async function main() {
     const withStreams = procStatus(child.pid);
     streams.close();
     const remaining = await waitUntilNoneHeld(upstream);
+    log(`idle streams through ${name}: RSS ${fmt(before.rssMB, 1)} → ${fmt(withStreams.rssMB, 1)} MB (${streams.opened} opened, ${heldUpstream} held upstream, ${remaining} left after close)`);
     idle[name] = {
       streams: PLAN.idleStreams,
       opened: streams.opened,
@@ -844,8 +850,10 @@ async function main() {
       perStreamKB: ((withStreams.rssMB - before.rssMB) * 1024) / Math.max(1, streams.opened),
       stillHeldUpstream10sAfterClientsClosed: remaining,
     };
+    await upstream.configure({ mode: 'normal' });
     await stopChild(child);
   }
+  await upstream.configure({ mode: 'hold' });
   // The same number held directly, for the upstream's own footprint.
   const upBaseline = procStatus(upstream.child.pid);
   const idleDirect = await openIdleStreams(direct, upstream, PLAN.idleStreams);
@@ -1018,7 +1026,7 @@ function markdown(report: any): string {
     lines.push('');
     lines.push(`### Stateful (sessions of 20 turns, ${int(report.seeding?.sessions20)} of them taken in turn; and of ${int(PLAN.longSessionTurns)} turns, one per connection) against stateless`);
     lines.push('');
-    lines.push('Loop delay: the gateway\'s event-loop delay during the cell (`perf_hooks.monitorEventLoopDelay`, 10 ms resolution, read from its /metrics), p99 and max.');
+    lines.push('Loop delay: the gateway\'s event-loop delay during the cell (`perf_hooks.monitorEventLoopDelay`, 10 ms resolution, read from its /metrics), p99 and max. At 16 connections and more the loop is never idle, so the delay there is the length of a busy loop turn (compare the stateless column); at 1 connection the loop waits between requests, and a delay is work that held it (a transcript read or write among it).');
     lines.push('');
     lines.push('| request | sessions | conns | gateway req/s (÷ direct) | CPU µs/req | ÷ stateless CPU | loop delay p99 / max ms | stateless loop delay p99 / max ms | p50 / p99 ms |');
     lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -1066,7 +1074,8 @@ function markdown(report: any): string {
   lines.push('| figure | gateway | bare express | floor |');
   lines.push('|---|---:|---:|---:|');
   const rss = report.rss;
-  lines.push(`| RSS after ready | ${fmt(rss.gatewayAfterReadyMB, 1)} MB | ${fmt(rss.expressAfterReadyMB, 1)} MB | ${fmt(rss.floorAfterReadyMB, 1)} MB |`);
+  const mb = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value, 1)} MB`);
+  lines.push(`| RSS after ready | ${mb(rss.gatewayAfterReadyMB)} | ${mb(rss.expressAfterReadyMB)} | ${mb(rss.floorAfterReadyMB)} |`);
   if (rss.gatewayPeakAfterLoadMB !== undefined) {
     lines.push(`| peak RSS (VmHWM) after the load cells up to ${Math.max(...PLAN.connections)} connections (the proxies: stateless only) | ${fmt(rss.gatewayPeakAfterLoadMB, 1)} MB | ${fmt(rss.expressPeakAfterLoadMB, 1)} MB | ${fmt(rss.floorPeakAfterLoadMB, 1)} MB |`);
   }

@@ -195,7 +195,9 @@ interface Upstream {
   child: ChildProcess;
   url: string;
   configure(options: Record<string, unknown>): Promise<void>;
-  stats(): Promise<{ requests: number; openStreams: number; held: number }>;
+  stats(): Promise<{ requests: number; openStreams: number; held: number; gated: number }>;
+  /** Starts every stream waiting in `gate` mode. */
+  release(): Promise<void>;
 }
 
 async function startUpstream(options: { chunks: number; chunkDelayMs?: number }): Promise<Upstream> {
@@ -223,7 +225,10 @@ async function startUpstream(options: { chunks: number; chunkDelayMs?: number })
       if (!res.ok) throw new Error(`upstream config: HTTP ${res.status}`);
     },
     async stats() {
-      return (await fetch(`${url}/_bench/stats`)).json() as Promise<{ requests: number; openStreams: number; held: number }>;
+      return (await fetch(`${url}/_bench/stats`)).json() as Promise<{ requests: number; openStreams: number; held: number; gated: number }>;
+    },
+    async release() {
+      await (await fetch(`${url}/_bench/release`, { method: 'POST' })).text();
     },
   };
 }
@@ -924,6 +929,8 @@ async function slowStreamsCells(dir: string, log: (line: string) => void): Promi
       target = { name, url: proxy.url, headers: {}, model: 'bench', pid: () => proxy.child.pid, loopDelay: () => proxyLoopDelay(proxy.child) };
     }
     log(`slow streams through ${name}: ${streams} streams × ${chunks} chunks, 100 ms apart${streams < PLAN.slowStreams ? ` (capped from ${PLAN.slowStreams} by the open-file limit ${limit})` : ''}`);
+    // Gated after the start (the gateway's first completion streams from the upstream too).
+    await upstream.configure({ mode: 'gate' });
     await sleep(300);
     const before = procStatus(child.pid);
     await target.loopDelay?.();
@@ -938,8 +945,10 @@ async function slowStreamsCells(dir: string, log: (line: string) => void): Promi
       expectedChunks: chunks,
       timeoutMs: (PLAN.slowSeconds + 120) * 1000,
       onAllOpen: async () => {
+        for (let i = 0; i < 100 && (await upstream.stats()).gated < streams; i++) await sleep(50);
         loopDelayOpening = await target.loopDelay?.();
         rssAllOpenMB = procStatus(child.pid).rssMB;
+        await upstream.release();
       },
     });
     const loopDelayRunning = await target.loopDelay?.();
@@ -957,7 +966,7 @@ async function slowStreamsCells(dir: string, log: (line: string) => void): Promi
     };
     out.push(cell);
     log(
-      `slow streams through ${name}: ${result.whole}/${streams} whole, max ${result.maxConcurrent} at once, opened in ${fmt(result.rampMs / 1000, 1)} s, all done in ${fmt(result.totalMs / 1000, 1)} s; peak RSS ${fmt(cell.peakRssMB, 0)} MB; loop delay p99 ${fmt(loopDelayRunning?.p99Ms)} ms`,
+      `slow streams through ${name}: ${result.whole}/${streams} whole, max ${result.maxConcurrent} at once, opened in ${fmt(result.rampMs / 1000, 1)} s, all done ${fmt(result.totalMs / 1000, 1)} s after release; peak RSS ${fmt(cell.peakRssMB, 0)} MB; loop delay p99 ${fmt(loopDelayRunning?.p99Ms)} ms`,
     );
     await stopChild(child);
     await stopChild(upstream.child);
@@ -975,7 +984,9 @@ function slowMarkdown(slow: SlowCell[]): string {
   lines.push(`### ${int(s.streams)} concurrent slow streams (one chunk every 100 ms for ${s.seconds} s, fresh processes)`);
   lines.push('');
   if (s.cappedByFileLimit) lines.push(`Capped from ${int(PLAN.slowStreams)} streams by the open-file limit (${s.cappedByFileLimit}): a proxy holds two descriptors per stream.\n`);
-  lines.push('| through | whole / streams | most at once | all open after | last done after | stream p50 / p99 / max s | RSS before → all open → peak MB | CPU s | loop delay while opening p99 / max ms | loop delay while running p99 / max ms |');
+  lines.push('The upstream holds every stream after its role chunk until all are open, then releases them together (each starting at a random point of its first 100 ms); stream times count from the release.');
+  lines.push('');
+  lines.push('| through | whole / streams | most at once | all open after | last done, after release | stream p50 / p99 / max s | RSS before → all open → peak MB | CPU s | loop delay while opening p99 / max ms | loop delay while running p99 / max ms |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of slow) {
     const broken = c.failedStatus + c.incomplete + c.errors;

@@ -1,8 +1,9 @@
-// Many concurrent slow streams (the upstream sends one content chunk every `chunkDelayMs`), each on
-// its own connection, every one checked for being delivered whole: HTTP 200, every content chunk
-// the upstream sent (counted event by event), and `data: [DONE]`. Connections are opened in waves so
-// the listen backlog never overflows, from several loopback source addresses (127.0.0.1–.8) so
-// that no single address runs short of ephemeral ports.
+// Many concurrent slow streams, each on its own connection, every one checked for being delivered
+// whole: HTTP 200, every content chunk the upstream sent (counted event by event), and
+// `data: [DONE]`. Connections are opened in waves so the listen backlog never overflows, from
+// several loopback source addresses (127.0.0.1–.8) so that no single address runs short of
+// ephemeral ports. The upstream holds every stream after its role chunk (`gate` mode) until
+// `onAllOpen` releases them, so all of them run at once, however long opening took.
 import { Agent, request } from 'node:http';
 
 export interface SlowStreamsOptions {
@@ -14,8 +15,8 @@ export interface SlowStreamsOptions {
   expectedChunks: number;
   /** Streams opened at once; the next wave starts when this one has its response headers. */
   wave?: number;
-  /** Called once every stream has its response headers (or failed), before any has ended. */
-  onAllOpen?: () => void | Promise<void>;
+  /** Called once every stream has its response headers (or failed); it releases the streams. */
+  onAllOpen: () => Promise<void>;
   /** Give up on a stream that has not finished after this long. */
   timeoutMs: number;
 }
@@ -33,9 +34,9 @@ export interface SlowStreamsResult {
   maxConcurrent: number;
   /** First request sent → every stream had its response headers. */
   rampMs: number;
-  /** First request sent → the last stream ended. */
+  /** Released → the last stream ended. */
   totalMs: number;
-  /** Per stream, request sent → [DONE]: p50, p99, max. */
+  /** Per stream, released → [DONE]: p50, p99, max. */
   durationP50Ms: number;
   durationP99Ms: number;
   durationMaxMs: number;
@@ -57,7 +58,8 @@ export async function runSlowStreams(options: SlowStreamsOptions): Promise<SlowS
   let incomplete = 0;
   let errors = 0;
   let fewestChunks = Infinity;
-  const durations: number[] = [];
+  /** When each whole stream saw [DONE]. */
+  const doneAt: number[] = [];
   const started = performance.now();
   const ended: Promise<void>[] = [];
 
@@ -65,7 +67,6 @@ export async function runSlowStreams(options: SlowStreamsOptions): Promise<SlowS
     let headersIn!: () => void;
     const headers = new Promise<void>((resolve) => (headersIn = resolve));
     const done = new Promise<void>((resolve) => {
-      const sent = performance.now();
       let chunks = 0;
       let sawDone = false;
       let counted = false;
@@ -79,7 +80,7 @@ export async function runSlowStreams(options: SlowStreamsOptions): Promise<SlowS
         const ok = kind !== 'status' && sawDone && chunks === options.expectedChunks;
         if (ok) {
           whole++;
-          durations.push(performance.now() - sent);
+          doneAt.push(performance.now());
         } else if (kind === 'status') failedStatus++;
         else {
           if (kind === 'error') errors++;
@@ -136,11 +137,12 @@ export async function runSlowStreams(options: SlowStreamsOptions): Promise<SlowS
     await Promise.all(batch.map((each) => each.headers));
   }
   const rampMs = performance.now() - started;
-  await options.onAllOpen?.();
+  await options.onAllOpen();
+  const releasedAt = performance.now();
   await Promise.all(ended);
-  const totalMs = performance.now() - started;
+  const totalMs = performance.now() - releasedAt;
   for (const agent of agents) agent.destroy();
-  durations.sort((a, b) => a - b);
+  const durations = doneAt.map((at) => at - releasedAt).sort((a, b) => a - b);
   const at = (p: number) => (durations.length ? durations[Math.min(durations.length - 1, Math.max(0, Math.ceil((p / 100) * durations.length) - 1))] : NaN);
   return {
     streams: options.streams,

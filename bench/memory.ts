@@ -1,13 +1,16 @@
 // Where the gateway's memory goes, measured: the same load as `npm run bench` (20-chunk upstream;
 // stateless and stateful cells at 1, 16 and 64 connections), then 1,000 idle streams on a fresh
 // gateway, with the gateway's own view of its memory sampled every 50 ms (bench/memory-probe.ts,
-// preloaded: process.memoryUsage(), v8 heap statistics and spaces), its mappings from
-// /proc/<pid>/smaps, and heap snapshots (--heapsnapshot-signal) summarised by constructor.
+// preloaded: process.memoryUsage(), v8 heap statistics and spaces) and its mappings from
+// /proc/<pid>/smaps. Then, on other gateways (writing a heap snapshot takes native memory that the
+// process keeps, so it would spoil the figures above), heap snapshots (--heapsnapshot-signal)
+// summarised by constructor. With --heaptrack the figure gateways run under heaptrack, and its peak
+// native (malloc) consumers are added.
 //
-//   node bench/memory.ts [--quick] [--no-snapshots] [--node-args '--max-semi-space-size=8']
+//   node bench/memory.ts [--quick] [--no-snapshots] [--heaptrack] [--node-args=--max-semi-space-size=16]
 // Writes the report to stdout and bench/results/memory-<date>/ (snapshots, JSON).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,12 +29,14 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-snapshots': { type: 'boolean', default: false },
+    heaptrack: { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
     'idle-streams': { type: 'string' },
   },
 });
 const QUICK = flags.quick!;
 const SNAPSHOTS = !flags['no-snapshots'];
+const HEAPTRACK = flags.heaptrack!;
 const NODE_ARGS = flags['node-args']!.split(/\s+/).filter(Boolean);
 const CELL_SEC = QUICK ? 1.5 : 4;
 const CONNECTIONS = QUICK ? [16, 64] : [1, 16, 64];
@@ -85,14 +90,18 @@ async function startUpstream(): Promise<{ child: ChildProcess; url: string; conf
 }
 
 interface Gateway {
+  /** The node process itself (under heaptrack, the wrapper's child). */
+  pid: number;
   child: ChildProcess;
   url: string;
   stateDir: string;
   probeFile: string;
   snapshotDir: string;
+  heaptrackFile?: string;
+  stop(): Promise<void>;
 }
 
-async function startGateway(upstreamUrl: string, name: string): Promise<Gateway> {
+async function startGateway(upstreamUrl: string, name: string, options: { heaptrack?: boolean } = {}): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'openclaw-memory-'));
   temp.add(dir);
   const configPath = join(dir, 'config.json5');
@@ -108,13 +117,58 @@ async function startGateway(upstreamUrl: string, name: string): Promise<Gateway>
   mkdirSync(snapshotDir);
   const probeFile = join(dir, 'probe.json');
   const args = [...NODE_ARGS, '--import', join(ROOT, 'bench', 'memory-probe.ts'), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', '0', '--bind', '127.0.0.1'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OPENCLAW_STATE_DIR: join(dir, 'state'), BENCH_MEMORY_PROBE_FILE: probeFile } });
+  const heaptrackFile = options.heaptrack ? join(outDir, `heaptrack-${name}`) : undefined;
+  const [command, ...rest] = heaptrackFile ? ['heaptrack', '-o', heaptrackFile, process.execPath, ...args] : [process.execPath, ...args];
+  const child = spawn(command, rest, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OPENCLAW_STATE_DIR: join(dir, 'state'), BENCH_MEMORY_PROBE_FILE: probeFile } });
   children.add(child);
   const url = (await waitForLine(child, 'stderr', /listening on (\S+)/))[1];
+  const pid = heaptrackFile ? findNode(configPath) : child.pid!;
   const first = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body(false) });
   await first.text();
-  log(`${name}: gateway pid ${child.pid} at ${url}`);
-  return { child, url, stateDir: join(dir, 'state'), probeFile, snapshotDir };
+  log(`${name}: gateway pid ${pid} at ${url}${heaptrackFile ? ' (under heaptrack)' : ''}`);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid,
+    child,
+    url,
+    stateDir: join(dir, 'state'),
+    probeFile,
+    snapshotDir,
+    heaptrackFile,
+    async stop() {
+      process.kill(pid, 'SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The node process running this config (heaptrack starts it as a child of its script). */
+function findNode(configPath: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(configPath) && readlinkSync(`/proc/${entry}/exe`) === process.execPath) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no node process for ${configPath}`);
+}
+
+/** heaptrack's own summary: the live malloc total at its peak, and the biggest consumers then. */
+function heaptrackSummary(file: string): string {
+  const data = readdirSync(dirname(file)).find((entry) => entry.startsWith(`${file.slice(dirname(file).length + 1)}.`));
+  if (!data) return '(no heaptrack data)';
+  const printed = spawnSync('heaptrack_print', ['-f', join(dirname(file), data), '--print-peaks', '1', '--print-allocators', '0', '--print-temporary', '0', '--print-leaks', '0', '--peak-limit', '12', '--sub-peak-limit', '0'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const lines = printed.stdout.split('\n');
+  const peaks = lines.filter((line) => line && !line.startsWith(' ') && !/^(reading|Debuggee|finished|PEAK|total runtime|calls to|temporary|suppressed)/.test(line));
+  const rows: string[] = [];
+  for (let i = 0; i + 1 < peaks.length; i++) {
+    const match = /^([\d.]+[KMG]?) peak memory consumed over (\d+) calls from$/.exec(peaks[i]);
+    if (match) rows.push(`| ${peaks[i + 1].replace(/\|/g, '\\|').slice(0, 110)} | ${match[1]}B | ${match[2]} |`);
+  }
+  const totals = peaks.filter((line) => /^(peak heap memory consumption|peak RSS|total memory leaked)/.test(line));
+  return [`heaptrack (${data}): ${totals.join('; ')}`, '', '| allocated from (innermost frame) | live at the peak | calls |', '|---|---:|---:|', ...rows].join('\n');
 }
 
 const body = (stream: boolean, user?: string) => JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'Say something short.' }], ...(stream ? { stream: true } : {}), ...(user ? { user } : {}) });
@@ -153,7 +207,7 @@ function smaps(pid: number): Record<string, number> {
 async function snapshot(gw: Gateway, name: string): Promise<HeapSummary | undefined> {
   if (!SNAPSHOTS) return undefined;
   const before = new Set(readdirSync(gw.snapshotDir));
-  gw.child.kill('SIGUSR2');
+  process.kill(gw.pid, 'SIGUSR2');
   for (let i = 0; i < 600; i++) {
     await sleep(100);
     const fresh = readdirSync(gw.snapshotDir).filter((file) => !before.has(file) && file.endsWith('.heapsnapshot'));
@@ -213,27 +267,17 @@ const FIGURES: Array<[string, string]> = [
   ['mallocedMemory', 'V8 malloced (outside the heap)'],
 ];
 
-async function main() {
-  const upstream = await startUpstream();
-  const report: Record<string, unknown> = { date: startedAt.toISOString(), nodeArgs: NODE_ARGS, quick: QUICK };
-  const out: string[] = [];
-
-  // --- Load -------------------------------------------------------------------------------
-  const gw = await startGateway(upstream.url, 'load');
-  await sleep(1_000);
-  const ready = await probe(gw, true);
-  const readySmaps = smaps(gw.child.pid!);
-  const readySnap = await snapshot(gw, 'ready');
-  await seedSessions(gw.stateDir, 'turns20', SESSIONS, 20);
+/** The load cells, gateway only; `during` may take a snapshot in the middle of a cell. */
+async function loadCells(gw: Gateway, cellNames: (name: string) => boolean, during?: (name: string) => Promise<void> | undefined) {
   let next = 0;
   const cells: Array<{ name: string; rps: number; peak: Sample; after: Sample; hwmMB: number }> = [];
-  let loadSnap: HeapSummary | undefined;
   for (const stream of [false, true]) {
     for (const stateful of [false, true]) {
       for (const connections of CONNECTIONS) {
         const name = `${stream ? 'stream' : 'non-stream'} ${stateful ? 'stateful (20 turns)' : 'stateless'} c=${connections}`;
+        if (!cellNames(name)) continue;
         await probe(gw, true);
-        const midSnapshot = connections === 64 && stateful && !stream ? sleep((CELL_SEC * 1000) / 2).then(() => snapshot(gw, 'during-non-stream-stateful-64')) : undefined;
+        const midCell = sleep((CELL_SEC * 1000) / 2).then(() => during?.(name));
         const result = await autocannon({
           url: `${gw.url}/v1/chat/completions`,
           method: 'POST',
@@ -254,24 +298,38 @@ async function main() {
               }
             : {}),
         });
-        if (midSnapshot) loadSnap = await midSnapshot;
+        await midCell;
         const { peak, latest } = await probe(gw);
-        const hwmMB = procStatus(gw.child.pid).hwmMB;
+        const hwmMB = procStatus(gw.pid).hwmMB;
         cells.push({ name, rps: result['2xx'] / result.duration, peak, after: latest, hwmMB });
         log(`${name}: ${(result['2xx'] / result.duration).toFixed(0)} req/s; peak RSS in cell ${MB(peak.rss)} MB, new space ${MB(peak['new_space.size'])} MB, old used ${MB(peak['old_space.used'])} MB; VmHWM ${hwmMB.toFixed(0)} MB`);
       }
     }
   }
+  return cells;
+}
+
+async function main() {
+  const upstream = await startUpstream();
+  const report: Record<string, unknown> = { date: startedAt.toISOString(), nodeArgs: NODE_ARGS, quick: QUICK };
+  const out: string[] = [];
+
+  // --- Load: the figures ---------------------------------------------------------------------
+  const gw = await startGateway(upstream.url, 'load', { heaptrack: HEAPTRACK });
+  await sleep(1_000);
+  const ready = await probe(gw, true);
+  const readySmaps = smaps(gw.pid);
+  await seedSessions(gw.stateDir, 'turns20', SESSIONS, 20);
+  const cells = await loadCells(gw, () => true);
   const afterLoad = await probe(gw);
-  const afterSmaps = smaps(gw.child.pid!);
-  const afterSnap = await snapshot(gw, 'after-load');
-  const hwm = procStatus(gw.child.pid).hwmMB;
-  gw.child.kill('SIGTERM');
+  const afterSmaps = smaps(gw.pid);
+  const hwm = procStatus(gw.pid).hwmMB;
+  await gw.stop();
 
   const peakOfAll: Sample = {};
   for (const cell of cells) for (const [key, value] of Object.entries(cell.peak)) peakOfAll[key] = Math.max(peakOfAll[key] ?? 0, value);
 
-  out.push(`## Memory: where it goes (${startedAt.toISOString()}${NODE_ARGS.length ? `, node ${NODE_ARGS.join(' ')}` : ''})`);
+  out.push(`## Memory: where it goes (${startedAt.toISOString()}${NODE_ARGS.length ? `, node ${NODE_ARGS.join(' ')}` : ''}${HEAPTRACK ? ', under heaptrack' : ''})`);
   out.push('');
   out.push(`Gateway peak RSS (VmHWM) after the load cells: **${hwm.toFixed(1)} MB**. The probe samples every 50 ms; "peak" is each figure's own maximum, not one moment.`);
   out.push('');
@@ -281,52 +339,36 @@ async function main() {
   out.push('');
   out.push('Per cell (peaks within the cell; VmHWM after it):');
   out.push('');
-  out.push('| cell | req/s | RSS peak | new space reserved peak | old space used peak | external peak | VmHWM after |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|');
-  for (const cell of cells) out.push(`| ${cell.name} | ${cell.rps.toFixed(0)} | ${MB(cell.peak.rss)} | ${MB(cell.peak['new_space.size'])} | ${MB(cell.peak['old_space.used'])} | ${MB(cell.peak.external)} | ${cell.hwmMB.toFixed(1)} |`);
+  out.push('| cell | req/s | RSS peak | new space reserved peak | old space used peak | external peak | ArrayBuffers peak | VmHWM after |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const cell of cells) out.push(`| ${cell.name} | ${cell.rps.toFixed(0)} | ${MB(cell.peak.rss)} | ${MB(cell.peak['new_space.size'])} | ${MB(cell.peak['old_space.used'])} | ${MB(cell.peak.external)} | ${MB(cell.peak.arrayBuffers)} | ${cell.hwmMB.toFixed(1)} |`);
   out.push('');
   out.push('Resident memory by mapping (/proc/<pid>/smaps, MB):');
   out.push('');
   out.push('| mapping | ready | after the load cells |');
   out.push('|---|---:|---:|');
-  for (const key of new Set([...Object.keys(readySmaps), ...Object.keys(afterSmaps)])) out.push(`| ${key} | ${MB(readySmaps[key])} | ${MB(afterSmaps[key])} |`);
+  for (const key of new Set([...Object.keys(readySmaps), ...Object.keys(afterSmaps)])) if ((readySmaps[key] ?? 0) + (afterSmaps[key] ?? 0) >= 1024 * 1024) out.push(`| ${key} | ${MB(readySmaps[key])} | ${MB(afterSmaps[key])} |`);
   out.push('');
-  if (readySnap) {
-    out.push(`Live heap at ready (heap snapshot, ${MB(readySnap.totalBytes)} MB self size):`);
-    out.push('');
-    out.push(formatGroups([...readySnap.groups.values()], { top: 20, total: readySnap.totalBytes }));
-    out.push('');
-  }
-  if (readySnap && loadSnap) {
-    out.push(`Live heap in the middle of the non-stream stateful 64-connection cell, minus at ready (${MB(loadSnap.totalBytes)} MB − ${MB(readySnap.totalBytes)} MB):`);
-    out.push('');
-    out.push(formatGroups(diffHeaps(readySnap, loadSnap), { top: 25 }));
-    out.push('');
-  }
-  if (readySnap && afterSnap) {
-    out.push(`Live heap after the load cells, minus at ready (${MB(afterSnap.totalBytes)} MB − ${MB(readySnap.totalBytes)} MB):`);
-    out.push('');
-    out.push(formatGroups(diffHeaps(readySnap, afterSnap), { top: 15 }));
+  if (gw.heaptrackFile) {
+    out.push(heaptrackSummary(gw.heaptrackFile));
     out.push('');
   }
 
-  // --- Idle streams -------------------------------------------------------------------------
-  const fresh = await startGateway(upstream.url, 'idle');
+  // --- Idle streams: the figures -------------------------------------------------------------
+  const fresh = await startGateway(upstream.url, 'idle', { heaptrack: HEAPTRACK });
   await upstream.configure({ mode: 'hold' });
   await sleep(1_000);
-  const idleBefore = await probe(fresh);
-  const idleBeforeSmaps = smaps(fresh.child.pid!);
-  const idleBeforeRss = procStatus(fresh.child.pid).rssMB;
-  const idleBeforeSnap = await snapshot(fresh, 'idle-before');
+  const idleBefore = await probe(fresh, true);
+  const idleBeforeSmaps = smaps(fresh.pid);
+  const idleBeforeRss = procStatus(fresh.pid).rssMB;
   const close = await openIdle(fresh.url, IDLE_STREAMS, { authorization: `Bearer ${TOKEN}` }, upstream);
   await sleep(1_000);
   const idleWith = await probe(fresh);
-  const idleWithSmaps = smaps(fresh.child.pid!);
-  const idleWithRss = procStatus(fresh.child.pid).rssMB;
-  const idleWithSnap = await snapshot(fresh, 'idle-with');
+  const idleWithSmaps = smaps(fresh.pid);
+  const idleWithRss = procStatus(fresh.pid).rssMB;
   close();
-  fresh.child.kill('SIGTERM');
-  upstream.child.kill('SIGTERM');
+  await upstream.configure({ mode: 'normal' });
+  await fresh.stop();
 
   out.push(`### ${IDLE_STREAMS} idle streams (fresh gateway)`);
   out.push('');
@@ -340,14 +382,60 @@ async function main() {
   out.push('');
   out.push('| mapping | before | with streams |');
   out.push('|---|---:|---:|');
-  for (const key of new Set([...Object.keys(idleBeforeSmaps), ...Object.keys(idleWithSmaps)])) out.push(`| ${key} | ${MB(idleBeforeSmaps[key])} | ${MB(idleWithSmaps[key])} |`);
+  for (const key of new Set([...Object.keys(idleBeforeSmaps), ...Object.keys(idleWithSmaps)])) if ((idleBeforeSmaps[key] ?? 0) + (idleWithSmaps[key] ?? 0) >= 1024 * 1024) out.push(`| ${key} | ${MB(idleBeforeSmaps[key])} | ${MB(idleWithSmaps[key])} |`);
   out.push('');
-  if (idleBeforeSnap && idleWithSnap) {
-    out.push(`Live heap per idle stream (snapshot with − before, ÷ ${IDLE_STREAMS}; ${(((idleWithSnap.totalBytes - idleBeforeSnap.totalBytes) / IDLE_STREAMS) / 1024).toFixed(1)} KB per stream in all):`);
+  if (fresh.heaptrackFile) {
+    out.push(heaptrackSummary(fresh.heaptrackFile));
+    out.push('');
+  }
+
+  // --- Heap snapshots, on gateways of their own ----------------------------------------------
+  if (SNAPSHOTS) {
+    const snap = await startGateway(upstream.url, 'snapshots');
+    await sleep(1_000);
+    const readySnap = (await snapshot(snap, 'ready'))!;
+    await seedSessions(snap.stateDir, 'turns20', SESSIONS, 20);
+    const midCell: Record<string, HeapSummary | undefined> = {};
+    const wanted = (name: string) => / c=64$/.test(name) && (name.startsWith('non-stream stateful') || name.startsWith('stream stateless'));
+    await loadCells(snap, wanted, async (name) => {
+      midCell[name] = await snapshot(snap, `during-${name.replace(/[^a-z0-9]+/gi, '-')}`);
+    });
+    const afterSnap = (await snapshot(snap, 'after-load'))!;
+    await snap.stop();
+    out.push('### Live V8 heap by constructor (heap snapshots, on gateways of their own)');
+    out.push('');
+    out.push(`At ready (${MB(readySnap.totalBytes)} MB self size):`);
+    out.push('');
+    out.push(formatGroups([...readySnap.groups.values()], { top: 15, total: readySnap.totalBytes }));
+    out.push('');
+    for (const [name, summary] of Object.entries(midCell)) {
+      if (!summary) continue;
+      out.push(`In the middle of ${name}, minus at ready (${MB(summary.totalBytes)} MB − ${MB(readySnap.totalBytes)} MB):`);
+      out.push('');
+      out.push(formatGroups(diffHeaps(readySnap, summary), { top: 20 }));
+      out.push('');
+    }
+    out.push(`After the load cells, minus at ready (${MB(afterSnap.totalBytes)} MB − ${MB(readySnap.totalBytes)} MB):`);
+    out.push('');
+    out.push(formatGroups(diffHeaps(readySnap, afterSnap), { top: 10 }));
+    out.push('');
+
+    const idleSnap = await startGateway(upstream.url, 'idle-snapshots');
+    await upstream.configure({ mode: 'hold' });
+    await sleep(1_000);
+    const idleBeforeSnap = (await snapshot(idleSnap, 'idle-before'))!;
+    const closeSnapped = await openIdle(idleSnap.url, IDLE_STREAMS, { authorization: `Bearer ${TOKEN}` }, upstream);
+    await sleep(1_000);
+    const idleWithSnap = (await snapshot(idleSnap, 'idle-with'))!;
+    closeSnapped();
+    await idleSnap.stop();
+    out.push(`Live heap per idle stream (snapshot with ${IDLE_STREAMS} streams − before, ÷ ${IDLE_STREAMS}; ${((idleWithSnap.totalBytes - idleBeforeSnap.totalBytes) / IDLE_STREAMS / 1024).toFixed(1)} KB per stream in all):`);
     out.push('');
     out.push(formatGroups(diffHeaps(idleBeforeSnap, idleWithSnap), { top: 30, per: IDLE_STREAMS }));
     out.push('');
   }
+  upstream.child.kill('SIGTERM');
+
   Object.assign(report, { ready, afterLoad, peakOfAll, cells, hwmMB: hwm, readySmaps, afterSmaps, idle: { before: idleBefore, with: idleWith, beforeSmaps: idleBeforeSmaps, withSmaps: idleWithSmaps, rssBeforeMB: idleBeforeRss, rssWithMB: idleWithRss } });
   writeFileSync(join(outDir, 'memory.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(outDir, 'memory.md'), `${out.join('\n')}\n`);

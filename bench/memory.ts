@@ -1,6 +1,6 @@
 // Where the gateway's memory goes, measured: the same load as `npm run bench` (20-chunk upstream;
 // stateless and stateful cells at 1, 16 and 64 connections), then 1,000 idle streams on a fresh
-// gateway, with the gateway's own view of its memory sampled every 50 ms (bench/memory-probe.ts,
+// gateway, with the gateway's own view of its memory sampled every 50 ms (bench/memory-probe.mjs,
 // preloaded: process.memoryUsage(), v8 heap statistics and spaces) and its mappings from
 // /proc/<pid>/smaps. Then, on other gateways (writing a heap snapshot takes native memory that the
 // process keeps, so it would spoil the figures above), heap snapshots (--heapsnapshot-signal)
@@ -19,9 +19,11 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { diffHeaps, formatGroups, summariseHeap, type HeapSummary } from './heap-summary.ts';
-import type { Sample } from './memory-probe.ts';
 import { procStatus } from './proc-stats.ts';
 import { seededUser, seedSessions } from './seed-sessions.ts';
+
+/** One sample of bench/memory-probe.mjs: memoryUsage, heap statistics and `<space>.size|used|physical`, in bytes. */
+type Sample = Record<string, number>;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -116,7 +118,7 @@ async function startGateway(upstreamUrl: string, name: string, options: { heaptr
   const snapshotDir = join(dir, 'snapshots');
   mkdirSync(snapshotDir);
   const probeFile = join(dir, 'probe.json');
-  const args = [...NODE_ARGS, '--import', join(ROOT, 'bench', 'memory-probe.ts'), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', '0', '--bind', '127.0.0.1'];
+  const args = [...NODE_ARGS, '--import', join(ROOT, 'bench', 'memory-probe.mjs'), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', '0', '--bind', '127.0.0.1'];
   const heaptrackFile = options.heaptrack ? join(outDir, `heaptrack-${name}`) : undefined;
   const [command, ...rest] = heaptrackFile ? ['heaptrack', '-o', heaptrackFile, process.execPath, ...args] : [process.execPath, ...args];
   const child = spawn(command, rest, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OPENCLAW_STATE_DIR: join(dir, 'state'), BENCH_MEMORY_PROBE_FILE: probeFile } });

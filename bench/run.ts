@@ -34,6 +34,8 @@ const { values: flags } = parseArgs({
     'idle-only': { type: 'boolean', default: false },
     /** Only the one-connection chunk timing, gateway and direct interleaved five times (≈20 s): for hot-path work. */
     'first-chunk': { type: 'boolean', default: false },
+    /** Node flags to compare: a gateway with them against one without, interleaved (`--ab-node-args=--max-semi-space-size=16`). */
+    'ab-node-args': { type: 'string' },
     /** Only the slow-streams cell. */
     'slow-only': { type: 'boolean', default: false },
     /** Content chunks per upstream stream in the load cells. */
@@ -50,6 +52,7 @@ const QUICK = flags.quick!;
 const PROFILE = flags.profile!;
 const IDLE_ONLY = flags['idle-only']!;
 const FIRST_CHUNK = flags['first-chunk']!;
+const AB_NODE_ARGS = flags['ab-node-args']?.split(/\s+/).filter(Boolean);
 const SLOW_ONLY = flags['slow-only']!;
 
 interface Plan {
@@ -271,12 +274,12 @@ interface Gateway {
   stderr(): string;
 }
 
-async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string } = {}): Promise<Gateway> {
+async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[] } = {}): Promise<Gateway> {
   const port = await freePort();
   const stateDir = options.stateDir ?? tempDir('openclaw-bench-state-');
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (e.g. --max-semi-space-size=8).
   const extraArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const nodeArgs = [...extraArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
+  const nodeArgs = [...extraArgs, ...(options.nodeArgs ?? []), ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
   const workerArgs = options.workers ? ['--workers', String(options.workers)] : [];
   let stderr = '';
   const started = performance.now();
@@ -696,6 +699,7 @@ async function main() {
 
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
+  if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, AB_NODE_ARGS, log);
 
   // Time to /ready: a few cold starts, then the one we keep.
   const readyMs: number[] = [];
@@ -1165,6 +1169,51 @@ async function firstChunkRun(upstream: Upstream, configPath: string, direct: Tar
   await stopChild(gw.child);
   await stopChild(upstream.child);
   process.stdout.write(`## first chunk at 1 connection (ms, p50 over 2 s per cell; upstream ${PLAN.chunks} chunks)\n\n${rows.join('\n')}\n`);
+}
+
+/**
+ * --ab-node-args: two gateways, one started with the given node flags and one without, each cell
+ * run on both in turn, twice (A B A B); medians of the two. For flags that trade CPU for memory.
+ */
+async function nodeArgsRun(upstream: Upstream, configPath: string, nodeArgs: string[], log: (line: string) => void) {
+  const gateways = { without: await startGateway(configPath), with: await startGateway(configPath, { nodeArgs }) };
+  const targetOf = (gw: Gateway): Target => ({ name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => gatewayLoopDelay(gw.url) });
+  const targets = { without: targetOf(gateways.without), with: targetOf(gateways.with) };
+  await seedSessions(gateways.without.stateDir, 'turns20', PLAN.sessions20, 20);
+  await seedSessions(gateways.with.stateDir, 'turns20', PLAN.sessions20, 20);
+  const loads = { without: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load, with: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load };
+  for (const side of ['without', 'with'] as const) {
+    await targets[side].loopDelay!();
+    await cannon(targets[side], false, { kind: 'stateless' }, 16, PLAN.warmupSec);
+    await cannon(targets[side], true, { kind: 'stateless' }, 16, PLAN.warmupSec);
+  }
+  const rows: string[] = [];
+  for (const [kind, stateful, connections] of [['non-stream', false, 16], ['non-stream', false, 64], ['stream', false, 16], ['stream', false, 64], ['non-stream', true, 16], ['stream', true, 64]] as const) {
+    const results: Record<'without' | 'with', CannonResult[]> = { without: [], with: [] };
+    for (let round = 0; round < 2; round++) {
+      for (const side of ['without', 'with'] as const) results[side].push(await cannon(targets[side], kind === 'stream', stateful ? loads[side] : { kind: 'stateless' }, connections, PLAN.durationSec));
+    }
+    const median = (list: CannonResult[], pick: (r: CannonResult) => number) => percentile(list.map(pick), 50);
+    const cell = (side: 'without' | 'with') => `${fmt(median(results[side], (r) => r.rps), 0)} req/s, ${fmt(median(results[side], (r) => r.cpuPerRequestUs), 0)} µs`;
+    const name = `${kind} ${stateful ? 'stateful (20 turns)' : 'stateless'} c=${connections}`;
+    rows.push(`| ${name} | ${cell('without')} | ${cell('with')} | ${ratio(median(results.with, (r) => r.cpuPerRequestUs), median(results.without, (r) => r.cpuPerRequestUs))} |`);
+    log(`${name}: without ${cell('without')}; with ${cell('with')}`);
+  }
+  const peak = { without: procStatus(gateways.without.child.pid).hwmMB, with: procStatus(gateways.with.child.pid).hwmMB };
+  await stopChild(gateways.without.child);
+  await stopChild(gateways.with.child);
+  await stopChild(upstream.child);
+  process.stdout.write(
+    [
+      `## Gateway with and without \`${nodeArgs.join(' ')}\` (${PLAN.durationSec}s cells, A B A B, medians; upstream ${PLAN.chunks} chunks)`,
+      '',
+      `| cell | without: req/s, CPU/request | with | CPU with ÷ without |`,
+      '|---|---:|---:|---:|',
+      ...rows,
+      `| peak RSS (VmHWM) after all cells | ${fmt(peak.without, 1)} MB | ${fmt(peak.with, 1)} MB | ${ratio(peak.with, peak.without)} |`,
+      '',
+    ].join('\n'),
+  );
 }
 
 async function profileRun(upstream: Upstream, configPath: string, direct: Target, log: (line: string) => void) {

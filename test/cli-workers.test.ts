@@ -49,7 +49,7 @@ interface Cluster {
   waitForLog(match: (line: LogLine) => boolean): Promise<LogLine>;
 }
 
-async function startCluster(config: Record<string, unknown>, extraArgs: string[] = []): Promise<Cluster> {
+async function startCluster(config: Record<string, unknown>, extraArgs: string[] = [], options: { waitForListening?: boolean } = {}): Promise<Cluster> {
   const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-workers-'));
   dirs.push(stateDir);
   const configPath = join(stateDir, 'config.json5');
@@ -83,11 +83,11 @@ async function startCluster(config: Record<string, unknown>, extraArgs: string[]
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
   };
-  while (!/listening on (\S+)/.test(stderr)) {
+  while (options.waitForListening !== false && !/listening on (\S+)/.test(stderr)) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const url = /listening on (\S+)/.exec(stderr)![1];
+  const url = /listening on (\S+)/.exec(stderr)?.[1] ?? '';
   return { child, url, stateDir, stderr: () => stderr, logs, exited, waitForLog };
 }
 
@@ -260,6 +260,14 @@ describe('openclaw gateway --workers', () => {
     for (let i = 0; i < 4; i++) answers.push(await post(cluster.url, hello('with the generated token'), token));
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     expect(new Set(await workersOf(cluster, answers.map((answer) => answer.requestId)))).toEqual(new Set([1, 2]));
+  }, 60_000);
+
+  it('stops cleanly when told to while its workers are still starting', async () => {
+    const cluster = await startCluster(echoConfig(), [], { waitForListening: false });
+    const started = await cluster.waitForLog((line) => line.event === 'worker.started');
+    process.kill(cluster.child.pid!, 'SIGTERM');
+    expect(await cluster.exited).toBe(0);
+    expect(isAlive(started.pid!)).toBe(false);
   }, 60_000);
 
   it('refuses a malformed --workers with exit code 2', () => {

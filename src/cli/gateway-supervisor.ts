@@ -101,7 +101,8 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
     const finishIfAllGone = () => {
       if (!stopping || slots.some((slot) => !slot.worker.isDead())) return;
       clearTimeout(stopTimer);
-      const clean = !unclean && slots.every((slot) => slot.worker.process.exitCode === 0);
+      // A worker stopped before it listened may have had no handler for the signal yet.
+      const clean = !unclean && slots.every((slot) => slot.worker.process.exitCode === 0 || (!slot.listening && slot.worker.process.signalCode === 'SIGTERM'));
       logger.info({ event: 'gateway.closed' }, 'all workers stopped');
       resolve(clean ? 0 : 1);
     };
@@ -148,8 +149,11 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
       logger.info({ event: 'gateway.stopping', reason }, 'stopping: workers finish their in-flight requests');
       for (const slot of slots) {
         clearTimeout(slot.restartTimer);
-        if (slot.worker.isConnected()) slot.worker.send({ openclaw: 'stop' } satisfies SupervisorMessage);
-        else if (!slot.worker.isDead()) slot.worker.process.kill('SIGTERM');
+        if (slot.worker.isDead()) continue;
+        // One still starting may not listen for messages yet; a signal reaches it either way (it
+        // stops once listening, or at once if it has not got that far).
+        if (slot.listening && slot.worker.isConnected()) slot.worker.send({ openclaw: 'stop' } satisfies SupervisorMessage);
+        else slot.worker.process.kill('SIGTERM');
       }
       stopTimer = setTimeout(() => {
         for (const slot of slots) {

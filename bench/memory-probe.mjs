@@ -1,5 +1,7 @@
-// Preloaded into a gateway by bench/memory.ts (`node --import ./bench/memory-probe.ts bin/openclaw.js
-// gateway …`); nothing in src/ knows about it. Every 50 ms it samples process.memoryUsage(),
+// Preloaded into a gateway by bench/memory.ts (`node --import ./bench/memory-probe.mjs bin/openclaw.js
+// gateway …`); nothing in src/ knows about it. Plain JavaScript on purpose: a preloaded .ts file
+// would load Node's TypeScript stripper (amaro, ≈17 MB) before the gateway enables its compile
+// cache, which otherwise spares it. Every 50 ms it samples process.memoryUsage(),
 // v8.getHeapStatistics() and the heap spaces, keeps the latest sample and each figure's peak, and
 // writes both as JSON to $BENCH_MEMORY_PROBE_FILE every 250 ms. Creating `<that file>.reset` starts
 // the peaks over.
@@ -8,12 +10,11 @@ import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 const file = process.env.BENCH_MEMORY_PROBE_FILE;
 
-export type Sample = Record<string, number>;
-
-function sample(): Sample {
+/** @returns {Record<string, number>} */
+function sample() {
   const usage = process.memoryUsage();
   const heap = getHeapStatistics();
-  const out: Sample = {
+  const out = {
     rss: usage.rss,
     heapTotal: usage.heapTotal,
     heapUsed: usage.heapUsed,
@@ -34,8 +35,8 @@ function sample(): Sample {
 }
 
 if (file) {
-  let peak: Sample = {};
-  let latest: Sample = {};
+  let peak = {};
+  let latest = {};
   const take = () => {
     if (existsSync(`${file}.reset`)) {
       rmSync(`${file}.reset`, { force: true });

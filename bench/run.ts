@@ -809,7 +809,9 @@ async function main() {
     // 1 worker (the gateway above) against 2 workers on one port, interleaved.
     const gw2 = await startGateway(configPath, { workers: 2 });
     const twoWorkers: Target = { ...gateway, name: 'gateway-2w', url: gw2.url, pid: () => gw2.child.pid, loopDelay: undefined };
-    await cannon(twoWorkers, false, { kind: 'stateless' }, 16, PLAN.warmupSec);
+    // Two cold processes to warm (each loads the validator and the SDK and compiles its hot code).
+    await cannon(twoWorkers, false, { kind: 'stateless' }, 16, Math.max(2, PLAN.warmupSec));
+    await cannon(twoWorkers, true, { kind: 'stateless' }, 16, PLAN.warmupSec);
     for (const kind of PLAN.workerKinds) {
       for (const connections of PLAN.workerConnections) {
         const one = await cannon(gateway, kind === 'stream', { kind: 'stateless' }, connections, PLAN.durationSec);

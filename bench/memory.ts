@@ -321,7 +321,7 @@ async function main() {
   await sleep(1_000);
   const ready = await probe(gw, true);
   const readySmaps = smaps(gw.pid);
-  await seedSessions(gw.stateDir, 'turns20', SESSIONS, 20);
+  await seedSessions(gw.stateDir, { driver: 'sqlite' }, 'turns20', SESSIONS, 20);
   const cells = await loadCells(gw, () => true);
   const afterLoad = await probe(gw);
   const afterSmaps = smaps(gw.pid);
@@ -396,7 +396,7 @@ async function main() {
     const snap = await startGateway(upstream.url, 'snapshots');
     await sleep(1_000);
     const readySnap = (await snapshot(snap, 'ready'))!;
-    await seedSessions(snap.stateDir, 'turns20', SESSIONS, 20);
+    await seedSessions(snap.stateDir, { driver: 'sqlite' }, 'turns20', SESSIONS, 20);
     const midCell: Record<string, HeapSummary | undefined> = {};
     const wanted = (name: string) => / c=64$/.test(name) && (name.startsWith('non-stream stateful') || name.startsWith('stream stateless'));
     await loadCells(snap, wanted, async (name) => {

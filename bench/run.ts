@@ -6,6 +6,8 @@
 //   node bench/run.ts            full run (≈7–9 min)
 //   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, fewer streams
 //   node bench/run.ts --profile  CPU profiles of the gateway under load (bench/results/profiles/)
+//   --store postgres             sessions in PostgreSQL (a fresh database on OPENCLAW_BENCH_POSTGRES_URL,
+//                                default the local server, dropped at the end) instead of SQLite
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import type { LoopDelay } from './loop-delay.ts';
 import { openFileLimit, procStatus, treeCpuMs, treeStatus, type MemoryStatus } from './proc-stats.ts';
 import { summariseProfile, formatProfileSummary } from './profile-summary.ts';
@@ -46,6 +49,10 @@ const { values: flags } = parseArgs({
     'slow-targets': { type: 'string' },
     /** Hard cap for the whole run, in seconds (default 120 quick, 900 full). */
     deadline: { type: 'string' },
+    /** Only the tool-step cell (≈20 s). */
+    'tool-step': { type: 'boolean', default: false },
+    /** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
+    store: { type: 'string', default: 'sqlite' },
   },
 });
 const QUICK = flags.quick!;
@@ -54,6 +61,10 @@ const IDLE_ONLY = flags['idle-only']!;
 const FIRST_CHUNK = flags['first-chunk']!;
 const AB_NODE_ARGS = flags['ab-node-args']?.split(/\s+/).filter(Boolean);
 const SLOW_ONLY = flags['slow-only']!;
+const TOOL_STEP = flags['tool-step']!;
+const STORE = flags.store!;
+if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error('--store must be sqlite or postgres');
+const POSTGRES_ADMIN_URL = process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface Plan {
   /** Content chunks per upstream stream in the load cells. */
@@ -170,11 +181,36 @@ function cleanupSync() {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 }
 
+/** Drops the bench's PostgreSQL database (after the gateways using it stopped). */
+let dropDatabase: (() => Promise<void>) | undefined;
+
 async function cleanup() {
   if (cleaningUp) return;
   cleaningUp = true;
   await Promise.all([...children].map((child) => stopChild(child, 'SIGTERM', 2_000)));
+  await dropDatabase?.().catch((error: unknown) => process.stderr.write(`bench: could not drop the PostgreSQL database: ${(error as Error).message}\n`));
   cleanupSync();
+}
+
+async function postgresAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The `sessions.store` the gateway runs with: SQLite in its state dir, or a fresh PostgreSQL database. */
+async function sessionStoreConfig(): Promise<Record<string, unknown>> {
+  if (STORE === 'sqlite') return { driver: 'sqlite' };
+  const database = `openclaw_bench_${process.pid}`;
+  await postgresAdmin(`CREATE DATABASE ${database}`);
+  dropDatabase = () => postgresAdmin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${database}`;
+  return { driver: 'postgres', url: url.toString(), poolSize: 10 };
 }
 
 process.on('exit', cleanupSync);
@@ -247,9 +283,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function writeGatewayConfig(dir: string, upstreamUrl: string): string {
-  const path = join(dir, `bench-${new URL(upstreamUrl).port}.json5`);
-  const config = {
+function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?: boolean; store?: Record<string, unknown> } = {}): string {
+  const path = join(dir, `bench-${new URL(upstreamUrl).port}${options.tools ? '-tools' : ''}.json5`);
+  const config: Record<string, unknown> = {
+    ...(options.store ? { sessions: { store: options.store } } : {}),
     gateway: {
       bind: '127.0.0.1',
       auth: { mode: 'token', token: TOKEN },
@@ -260,6 +297,12 @@ function writeGatewayConfig(dir: string, upstreamUrl: string): string {
     models: { providers: { up: { api: 'openai-completions', baseUrl: `${upstreamUrl}/v1`, apiKey: 'bench' } } },
     agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }] },
   };
+  if (options.tools) {
+    // The tool-step cell's own gateway (the other figures run without a tool server): the demo MCP
+    // server over stdio, whose `time` tool answers at once.
+    config.mcp = { servers: { bench: { command: process.execPath, args: [join(ROOT, 'examples', 'mcp-demo-server.ts')] } } };
+    config.agents = { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }, { id: 'tools', tools: { allow: ['bench__time'] } }] };
+  }
   writeFileSync(path, `// written by bench/run.ts\n${JSON.stringify(config, null, 2)}\n`);
   return path;
 }
@@ -688,18 +731,26 @@ async function main() {
 
   const dir = tempDir('openclaw-bench-');
   if (SLOW_ONLY) {
-    const slow = await slowStreamsCells(dir, log);
+    const slow = await slowStreamsCells(dir, await sessionStoreConfig(), log);
     const report = { date: startedAt.toISOString(), mode: 'slow-only', machine: machine(), plan: PLAN, slow, totalSeconds: (performance.now() - t0) / 1000 };
     return writeReport(report, slowMarkdown(slow), startedAt, t0);
   }
 
   const upstream = await startUpstream({ chunks: PLAN.chunks });
-  const configPath = writeGatewayConfig(dir, upstream.url);
+  const store = await sessionStoreConfig();
+  const configPath = writeGatewayConfig(dir, upstream.url, { store });
+  log(`session store: ${STORE}`);
   const direct: Target = { name: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench', pid: () => upstream.child.pid };
 
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
-  if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, AB_NODE_ARGS, log);
+  if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, store, AB_NODE_ARGS, log);
+  if (TOOL_STEP) {
+    const toolStep = await toolStepCell(upstream, dir, direct, log, 5);
+    await stopChild(upstream.child);
+    process.stdout.write(toolStepMarkdown(toolStep));
+    return;
+  }
 
   // Time to /ready: a few cold starts, then the one we keep.
   const readyMs: number[] = [];
@@ -742,8 +793,8 @@ async function main() {
       }
     }
 
-    const seed20 = await seedSessions(gw.stateDir, sessions20.name, PLAN.sessions20, 20);
-    const seedLong = await seedSessions(gw.stateDir, longSessions.name, longSessions.sessions, PLAN.longSessionTurns);
+    const seed20 = await seedSessions(gw.stateDir, store, sessions20.name, PLAN.sessions20, 20);
+    const seedLong = await seedSessions(gw.stateDir, store, longSessions.name, longSessions.sessions, PLAN.longSessionTurns);
     seeding = { sessions20: PLAN.sessions20, sessions20Ms: seed20, longSessions: longSessions.sessions, longSessionTurns: PLAN.longSessionTurns, longSessionsMs: seedLong };
     log(`seeded ${PLAN.sessions20} sessions of 20 turns (${seed20.toFixed(0)} ms) and ${longSessions.sessions} of ${PLAN.longSessionTurns} turns (${seedLong.toFixed(0)} ms)`);
 
@@ -873,13 +924,15 @@ async function main() {
   idleDirect.close();
   await waitUntilNoneHeld(upstream);
   await upstream.configure({ mode: 'normal' });
+  const toolStep = IDLE_ONLY ? undefined : await toolStepCell(upstream, dir, direct, log, QUICK ? 2 : 5);
   await stopChild(upstream.child);
 
-  const slow = IDLE_ONLY ? [] : await slowStreamsCells(dir, log);
+  const slow = IDLE_ONLY ? [] : await slowStreamsCells(dir, store, log);
 
   const report = {
     date: startedAt.toISOString(),
     mode: QUICK ? 'quick' : IDLE_ONLY ? 'idle-only' : 'full',
+    store: STORE,
     command: `${process.env.BENCH_GATEWAY_NODE_ARGS ? `BENCH_GATEWAY_NODE_ARGS='${process.env.BENCH_GATEWAY_NODE_ARGS}' ` : ''}node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     machine: machine(),
     plan: PLAN,
@@ -894,6 +947,7 @@ async function main() {
     timings,
     workerCells,
     slow,
+    toolStep,
     gatewayExitCode,
     totalSeconds: (performance.now() - t0) / 1000,
   };
@@ -905,7 +959,7 @@ function machine() {
 }
 
 function writeReport(report: Record<string, unknown>, text: string, startedAt: Date, t0: number) {
-  const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}-${report.mode}.json`);
+  const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}-${report.mode}${STORE === 'sqlite' ? '' : `-${STORE}`}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(text);
   process.stdout.write(`\nJSON: ${file.slice(ROOT.length + 1)} (total ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
@@ -915,7 +969,7 @@ function writeReport(report: Record<string, unknown>, text: string, startedAt: D
 // Slow streams: N concurrent streams, one chunk every 100 ms for S seconds, each through a fresh
 // process in front of a fresh upstream (so no earlier connection lingers on its ports).
 
-async function slowStreamsCells(dir: string, log: (line: string) => void): Promise<SlowCell[]> {
+async function slowStreamsCells(dir: string, store: Record<string, unknown>, log: (line: string) => void): Promise<SlowCell[]> {
   const out: SlowCell[] = [];
   const chunks = PLAN.slowSeconds * 10;
   // A proxy holds two descriptors per stream (client and upstream side); keep room for the rest.
@@ -926,7 +980,7 @@ async function slowStreamsCells(dir: string, log: (line: string) => void): Promi
     let target: Target;
     let child: ChildProcess;
     if (name === 'gateway') {
-      const gw = await startGateway(writeGatewayConfig(dir, upstream.url));
+      const gw = await startGateway(writeGatewayConfig(dir, upstream.url, { store }));
       child = gw.child;
       target = { name, url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => gatewayLoopDelay(gw.url) };
     } else {
@@ -1013,7 +1067,7 @@ function markdown(report: any): string {
   const find = (kind: Cell['kind'], state: Cell['state'], connections: number) => cells.find((c) => c.kind === kind && c.state === state && c.connections === connections);
   lines.push(`## openclaw gateway vs direct upstream, bare express proxy and floor proxy (${report.mode}: ${PLAN.durationSec}s cells)`);
   lines.push('');
-  lines.push(`${report.date} · ${report.machine.cores} cores (${report.machine.cpu}) · Node ${report.machine.node} · upstream: ${PLAN.chunks} chunks, no latency`);
+  lines.push(`${report.date} · ${report.machine.cores} cores (${report.machine.cpu}) · Node ${report.machine.node} · upstream: ${PLAN.chunks} chunks, no latency · sessions in ${report.store}`);
   lines.push('');
 
   const targetsRows = targets(report);
@@ -1109,6 +1163,7 @@ function markdown(report: any): string {
   if (rss.twoWorkersPeakSumMB !== undefined) lines.push(`| --workers 2: sum of the peak RSS of supervisor and workers | ${fmt(rss.twoWorkersPeakSumMB, 1)} MB |`);
   lines.push('');
   lines.push(slowMarkdown(report.slow));
+  if (report.toolStep) lines.push(toolStepMarkdown(report.toolStep));
   return `${lines.join('\n')}\n`;
 }
 
@@ -1148,6 +1203,123 @@ function targets(report: any): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The tool-step cell: a run with one server tool step whose tool answers at once, against the two
+// upstream calls it makes, sent directly one after the other. One connection, non-streaming,
+// gateway and direct interleaved in rounds; the plain one-call run beside it, for the gateway's
+// cost per request without a tool step.
+
+interface ToolStepResult {
+  rounds: number;
+  msPerRound: number;
+  /** Per round: p50 ms of each measure. */
+  gatewayTool: number[];
+  directTwoCalls: number[];
+  gatewayPlain: number[];
+  directOneCall: number[];
+  requests: { gatewayTool: number; directTwoCalls: number; gatewayPlain: number; directOneCall: number };
+}
+
+function postJson(agent: Agent, url: string, headers: Record<string, string>, body: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const text = JSON.stringify(body);
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers } }, (res: IncomingMessage) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => {
+        const raw = Buffer.concat(parts).toString('utf8');
+        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${raw.slice(0, 300)}`));
+        resolve(JSON.parse(raw));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** p50 (ms) of `send` repeated for `durationMs` on one keep-alive connection. */
+async function timed(durationMs: number, send: () => Promise<void>): Promise<{ p50: number; requests: number }> {
+  const times: number[] = [];
+  const until = performance.now() + durationMs;
+  while (performance.now() < until) {
+    const started = performance.now();
+    await send();
+    times.push(performance.now() - started);
+  }
+  return { p50: percentile(times, 50), requests: times.length };
+}
+
+async function toolStepCell(upstream: Upstream, dir: string, direct: Target, log: (line: string) => void, rounds: number): Promise<ToolStepResult> {
+  const gw = await startGateway(writeGatewayConfig(dir, upstream.url, { tools: true }));
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const user = { role: 'user', content: 'What time is it?' };
+  const tool = { type: 'function', function: { name: 'bench__time', parameters: { type: 'object', properties: {} } } };
+  const gatewayHeaders = { authorization: `Bearer ${TOKEN}` };
+  const gatewayTool = async () => {
+    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw/tools', messages: [user] });
+    if (typeof reply.choices[0].message.content !== 'string') throw new Error(`the tool run answered ${JSON.stringify(reply).slice(0, 300)}`);
+  };
+  const directTwo = async () => {
+    const first = await postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', messages: [user], tools: [tool] });
+    const call = first.choices[0].message.tool_calls[0];
+    await postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', tools: [tool], messages: [user, first.choices[0].message, { role: 'tool', tool_call_id: call.id, content: 'Monday 1 January 2024 at 12:00:00 UTC' }] });
+  };
+  const gatewayPlain = () => postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw', messages: [user] }).then(() => undefined);
+  const directOne = () => postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', messages: [user] }).then(() => undefined);
+  // The tool server connects in the background: the first tool run must see the tool.
+  for (let i = 0; ; i++) {
+    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw/tools', messages: [user] }).catch(() => undefined);
+    if (reply?.usage?.total_tokens > 20) break;
+    if (i > 500) throw new Error(`the bench tool server did not come up:\n${gw.stderr()}`);
+    await sleep(20);
+  }
+  const msPerRound = 2_000;
+  await timed(500, gatewayTool);
+  await timed(500, directTwo);
+  const result: ToolStepResult = { rounds, msPerRound, gatewayTool: [], directTwoCalls: [], gatewayPlain: [], directOneCall: [], requests: { gatewayTool: 0, directTwoCalls: 0, gatewayPlain: 0, directOneCall: 0 } };
+  for (let round = 1; round <= rounds; round++) {
+    const g = await timed(msPerRound, gatewayTool);
+    const d = await timed(msPerRound, directTwo);
+    const gp = await timed(msPerRound / 2, gatewayPlain);
+    const dp = await timed(msPerRound / 2, directOne);
+    result.gatewayTool.push(g.p50);
+    result.directTwoCalls.push(d.p50);
+    result.gatewayPlain.push(gp.p50);
+    result.directOneCall.push(dp.p50);
+    result.requests.gatewayTool += g.requests;
+    result.requests.directTwoCalls += d.requests;
+    result.requests.gatewayPlain += gp.requests;
+    result.requests.directOneCall += dp.requests;
+    log(`tool step round ${round}: gateway ${fmt(g.p50, 3)} ms vs two direct calls ${fmt(d.p50, 3)} ms (+${fmt(g.p50 - d.p50, 3)}); plain run +${fmt(gp.p50 - dp.p50, 3)}`);
+  }
+  agent.destroy();
+  await stopChild(gw.child);
+  return result;
+}
+
+function toolStepMarkdown(result: ToolStepResult): string {
+  const median = (values: number[]) => percentile(values, 50);
+  const g = median(result.gatewayTool);
+  const d = median(result.directTwoCalls);
+  const gp = median(result.gatewayPlain);
+  const dp = median(result.directOneCall);
+  const lines = [
+    '',
+    `### One tool step (1 connection, non-streaming; median of ${result.rounds} rounds of p50, ms)`,
+    '',
+    'A run whose model calls one server tool (the demo MCP server over stdio; its `time` tool answers at once), then answers from its result: two upstream calls. Against it, the same two upstream calls sent directly one after the other. The plain row is one-call runs, for what the gateway adds to any request.',
+    '',
+    '| measure | gateway | direct | added |',
+    '|---|---:|---:|---:|',
+    `| run with one tool step vs two direct calls | ${fmt(g, 3)} | ${fmt(d, 3)} | +${fmt(g - d, 3)} |`,
+    `| plain run vs one direct call | ${fmt(gp, 3)} | ${fmt(dp, 3)} | +${fmt(gp - dp, 3)} |`,
+    `| requests measured (tool / two calls / plain / one call) | ${result.requests.gatewayTool} / ${result.requests.directTwoCalls} / ${result.requests.gatewayPlain} / ${result.requests.directOneCall} | | |`,
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // --first-chunk and --profile.
 
 async function firstChunkRun(upstream: Upstream, configPath: string, direct: Target, log: (line: string) => void) {
@@ -1177,12 +1349,13 @@ async function firstChunkRun(upstream: Upstream, configPath: string, direct: Tar
  * --ab-node-args: two gateways, one started with the given node flags and one without, each cell
  * run on both in turn, twice (A B A B); medians of the two. For flags that trade CPU for memory.
  */
-async function nodeArgsRun(upstream: Upstream, configPath: string, nodeArgs: string[], log: (line: string) => void) {
+async function nodeArgsRun(upstream: Upstream, configPath: string, store: Record<string, unknown>, nodeArgs: string[], log: (line: string) => void) {
   const gateways = { without: await startGateway(configPath), with: await startGateway(configPath, { nodeArgs }) };
   const targetOf = (gw: Gateway): Target => ({ name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => gatewayLoopDelay(gw.url) });
   const targets = { without: targetOf(gateways.without), with: targetOf(gateways.with) };
-  await seedSessions(gateways.without.stateDir, 'turns20', PLAN.sessions20, 20);
-  await seedSessions(gateways.with.stateDir, 'turns20', PLAN.sessions20, 20);
+  // With PostgreSQL both gateways share the database: the sessions are written once, for both.
+  await seedSessions(gateways.without.stateDir, store, 'turns20', PLAN.sessions20, 20);
+  if (STORE === 'sqlite') await seedSessions(gateways.with.stateDir, store, 'turns20', PLAN.sessions20, 20);
   const loads = { without: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load, with: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load };
   for (const side of ['without', 'with'] as const) {
     await targets[side].loopDelay!();

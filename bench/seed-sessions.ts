@@ -1,7 +1,8 @@
 // Sessions with a given number of turns, written straight into a gateway's SQLite store before the
 // stateful cells: one session filled turn by turn, then copied (one statement per copy) to the rest.
+import { parseConfig } from '../src/config/load.ts';
 import type { MessageRecord } from '../src/records/record.ts';
-import { openDefaultSessionStore } from '../src/sessions/open.ts';
+import { openSessionStore } from '../src/sessions/open.ts';
 
 const FILLER = 'The quick brown fox jumps over the lazy dog. '.repeat(6);
 
@@ -16,10 +17,13 @@ function turn(i: number): MessageRecord[] {
 /** The `user` value that names a seeded session in a request. */
 export const seededUser = (name: string, index: number) => `${name}-${index}`;
 
-/** Seeds `count` sessions of agent `main` with `turns` turns each; resolves with the time it took. */
-export async function seedSessions(stateDir: string, name: string, count: number, turns: number): Promise<number> {
+/**
+ * Seeds `count` sessions of agent `main` with `turns` turns each, in the store `sessions.store`
+ * names (SQLite in `stateDir`, or PostgreSQL); resolves with the time it took.
+ */
+export async function seedSessions(stateDir: string, storeConfig: Record<string, unknown>, name: string, count: number, turns: number): Promise<number> {
   const started = performance.now();
-  const store = openDefaultSessionStore(stateDir);
+  const store = await openSessionStore(parseConfig({ sessions: { store: storeConfig } }, {}), stateDir);
   try {
     const key = (index: number) => `agent:main:openai-user:${seededUser(name, index)}`;
     let position = 0;

@@ -6,6 +6,7 @@
 //   node bench/run.ts            full run (≈7–9 min)
 //   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, fewer streams
 //   node bench/run.ts --profile  CPU profiles of the gateway under load (bench/results/profiles/)
+//   node bench/run.ts --responses-cpu  only the gateway CPU per request, /v1/responses vs /v1/chat/completions
 //   --store postgres             sessions in PostgreSQL (a fresh database on OPENCLAW_BENCH_POSTGRES_URL,
 //                                default the local server, dropped at the end) instead of SQLite
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import type { LoopDelay } from './loop-delay.ts';
-import { openFileLimit, procStatus, treeCpuMs, treeStatus, type MemoryStatus } from './proc-stats.ts';
+import { cpuMs, openFileLimit, procStatus, treeCpuMs, treeStatus, type MemoryStatus } from './proc-stats.ts';
 import { summariseProfile, formatProfileSummary } from './profile-summary.ts';
 import { seededUser, seedSessions } from './seed-sessions.ts';
 import { runSlowStreams, type SlowStreamsResult } from './slow-streams.ts';
@@ -51,6 +52,8 @@ const { values: flags } = parseArgs({
     deadline: { type: 'string' },
     /** Only the tool-step cell (≈20 s). */
     'tool-step': { type: 'boolean', default: false },
+    /** Only the gateway CPU per non-streaming request, /v1/responses against /v1/chat/completions (≈1 min). */
+    'responses-cpu': { type: 'boolean', default: false },
     /** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
     store: { type: 'string', default: 'sqlite' },
   },
@@ -62,6 +65,7 @@ const FIRST_CHUNK = flags['first-chunk']!;
 const AB_NODE_ARGS = flags['ab-node-args']?.split(/\s+/).filter(Boolean);
 const SLOW_ONLY = flags['slow-only']!;
 const TOOL_STEP = flags['tool-step']!;
+const RESPONSES_CPU = flags['responses-cpu']!;
 const STORE = flags.store!;
 if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error('--store must be sqlite or postgres');
 const POSTGRES_ADMIN_URL = process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -290,7 +294,7 @@ function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?:
     gateway: {
       bind: '127.0.0.1',
       auth: { mode: 'token', token: TOKEN },
-      http: { endpoints: { chatCompletions: { enabled: true } } },
+      http: { endpoints: { chatCompletions: { enabled: true }, responses: { enabled: true } } },
       // Read by the runner for the event-loop delay; the HTTP metrics are counted either way.
       metrics: { enabled: true },
     },
@@ -745,6 +749,7 @@ async function main() {
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
   if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, store, AB_NODE_ARGS, log);
+  if (RESPONSES_CPU) return responsesCpuRun(upstream, configPath, log);
   if (TOOL_STEP) {
     const toolStep = await toolStepCell(upstream, dir, direct, log, 5);
     await stopChild(upstream.child);
@@ -774,6 +779,7 @@ async function main() {
   const workerCells: WorkerCell[] = [];
   const rss: Record<string, unknown> = { gatewayAfterReadyMB: afterReady.rssMB };
   let seeding: Record<string, number> = {};
+  let responsesCpu: CpuPair[] | undefined;
   const sessions20: Load = { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } };
   const longSessions: Load = { kind: 'per-connection', name: 'turns10k', sessions: Math.max(...PLAN.longSessionConnections) };
 
@@ -854,6 +860,7 @@ async function main() {
         log(`timing ${state} c=${connections}: first chunk p50 gateway ${fmt(t.gateway.firstChunkP50, 3)} ms, direct ${fmt(t.direct.firstChunkP50, 3)} ms`);
       }
     }
+    responsesCpu = await responsesCpuCells(gateway, gw.child.pid!, log);
     await stopChild(floorProxy.child);
     await stopChild(expressProxy.child);
 
@@ -947,6 +954,7 @@ async function main() {
     timings,
     workerCells,
     slow,
+    responsesCpu,
     toolStep,
     gatewayExitCode,
     totalSeconds: (performance.now() - t0) / 1000,
@@ -1129,6 +1137,8 @@ function markdown(report: any): string {
     lines.push('');
   }
 
+  if (report.responsesCpu) lines.push(...responsesCpuMarkdown(report.responsesCpu), '');
+
   if (workerCells.length) {
     lines.push('### Every core: `openclaw gateway --workers 2` against one process (stateless, interleaved)');
     lines.push('');
@@ -1200,6 +1210,127 @@ function targets(report: any): string[] {
     rows.push(`| ${c.kind}, ${c.state === 'stateful' ? '20-turn' : `${int(PLAN.longSessionTurns)}-turn`} sessions, ${c.connections} conns: loop delay p99 ≤ 1 ms | ${fmt(p99, 2)} ms | ${met(p99 === undefined ? undefined : p99 <= 1)} |`);
   }
   return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway CPU per request: /v1/responses against /v1/chat/completions, the same run on the same
+// upstream. The gateway's own CPU time (utime + stime from /proc) over a cell, divided by the
+// requests it answered; cells alternate between the two endpoints, and each figure is the median
+// of its rounds, so machine noise hits both alike.
+
+interface CpuPair {
+  state: 'stateless' | 'stored';
+  /** What each side sends. */
+  chat: string;
+  responses: string;
+  chatUsPerRequest: number[];
+  responsesUsPerRequest: number[];
+  chatRequests: number;
+  responsesRequests: number;
+}
+
+async function cpuCell(endpoint: Target, pid: number, path: string, body: (client: number) => string, connections: number, durationSec: number): Promise<{ requests: number; usPerRequest: number }> {
+  let client = 0;
+  const before = cpuMs(pid);
+  const result = await autocannon({
+    url: `${endpoint.url}${path}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...endpoint.headers },
+    body: body(0),
+    connections,
+    duration: durationSec,
+    timeout: 10,
+    setupClient: (c) => c.setBody(body(client++)),
+  });
+  const spent = cpuMs(pid) - before;
+  const requests = result['2xx'];
+  if (result.non2xx + result.errors > 0) throw new Error(`${path}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { requests, usPerRequest: requests > 0 ? (spent * 1000) / requests : NaN };
+}
+
+let cpuSerial = 0;
+
+async function responsesCpuCells(gateway: Target, pid: number, log: (line: string) => void): Promise<CpuPair[]> {
+  const rounds = QUICK ? 2 : 4;
+  // Quick mode keeps within its deadline on a busy machine: 1 s cells.
+  const durationSec = QUICK ? 1 : 4;
+  const connections = 16;
+  const prompt = 'Say something short.';
+  const serial = ++cpuSerial;
+  const pairs: Array<Omit<CpuPair, 'chatUsPerRequest' | 'responsesUsPerRequest' | 'chatRequests' | 'responsesRequests'> & { chatBody: (c: number) => string; responsesBody: (c: number) => string }> = [
+    {
+      state: 'stateless',
+      chat: 'no `user`: nothing stored',
+      responses: '`store: false`: nothing stored',
+      chatBody: () => JSON.stringify({ model: gateway.model, messages: [{ role: 'user', content: prompt }] }),
+      responsesBody: () => JSON.stringify({ model: gateway.model, input: prompt, store: false }),
+    },
+    {
+      state: 'stored',
+      chat: '`user` per connection: a session, a turn stored per request',
+      responses: '`user` per connection: the same, plus the stored response in the same write',
+      chatBody: (c) => JSON.stringify({ model: gateway.model, messages: [{ role: 'user', content: prompt }], user: `cpu-chat-${serial}-${c}` }),
+      responsesBody: (c) => JSON.stringify({ model: gateway.model, input: prompt, user: `cpu-resp-${serial}-${c}` }),
+    },
+  ];
+  // Warm both routes (validator compile, first writes) before anything is counted.
+  for (const pair of pairs) {
+    await cpuCell(gateway, pid, '/v1/chat/completions', pair.chatBody, connections, 1);
+    await cpuCell(gateway, pid, '/v1/responses', pair.responsesBody, connections, 1);
+  }
+  const out: CpuPair[] = [];
+  for (const { chatBody, responsesBody, ...pair } of pairs) {
+    const result: CpuPair = { ...pair, chatUsPerRequest: [], responsesUsPerRequest: [], chatRequests: 0, responsesRequests: 0 };
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which goes first, so neither always follows the other's garbage.
+      const order = round % 2 === 0 ? (['chat', 'responses'] as const) : (['responses', 'chat'] as const);
+      for (const side of order) {
+        const cell = side === 'chat' ? await cpuCell(gateway, pid, '/v1/chat/completions', chatBody, connections, durationSec) : await cpuCell(gateway, pid, '/v1/responses', responsesBody, connections, durationSec);
+        if (side === 'chat') {
+          result.chatUsPerRequest.push(cell.usPerRequest);
+          result.chatRequests += cell.requests;
+        } else {
+          result.responsesUsPerRequest.push(cell.usPerRequest);
+          result.responsesRequests += cell.requests;
+        }
+      }
+    }
+    const chat = percentile(result.chatUsPerRequest, 50);
+    const responses = percentile(result.responsesUsPerRequest, 50);
+    log(`gateway CPU per request, ${pair.state}: chat ${fmt(chat, 0)} µs, responses ${fmt(responses, 0)} µs (${ratio(responses, chat)})`);
+    out.push(result);
+  }
+  return out;
+}
+
+function responsesCpuMarkdown(pairs: CpuPair[]): string[] {
+  const lines = [
+    '### Gateway CPU per non-streaming request: /v1/responses vs /v1/chat/completions',
+    '',
+    `Same upstream and run; the gateway's utime + stime over each cell ÷ the requests it answered, 16 connections, cells alternating; median of ${pairs[0]?.chatUsPerRequest.length ?? 0} rounds (each round's figure in brackets).`,
+    '',
+    '| state | chat completions µs/request | responses µs/request | responses ÷ chat | requests chat / responses |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const pair of pairs) {
+    const chat = percentile(pair.chatUsPerRequest, 50);
+    const responses = percentile(pair.responsesUsPerRequest, 50);
+    const rounds = (values: number[]) => values.map((value) => fmt(value, 0)).join(', ');
+    lines.push(`| ${pair.state}: ${pair.chat} / ${pair.responses} | ${fmt(chat, 0)} [${rounds(pair.chatUsPerRequest)}] | ${fmt(responses, 0)} [${rounds(pair.responsesUsPerRequest)}] | ${ratio(responses, chat)} | ${pair.chatRequests} / ${pair.responsesRequests} |`);
+  }
+  return lines;
+}
+
+async function responsesCpuRun(upstream: Upstream, configPath: string, log: (line: string) => void) {
+  const gw = await startGateway(configPath);
+  const gateway: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid };
+  const pairs = await responsesCpuCells(gateway, gw.child.pid!, log);
+  await stopChild(gw.child);
+  await stopChild(upstream.child);
+  const startedAt = new Date();
+  const file = join(RESULTS, `responses-cpu-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: startedAt.toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version }, pairs }, null, 2)}\n`);
+  process.stdout.write(`${responsesCpuMarkdown(pairs).join('\n')}\n\nJSON: ${file.slice(ROOT.length + 1)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------

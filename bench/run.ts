@@ -804,12 +804,17 @@ async function main() {
     seeding = { sessions20: PLAN.sessions20, sessions20Ms: seed20, longSessions: longSessions.sessions, longSessionTurns: PLAN.longSessionTurns, longSessionsMs: seedLong };
     log(`seeded ${PLAN.sessions20} sessions of 20 turns (${seed20.toFixed(0)} ms) and ${longSessions.sessions} of ${PLAN.longSessionTurns} turns (${seedLong.toFixed(0)} ms)`);
 
-    log(`warm-up ${PLAN.warmupSec}s each`);
-    for (const target of QUICK ? [gateway, express] : [gateway, express, floor, direct]) {
+    // The gateway has far more code to compile than the proxies: its CPU per request keeps falling
+    // for its first few hundred requests (on this machine its first 3 s ran at a third of its rate).
+    const gatewayWarmupSec = Math.max(3, PLAN.warmupSec * 2);
+    log(`warm-up ${gatewayWarmupSec}s for the gateway, ${PLAN.warmupSec}s for the others`);
+    await cannon(gateway, false, { kind: 'stateless' }, 16, gatewayWarmupSec);
+    await cannon(gateway, true, { kind: 'stateless' }, 16, gatewayWarmupSec / 2);
+    await cannon(gateway, false, sessions20, 16, PLAN.warmupSec);
+    for (const target of QUICK ? [express] : [express, floor, direct]) {
       await cannon(target, false, { kind: 'stateless' }, 16, PLAN.warmupSec);
       await cannon(target, true, { kind: 'stateless' }, 16, PLAN.warmupSec);
     }
-    await cannon(gateway, false, sessions20, 16, PLAN.warmupSec);
 
     for (const kind of ['non-stream', 'stream'] as const) {
       for (const state of ['stateless', 'stateful'] as const) {

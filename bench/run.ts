@@ -3,7 +3,7 @@
 // them (bare express 5 + undici, and bare node:http + undici), measured interleaved (gateway,
 // direct, express, floor, gateway, …) so machine noise hits them alike. See bench/README.md.
 //
-//   node bench/run.ts            full run (≈7–9 min)
+//   node bench/run.ts            full run (≈9–11 min)
 //   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, fewer streams
 //   node bench/run.ts --profile  CPU profiles of the gateway under load (bench/results/profiles/)
 //   node bench/run.ts --responses-cpu  only the gateway CPU per request, /v1/responses vs /v1/chat/completions

@@ -4,6 +4,16 @@ declare module 'autocannon' {
     setBody(body: string): void;
     setHeaders(headers: Record<string, string>): void;
   }
+  interface RequestData {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+  interface Request extends RequestData {
+    /** Called before each request this entry sends; returns what to send. */
+    setupRequest?: (request: RequestData, context: Record<string, unknown>) => RequestData;
+  }
   interface Options {
     url: string;
     method?: string;
@@ -13,6 +23,7 @@ declare module 'autocannon' {
     duration?: number;
     timeout?: number;
     setupClient?: (client: Client) => void;
+    requests?: Request[];
   }
   interface Histogram {
     mean: number;
@@ -32,7 +43,7 @@ declare module 'autocannon' {
   }
   function autocannon(options: Options): Promise<Result>;
   namespace autocannon {
-    export type { Options, Result, Client };
+    export type { Options, Result, Client, RequestData, Request };
   }
   export default autocannon;
 }

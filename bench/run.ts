@@ -1,9 +1,10 @@
 // Benchmarks the gateway against the upstream it fronts, in one run: every figure is also printed as a
-// ratio to the same request sent straight to the upstream, measured interleaved (gateway, direct,
-// gateway, direct…) so machine noise hits both sides alike. See bench/README.md.
+// ratio to the same request sent straight to the upstream, and beside two proxies with nothing in
+// them (bare express 5 + undici, and bare node:http + undici), measured interleaved (gateway,
+// direct, express, floor, gateway, …) so machine noise hits them alike. See bench/README.md.
 //
-//   node bench/run.ts            full run (~3–5 min)
-//   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, 100 idle streams
+//   node bench/run.ts            full run (≈9–11 min)
+//   node bench/run.ts --quick    under a minute: shorter cells, fewer connections, fewer streams
 //   node bench/run.ts --profile  CPU profiles of the gateway under load (bench/results/profiles/)
 //   node bench/run.ts --responses-cpu  only the gateway CPU per request, /v1/responses vs /v1/chat/completions
 //   --store postgres             sessions in PostgreSQL (a fresh database on OPENCLAW_BENCH_POSTGRES_URL,
@@ -15,52 +16,146 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import type { LoopDelay } from './loop-delay.ts';
+import { cpuMs, openFileLimit, procStatus, treeCpuMs, treeStatus, type MemoryStatus } from './proc-stats.ts';
 import { summariseProfile, formatProfileSummary } from './profile-summary.ts';
+import { seededUser, seedSessions } from './seed-sessions.ts';
+import { runSlowStreams, type SlowStreamsResult } from './slow-streams.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
 const TOKEN = 'bench-token-0123456789abcdef';
 
-const argv = process.argv.slice(2);
-const QUICK = argv.includes('--quick');
-const PROFILE = argv.includes('--profile');
-/** Only start-up and the idle-streams figure (skips the load cells). */
-const IDLE_ONLY = argv.includes('--idle-only');
-/** Only the one-connection chunk timing, gateway and direct interleaved five times (≈20 s): for hot-path work. */
-const FIRST_CHUNK = argv.includes('--first-chunk');
-/** Only the gateway CPU per non-streaming request, /v1/responses against /v1/chat/completions (≈1 min). */
-const RESPONSES_CPU = argv.includes('--responses-cpu');
-/** Only the tool-step cell (≈20 s). */
-const TOOL_STEP = argv.includes('--tool-step');
-/** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
-const STORE = (() => {
-  const index = argv.findIndex((arg) => arg === '--store' || arg.startsWith('--store='));
-  if (index === -1) return 'sqlite';
-  const value = argv[index].includes('=') ? argv[index].split('=')[1] : argv[index + 1];
-  if (value !== 'sqlite' && value !== 'postgres') throw new Error('--store must be sqlite or postgres');
-  return value;
-})();
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    /** Only start-up and the idle-streams figure (skips the load cells). */
+    'idle-only': { type: 'boolean', default: false },
+    /** Only the one-connection chunk timing, gateway and direct interleaved five times (≈20 s): for hot-path work. */
+    'first-chunk': { type: 'boolean', default: false },
+    /** Node flags to compare: a gateway with them against one without, interleaved (`--ab-node-args=--max-semi-space-size=16`). */
+    'ab-node-args': { type: 'string' },
+    /** Only the slow-streams cell. */
+    'slow-only': { type: 'boolean', default: false },
+    /** Content chunks per upstream stream in the load cells. */
+    chunks: { type: 'string' },
+    /** The slow-streams cell: how many, for how long, and through what (comma-separated: gateway,express,floor). */
+    'slow-streams': { type: 'string' },
+    'slow-seconds': { type: 'string' },
+    'slow-targets': { type: 'string' },
+    /** Hard cap for the whole run, in seconds (default 120 quick, 900 full). */
+    deadline: { type: 'string' },
+    /** Only the tool-step cell (≈20 s). */
+    'tool-step': { type: 'boolean', default: false },
+    /** Only the gateway CPU per non-streaming request, /v1/responses against /v1/chat/completions (≈1 min). */
+    'responses-cpu': { type: 'boolean', default: false },
+    /** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
+    store: { type: 'string', default: 'sqlite' },
+  },
+});
+const QUICK = flags.quick!;
+const PROFILE = flags.profile!;
+const IDLE_ONLY = flags['idle-only']!;
+const FIRST_CHUNK = flags['first-chunk']!;
+const AB_NODE_ARGS = flags['ab-node-args']?.split(/\s+/).filter(Boolean);
+const SLOW_ONLY = flags['slow-only']!;
+const TOOL_STEP = flags['tool-step']!;
+const RESPONSES_CPU = flags['responses-cpu']!;
+const STORE = flags.store!;
+if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error('--store must be sqlite or postgres');
 const POSTGRES_ADMIN_URL = process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface Plan {
+  /** Content chunks per upstream stream in the load cells. */
+  chunks: number;
+  /** autocannon cells, stateless: gateway, direct, bare express, floor. */
   connections: number[];
+  /** autocannon cells on 20-turn sessions: gateway and direct. */
   statefulConnections: number[];
+  /** autocannon cells on 10,000-turn sessions (one per connection): gateway only. */
+  longSessionConnections: number[];
+  /** Chunk timing (own client loop), stateless and stateful. */
+  timingConnections: number[];
+  /** 1 worker vs 2 workers, stateless. */
+  workerConnections: number[];
+  workerKinds: Array<'non-stream' | 'stream'>;
   durationSec: number;
   timingMs: number;
   timingMaxRequests: number;
   warmupSec: number;
+  /** 20-turn sessions the stateful cells rotate over (each request takes the next). */
+  sessions20: number;
+  longSessionTurns: number;
   idleStreams: number;
+  slowStreams: number;
+  slowSeconds: number;
+  slowTargets: Array<'gateway' | 'express' | 'floor'>;
   readyStarts: number;
   /** Hard cap for the whole run; everything is stopped when it passes. */
   deadlineMs: number;
 }
 
 const PLAN: Plan = QUICK
-  ? { connections: [1, 16], statefulConnections: [16], durationSec: 2, timingMs: 1_000, timingMaxRequests: 5_000, warmupSec: 1, idleStreams: 100, readyStarts: 1, deadlineMs: 90_000 }
-  : { connections: [1, 16, 64], statefulConnections: [1, 16, 64], durationSec: 4, timingMs: 2_500, timingMaxRequests: 20_000, warmupSec: 2, idleStreams: 1_000, readyStarts: 4, deadlineMs: 8 * 60_000 };
+  ? {
+      chunks: 20,
+      connections: [16],
+      statefulConnections: [16],
+      // One connection: the loop is idle between requests, so its delay is the transcript's own.
+      longSessionConnections: [1],
+      timingConnections: [1],
+      workerConnections: [],
+      workerKinds: [],
+      durationSec: 1.5,
+      timingMs: 750,
+      timingMaxRequests: 5_000,
+      warmupSec: 0.5,
+      sessions20: 500,
+      longSessionTurns: 1_000,
+      idleStreams: 100,
+      slowStreams: 300,
+      slowSeconds: 3,
+      slowTargets: ['gateway'],
+      readyStarts: 0,
+      deadlineMs: 120_000,
+    }
+  : {
+      chunks: 20,
+      connections: [1, 16, 64],
+      statefulConnections: [1, 16, 64],
+      longSessionConnections: [1, 16],
+      timingConnections: [1, 16, 64],
+      workerConnections: [16, 64],
+      workerKinds: ['non-stream', 'stream'],
+      durationSec: 4,
+      timingMs: 2_500,
+      timingMaxRequests: 20_000,
+      warmupSec: 2,
+      sessions20: 3_000,
+      longSessionTurns: 10_000,
+      idleStreams: 1_000,
+      slowStreams: 10_000,
+      slowSeconds: 30,
+      slowTargets: ['gateway', 'express', 'floor'],
+      readyStarts: 4,
+      deadlineMs: 15 * 60_000,
+    };
+if (flags.chunks) PLAN.chunks = positive(flags.chunks, '--chunks');
+if (flags['slow-streams']) PLAN.slowStreams = positive(flags['slow-streams'], '--slow-streams');
+if (flags['slow-seconds']) PLAN.slowSeconds = positive(flags['slow-seconds'], '--slow-seconds');
+if (flags['slow-targets']) PLAN.slowTargets = flags['slow-targets'].split(',') as Plan['slowTargets'];
+if (flags.deadline) PLAN.deadlineMs = positive(flags.deadline, '--deadline') * 1000;
+if (SLOW_ONLY && !flags.deadline) PLAN.deadlineMs = Math.max(PLAN.deadlineMs, PLAN.slowTargets.length * (PLAN.slowSeconds + 120) * 1000);
+
+function positive(raw: string, name: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} needs a positive integer`);
+  return value;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Process management: every child is tracked and stopped on exit, error, SIGINT and the deadline.
@@ -137,17 +232,20 @@ function tempDir(prefix: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Upstream and gateway children.
+// Upstream, gateway and proxy children.
 
 interface Upstream {
   child: ChildProcess;
   url: string;
   configure(options: Record<string, unknown>): Promise<void>;
-  stats(): Promise<{ requests: number; openStreams: number; held: number }>;
+  stats(): Promise<{ requests: number; openStreams: number; held: number; gated: number }>;
+  /** Starts every stream waiting in `gate` mode. */
+  release(): Promise<void>;
 }
 
-async function startUpstream(): Promise<Upstream> {
-  const child = track(spawn(process.execPath, [join(ROOT, 'bench', 'upstream.ts')], { stdio: ['pipe', 'pipe', 'inherit'] }));
+async function startUpstream(options: { chunks: number; chunkDelayMs?: number }): Promise<Upstream> {
+  const args = ['--chunks', String(options.chunks), '--chunk-delay-ms', String(options.chunkDelayMs ?? 0)];
+  const child = track(spawn(process.execPath, [join(ROOT, 'bench', 'upstream.ts'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(() => reject(new Error('upstream did not start within 10 s')), 10_000);
@@ -165,12 +263,15 @@ async function startUpstream(): Promise<Upstream> {
   return {
     child,
     url,
-    async configure(options) {
-      const res = await fetch(`${url}/_bench/config`, { method: 'POST', body: JSON.stringify(options) });
+    async configure(settings) {
+      const res = await fetch(`${url}/_bench/config`, { method: 'POST', body: JSON.stringify(settings) });
       if (!res.ok) throw new Error(`upstream config: HTTP ${res.status}`);
     },
     async stats() {
-      return (await fetch(`${url}/_bench/stats`)).json() as Promise<{ requests: number; openStreams: number; held: number }>;
+      return (await fetch(`${url}/_bench/stats`)).json() as Promise<{ requests: number; openStreams: number; held: number; gated: number }>;
+    },
+    async release() {
+      await (await fetch(`${url}/_bench/release`, { method: 'POST' })).text();
     },
   };
 }
@@ -187,13 +288,15 @@ function freePort(): Promise<number> {
 }
 
 function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?: boolean; store?: Record<string, unknown> } = {}): string {
-  const path = join(dir, options.tools ? 'bench-tools.json5' : 'bench.json5');
+  const path = join(dir, `bench-${new URL(upstreamUrl).port}${options.tools ? '-tools' : ''}.json5`);
   const config: Record<string, unknown> = {
     ...(options.store ? { sessions: { store: options.store } } : {}),
     gateway: {
       bind: '127.0.0.1',
       auth: { mode: 'token', token: TOKEN },
       http: { endpoints: { chatCompletions: { enabled: true }, responses: { enabled: true } } },
+      // Read by the runner for the event-loop delay; the HTTP metrics are counted either way.
+      metrics: { enabled: true },
     },
     models: { providers: { up: { api: 'openai-completions', baseUrl: `${upstreamUrl}/v1`, apiKey: 'bench' } } },
     agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }] },
@@ -211,22 +314,24 @@ function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?:
 interface Gateway {
   child: ChildProcess;
   url: string;
+  stateDir: string;
   readyMs: number;
   /** Process start → the first chat completion answered (sent right after /ready said 200). */
   firstCompletionMs: number;
   stderr(): string;
 }
 
-async function startGateway(configPath: string, options: { cpuProfDir?: string } = {}): Promise<Gateway> {
+async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[] } = {}): Promise<Gateway> {
   const port = await freePort();
-  const stateDir = tempDir('openclaw-bench-state-');
+  const stateDir = options.stateDir ?? tempDir('openclaw-bench-state-');
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (e.g. --max-semi-space-size=8).
   const extraArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const nodeArgs = [...extraArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
+  const nodeArgs = [...extraArgs, ...(options.nodeArgs ?? []), ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
+  const workerArgs = options.workers ? ['--workers', String(options.workers)] : [];
   let stderr = '';
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1'], {
+    spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1', ...workerArgs], {
       // Logs (one JSON line per request) go nowhere: the gateway still formats them, as in production.
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: undefined, OPENCLAW_GATEWAY_TOKEN: undefined },
@@ -236,12 +341,13 @@ async function startGateway(configPath: string, options: { cpuProfDir?: string }
     stderr = (stderr + data.toString()).slice(-8_000);
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = started + 15_000;
+  const deadline = started + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${stderr}`);
-    if (performance.now() > deadline) throw new Error(`gateway not ready within 15 s:\n${stderr}`);
+    if (performance.now() > deadline) throw new Error(`gateway not ready within 20 s:\n${stderr}`);
+    // With workers, every one of them must be listening (the supervisor says so once).
     const status = await probe(`${url}/ready`);
-    if (status === 200) break;
+    if (status === 200 && (!options.workers || stderr.includes('listening on'))) break;
     await sleep(2);
   }
   const readyMs = performance.now() - started;
@@ -250,7 +356,7 @@ async function startGateway(configPath: string, options: { cpuProfDir?: string }
   const first = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: requestBody('openclaw', false) });
   await first.text();
   if (first.status !== 200) throw new Error(`gateway's first completion: HTTP ${first.status}`);
-  return { child, url, readyMs, firstCompletionMs: performance.now() - started, stderr: () => stderr };
+  return { child, url, stateDir, readyMs, firstCompletionMs: performance.now() - started, stderr: () => stderr };
 }
 
 function probe(url: string): Promise<number> {
@@ -265,27 +371,76 @@ function probe(url: string): Promise<number> {
   });
 }
 
-function procStatus(pid: number | undefined): { rssMB: number; hwmMB: number } {
-  if (!pid) return { rssMB: NaN, hwmMB: NaN };
+/** The gateway's event-loop delay since the previous scrape (its /metrics; the scrape starts the next window). */
+async function gatewayLoopDelay(url: string): Promise<LoopDelay | undefined> {
   try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-    return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+    return { p50Ms: read('nodejs_eventloop_lag_p50_seconds'), p99Ms: read('nodejs_eventloop_lag_p99_seconds'), maxMs: read('nodejs_eventloop_lag_max_seconds'), samples: NaN };
   } catch {
-    return { rssMB: NaN, hwmMB: NaN };
+    return undefined;
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Load: autocannon for requests/s and latency; our own loop for chunk timing.
+interface Proxy {
+  child: ChildProcess;
+  url: string;
+}
 
-type Target = 'gateway' | 'direct' | 'floor';
-interface Endpoint {
-  target: Target;
+/** bench/floor-proxy.ts or bench/express-proxy.ts in its own process, in front of the upstream. */
+async function startProxy(script: 'floor-proxy.ts' | 'express-proxy.ts', upstreamUrl: string): Promise<Proxy> {
+  const child = track(spawn(process.execPath, [join(ROOT, 'bench', script), '--upstream', upstreamUrl], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within 10 s`)), 10_000);
+    child.stdout!.once('data', (data: Buffer) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(data.toString().split('\n')[0]).port);
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** A proxy's event-loop delay since the previous ask (over its IPC channel, see loop-delay.ts). */
+function proxyLoopDelay(child: ChildProcess): Promise<LoopDelay | undefined> {
+  return new Promise((resolve) => {
+    if (!child.connected) return resolve(undefined);
+    const timer = setTimeout(() => finish(undefined), 5_000);
+    const onMessage = (message: LoopDelay & { type?: string }) => {
+      if (message?.type === 'loop-delay') finish(message);
+    };
+    const finish = (value: LoopDelay | undefined) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(value);
+    };
+    child.on('message', onMessage);
+    child.send({ type: 'loop-delay' });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is measured: a target (an endpoint and the process behind it) under a load.
+
+type TargetName = 'gateway' | 'direct' | 'express' | 'floor' | 'gateway-2w';
+
+interface Target {
+  name: TargetName;
   url: string;
   headers: Record<string, string>;
   model: string;
+  /** The process whose CPU time and memory count (with its children: a supervisor's workers). */
+  pid: () => number | undefined;
+  /** Event-loop delay since the previous call (each call starts the next window). */
+  loopDelay?: () => Promise<LoopDelay | undefined>;
 }
+
+/** Which session each request runs on. */
+type Load =
+  | { kind: 'stateless' }
+  /** Each request takes the next of `sessions` seeded sessions (so each holds about the seeded turns). */
+  | { kind: 'rotating'; name: string; sessions: number; counter: { next: number } }
+  /** Connection i always uses session i (mod `sessions`). */
+  | { kind: 'per-connection'; name: string; sessions: number };
 
 function requestBody(model: string, stream: boolean, user?: string): string {
   return JSON.stringify({
@@ -296,7 +451,11 @@ function requestBody(model: string, stream: boolean, user?: string): string {
   });
 }
 
-let runSerial = 0;
+function bodyFor(load: Load, model: string, stream: boolean, connection: number): string {
+  if (load.kind === 'stateless') return requestBody(model, stream);
+  if (load.kind === 'rotating') return requestBody(model, stream, seededUser(load.name, load.counter.next++ % load.sessions));
+  return requestBody(model, stream, seededUser(load.name, connection % load.sessions));
+}
 
 interface CannonResult {
   rps: number;
@@ -307,22 +466,40 @@ interface CannonResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** CPU time of the target's process(es) during the cell ÷ completed (2xx) requests, in µs. */
+  cpuPerRequestUs: number;
+  cpuMs: number;
+  loopDelay?: LoopDelay;
 }
 
-async function cannon(endpoint: Endpoint, stream: boolean, stateful: boolean, connections: number, durationSec: number): Promise<CannonResult> {
-  const serial = ++runSerial;
+async function cannon(target: Target, stream: boolean, load: Load, connections: number, durationSec: number): Promise<CannonResult> {
   let clientIndex = 0;
+  await target.loopDelay?.();
+  const cpuBefore = treeCpuMs(target.pid());
   const result = await autocannon({
-    url: `${endpoint.url}/v1/chat/completions`,
+    url: `${target.url}/v1/chat/completions`,
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...endpoint.headers },
-    body: requestBody(endpoint.model, stream),
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: requestBody(target.model, stream),
     connections,
     duration: durationSec,
     timeout: 10,
-    // A distinct `user` per connection: each connection is one session, its turns strictly sequential.
-    setupClient: stateful ? (client) => client.setBody(requestBody(endpoint.model, stream, `bench-${serial}-${clientIndex++}`)) : undefined,
+    ...(load.kind === 'per-connection' ? { setupClient: (client: autocannon.Client) => client.setBody(bodyFor(load, target.model, stream, clientIndex++)) } : {}),
+    ...(load.kind === 'rotating'
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.RequestData) => {
+                req.body = bodyFor(load, target.model, stream, 0);
+                return req;
+              },
+            },
+          ],
+        }
+      : {}),
   });
+  const cpuMs = treeCpuMs(target.pid()) - cpuBefore;
+  const loopDelay = await target.loopDelay?.();
   return {
     rps: result['2xx'] / (result.duration || durationSec),
     p50: result.latency.p50,
@@ -332,6 +509,9 @@ async function cannon(endpoint: Endpoint, stream: boolean, stateful: boolean, co
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    cpuMs,
+    cpuPerRequestUs: result['2xx'] > 0 ? (cpuMs * 1000) / result['2xx'] : NaN,
+    loopDelay,
   };
 }
 
@@ -350,8 +530,7 @@ interface TimingResult {
 }
 
 /** `connections` workers, each sending streaming requests one after another on a keep-alive socket. */
-async function streamTiming(endpoint: Endpoint, stateful: boolean, connections: number, durationMs: number, maxRequests: number): Promise<TimingResult> {
-  const serial = ++runSerial;
+async function streamTiming(target: Target, load: Load, connections: number, durationMs: number, maxRequests: number): Promise<TimingResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const firstChunk: number[] = [];
   const firstContent: number[] = [];
@@ -378,8 +557,8 @@ async function streamTiming(endpoint: Endpoint, stateful: boolean, connections: 
         resolve();
       };
       const req = request(
-        `${endpoint.url}/v1/chat/completions`,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...endpoint.headers }, timeout: 10_000 },
+        `${target.url}/v1/chat/completions`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers }, timeout: 10_000 },
         (res: IncomingMessage) => {
           if (res.statusCode !== 200) {
             res.resume();
@@ -411,10 +590,9 @@ async function streamTiming(endpoint: Endpoint, stateful: boolean, connections: 
       req.end(body);
     });
   const worker = async (index: number) => {
-    const body = requestBody(endpoint.model, true, stateful ? `bench-t${serial}-${index}` : undefined);
     while (performance.now() < stopAt && sent < maxRequests) {
       sent++;
-      await one(body);
+      await one(bodyFor(load, target.model, true, index));
     }
   };
   await Promise.all(Array.from({ length: connections }, (_, index) => worker(index)));
@@ -440,15 +618,16 @@ function percentile(values: number[], p: number): number {
 }
 
 /** Opens `count` streams that the upstream (in hold mode) keeps open; resolves once all are held upstream. */
-async function openIdleStreams(endpoint: Endpoint, upstream: Upstream, count: number): Promise<{ close(): void; opened: number }> {
+async function openIdleStreams(target: Target, upstream: Upstream, count: number): Promise<{ close(): void; opened: number }> {
   const requests: ReturnType<typeof request>[] = [];
-  const body = requestBody(endpoint.model, true);
+  const body = requestBody(target.model, true);
+  const heldBefore = (await upstream.stats()).held;
   let opened = 0;
   const openOne = () =>
     new Promise<void>((resolve) => {
       const req = request(
-        `${endpoint.url}/v1/chat/completions`,
-        { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...endpoint.headers } },
+        `${target.url}/v1/chat/completions`,
+        { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers } },
         (res) => {
           res.once('data', () => {
             opened++;
@@ -466,7 +645,7 @@ async function openIdleStreams(endpoint: Endpoint, upstream: Upstream, count: nu
   for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: Math.min(100, count - i) }, openOne));
   // The gateway answers with its role chunk before it reaches the upstream: wait until the upstream holds them.
   const deadline = Date.now() + 20_000;
-  while ((await upstream.stats()).held < count && Date.now() < deadline) await sleep(50);
+  while ((await upstream.stats()).held - heldBefore < count && Date.now() < deadline) await sleep(50);
   return {
     opened,
     close() {
@@ -475,35 +654,72 @@ async function openIdleStreams(endpoint: Endpoint, upstream: Upstream, count: nu
   };
 }
 
+async function waitUntilNoneHeld(upstream: Upstream): Promise<number> {
+  let held = (await upstream.stats()).held;
+  for (const until = Date.now() + 10_000; held > 0 && Date.now() < until; held = (await upstream.stats()).held) await sleep(50);
+  return held;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run.
 
-const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
-/** Ratio gateway ÷ direct; `n/a` when direct is 0 (e.g. autocannon's whole-ms latency below 1 ms). */
-const ratio = (gateway: number, direct: number) => (direct > 0 && Number.isFinite(gateway) ? `${(gateway / direct).toFixed(2)}×` : 'n/a');
+const fmt = (value: number | undefined, digits = 2) => (value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const int = (value: number | undefined) => (value !== undefined && Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
+/** Ratio a ÷ b; `n/a` when b is 0 (e.g. autocannon's whole-ms latency below 1 ms). */
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 interface Cell {
   kind: 'non-stream' | 'stream';
-  state: 'stateless' | 'stateful';
+  state: 'stateless' | 'stateful' | 'long-session';
   connections: number;
   gateway: CannonResult;
-  direct: CannonResult;
-  timing?: { gateway: TimingResult; direct: TimingResult; floor?: TimingResult };
-  /** The pass-through floor proxy (bench/floor-proxy.ts), stateless cells only. */
+  direct?: CannonResult;
+  /** Bare express 5 + undici proxy (bench/express-proxy.ts), stateless cells only. */
+  express?: CannonResult;
+  /** The pass-through node:http floor proxy (bench/floor-proxy.ts), stateless cells only. */
   floor?: CannonResult;
+  /** Gateway memory right after the cell. */
+  gatewayMemory: MemoryStatus;
 }
 
-/** bench/floor-proxy.ts in its own process, in front of the upstream. */
-async function startFloorProxy(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = track(spawn(process.execPath, [join(ROOT, 'bench', 'floor-proxy.ts'), '--upstream', upstreamUrl], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('floor proxy did not start within 10 s')), 10_000);
-    child.stdout!.once('data', (data: Buffer) => {
-      clearTimeout(timer);
-      resolve(JSON.parse(data.toString().split('\n')[0]).port);
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
+interface TimingCell {
+  state: 'stateless' | 'stateful';
+  connections: number;
+  gateway: TimingResult;
+  direct: TimingResult;
+  express?: TimingResult;
+  floor?: TimingResult;
+}
+
+interface WorkerCell {
+  kind: 'non-stream' | 'stream';
+  connections: number;
+  one: CannonResult;
+  two: CannonResult;
+}
+
+interface IdleResult {
+  streams: number;
+  opened: number;
+  heldUpstream: number;
+  rssBeforeMB: number;
+  rssWithStreamsMB: number;
+  perStreamKB: number;
+  stillHeldUpstream10sAfterClientsClosed: number;
+}
+
+interface SlowCell extends SlowStreamsResult {
+  target: 'gateway' | 'express' | 'floor';
+  seconds: number;
+  rssBeforeMB: number;
+  rssAllOpenMB: number;
+  peakRssMB: number;
+  cpuSeconds: number;
+  /** Event-loop delay while streams are being opened, then from all open to the last one ended. */
+  loopDelayOpening?: LoopDelay;
+  loopDelayRunning?: LoopDelay;
+  /** The open-file limit capped the number of streams (each costs the proxy two descriptors). */
+  cappedByFileLimit?: number;
 }
 
 async function main() {
@@ -517,14 +733,22 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   const log = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
 
-  const upstream = await startUpstream();
   const dir = tempDir('openclaw-bench-');
-  const configPath = writeGatewayConfig(dir, upstream.url, { store: await sessionStoreConfig() });
+  if (SLOW_ONLY) {
+    const slow = await slowStreamsCells(dir, await sessionStoreConfig(), log);
+    const report = { date: startedAt.toISOString(), mode: 'slow-only', machine: machine(), plan: PLAN, slow, totalSeconds: (performance.now() - t0) / 1000 };
+    return writeReport(report, slowMarkdown(slow), startedAt, t0);
+  }
+
+  const upstream = await startUpstream({ chunks: PLAN.chunks });
+  const store = await sessionStoreConfig();
+  const configPath = writeGatewayConfig(dir, upstream.url, { store });
   log(`session store: ${STORE}`);
-  const direct: Endpoint = { target: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench' };
+  const direct: Target = { name: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench', pid: () => upstream.child.pid };
 
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
+  if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, store, AB_NODE_ARGS, log);
   if (RESPONSES_CPU) return responsesCpuRun(upstream, configPath, log);
   if (TOOL_STEP) {
     const toolStep = await toolStepCell(upstream, dir, direct, log, 5);
@@ -546,180 +770,457 @@ async function main() {
   readyMs.push(gw.readyMs);
   firstCompletionMs.push(gw.firstCompletionMs);
   log(`gateway ready in ${readyMs.map((ms) => ms.toFixed(0)).join(', ')} ms; upstream ${upstream.url}`);
-  const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
-  const rssIdle = procStatus(gw.child.pid);
-  const floorProxy = IDLE_ONLY ? undefined : await startFloorProxy(upstream.url);
-  const floor: Endpoint = { target: 'floor', url: floorProxy?.url ?? '', headers: {}, model: 'bench' };
-
-  // Sanity: both answer, streaming and not.
-  for (const endpoint of [gateway, direct]) {
-    for (const stream of [false, true]) {
-      const res = await fetch(`${endpoint.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...endpoint.headers }, body: requestBody(endpoint.model, stream) });
-      const text = await res.text();
-      if (res.status !== 200 || (stream && !text.includes('[DONE]'))) throw new Error(`${endpoint.target} ${stream ? 'stream' : 'non-stream'}: HTTP ${res.status} ${text.slice(0, 300)}`);
-    }
-  }
+  const gateway: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => gatewayLoopDelay(gw.url) };
+  await gateway.loopDelay!(); // starts the gateway's event-loop monitor
+  const afterReady = procStatus(gw.child.pid);
 
   const cells: Cell[] = [];
+  const timings: TimingCell[] = [];
+  const workerCells: WorkerCell[] = [];
+  const rss: Record<string, unknown> = { gatewayAfterReadyMB: afterReady.rssMB };
+  let seeding: Record<string, number> = {};
+  let responsesCpu: CpuPair[] | undefined;
+  const sessions20: Load = { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } };
+  const longSessions: Load = { kind: 'per-connection', name: 'turns10k', sessions: Math.max(...PLAN.longSessionConnections) };
+
   if (!IDLE_ONLY) {
-    log(`warm-up ${PLAN.warmupSec}s each`);
-    await cannon(gateway, false, false, 16, PLAN.warmupSec);
-    await cannon(gateway, true, false, 16, PLAN.warmupSec);
-    await cannon(direct, false, false, 16, PLAN.warmupSec);
-  }
-  for (const kind of IDLE_ONLY ? [] : (['non-stream', 'stream'] as const)) {
-    for (const state of ['stateless', 'stateful'] as const) {
-      for (const connections of state === 'stateless' ? PLAN.connections : PLAN.statefulConnections) {
-        const stream = kind === 'stream';
-        const stateful = state === 'stateful';
-        const g = await cannon(gateway, stream, stateful, connections, PLAN.durationSec);
-        const d = await cannon(direct, stream, stateful, connections, PLAN.durationSec);
-        const cell: Cell = { kind, state, connections, gateway: g, direct: d };
-        if (!stateful) cell.floor = await cannon(floor, stream, false, connections, PLAN.durationSec);
-        if (stream) {
-          const tg = await streamTiming(gateway, stateful, connections, PLAN.timingMs, PLAN.timingMaxRequests);
-          const td = await streamTiming(direct, stateful, connections, PLAN.timingMs, PLAN.timingMaxRequests);
-          cell.timing = { gateway: tg, direct: td };
-          if (!stateful) cell.timing.floor = await streamTiming(floor, false, connections, PLAN.timingMs, PLAN.timingMaxRequests);
-        }
-        cells.push(cell);
-        log(`${kind} ${state} c=${connections}: gateway ${fmt(g.rps, 0)} req/s, direct ${fmt(d.rps, 0)} req/s (${ratio(g.rps, d.rps)})${g.non2xx + g.errors + d.non2xx + d.errors ? ` non2xx/errors g=${g.non2xx}/${g.errors} d=${d.non2xx}/${d.errors}` : ''}`);
+    const [floorProxy, expressProxy] = [await startProxy('floor-proxy.ts', upstream.url), await startProxy('express-proxy.ts', upstream.url)];
+    const floor: Target = { name: 'floor', url: floorProxy.url, headers: {}, model: 'bench', pid: () => floorProxy.child.pid, loopDelay: () => proxyLoopDelay(floorProxy.child) };
+    const express: Target = { name: 'express', url: expressProxy.url, headers: {}, model: 'bench', pid: () => expressProxy.child.pid, loopDelay: () => proxyLoopDelay(expressProxy.child) };
+    rss.expressAfterReadyMB = procStatus(expressProxy.child.pid).rssMB;
+    rss.floorAfterReadyMB = procStatus(floorProxy.child.pid).rssMB;
+
+    // Sanity: each answers, streaming and not.
+    for (const target of [gateway, direct, express, floor]) {
+      for (const stream of [false, true]) {
+        const res = await fetch(`${target.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body: requestBody(target.model, stream) });
+        const text = await res.text();
+        if (res.status !== 200 || (stream && !text.includes('[DONE]'))) throw new Error(`${target.name} ${stream ? 'stream' : 'non-stream'}: HTTP ${res.status} ${text.slice(0, 300)}`);
       }
     }
-  }
-  const responsesCpu = IDLE_ONLY ? undefined : await responsesCpuCells(gateway, gw.child.pid!, log);
-  const afterLoad = procStatus(gw.child.pid);
-  if (floorProxy) await stopChild(floorProxy.child);
-  await stopChild(gw.child);
 
-  // Idle streams, on a fresh gateway (so the heap grown by the load cells does not hide them): the
-  // upstream holds every stream open after its role chunk.
-  const fresh = await startGateway(configPath);
-  const idleGateway: Endpoint = { ...gateway, url: fresh.url };
-  log(`opening ${PLAN.idleStreams} idle streams through a fresh gateway`);
-  await upstream.configure({ mode: 'hold' });
-  await sleep(500);
-  const baseline = procStatus(fresh.child.pid);
-  const idle = await openIdleStreams(idleGateway, upstream, PLAN.idleStreams);
-  await sleep(500);
-  const heldViaGateway = (await upstream.stats()).held;
-  const withIdle = procStatus(fresh.child.pid);
-  idle.close();
-  let remaining = heldViaGateway;
-  for (const until = Date.now() + 10_000; Date.now() < until; await sleep(50)) {
-    remaining = (await upstream.stats()).held;
-    if (remaining === 0) break;
+    const seed20 = await seedSessions(gw.stateDir, store, sessions20.name, PLAN.sessions20, 20);
+    const seedLong = await seedSessions(gw.stateDir, store, longSessions.name, longSessions.sessions, PLAN.longSessionTurns);
+    seeding = { sessions20: PLAN.sessions20, sessions20Ms: seed20, longSessions: longSessions.sessions, longSessionTurns: PLAN.longSessionTurns, longSessionsMs: seedLong };
+    log(`seeded ${PLAN.sessions20} sessions of 20 turns (${seed20.toFixed(0)} ms) and ${longSessions.sessions} of ${PLAN.longSessionTurns} turns (${seedLong.toFixed(0)} ms)`);
+
+    // The gateway has far more code to compile than the proxies: its CPU per request keeps falling
+    // for its first few hundred requests (on this machine its first 3 s ran at a third of its rate).
+    const gatewayWarmupSec = Math.max(3, PLAN.warmupSec * 2);
+    log(`warm-up ${gatewayWarmupSec}s for the gateway, ${PLAN.warmupSec}s for the others`);
+    await cannon(gateway, false, { kind: 'stateless' }, 16, gatewayWarmupSec);
+    await cannon(gateway, true, { kind: 'stateless' }, 16, gatewayWarmupSec / 2);
+    await cannon(gateway, false, sessions20, 16, PLAN.warmupSec);
+    for (const target of QUICK ? [express] : [express, floor, direct]) {
+      await cannon(target, false, { kind: 'stateless' }, 16, PLAN.warmupSec);
+      await cannon(target, true, { kind: 'stateless' }, 16, PLAN.warmupSec);
+    }
+
+    for (const kind of ['non-stream', 'stream'] as const) {
+      for (const state of ['stateless', 'stateful'] as const) {
+        for (const connections of state === 'stateless' ? PLAN.connections : PLAN.statefulConnections) {
+          const stream = kind === 'stream';
+          const stateful = state === 'stateful';
+          const g = await cannon(gateway, stream, stateful ? sessions20 : { kind: 'stateless' }, connections, PLAN.durationSec);
+          const gatewayMemory = procStatus(gw.child.pid);
+          const d = await cannon(direct, stream, stateful ? { kind: 'per-connection', name: 'direct', sessions: connections } : { kind: 'stateless' }, connections, PLAN.durationSec);
+          const cell: Cell = { kind, state, connections, gateway: g, direct: d, gatewayMemory };
+          if (!stateful) {
+            cell.express = await cannon(express, stream, { kind: 'stateless' }, connections, PLAN.durationSec);
+            cell.floor = await cannon(floor, stream, { kind: 'stateless' }, connections, PLAN.durationSec);
+          }
+          cells.push(cell);
+          const failed = g.non2xx + g.errors + g.timeouts;
+          log(
+            `${kind} ${state} c=${connections}: gateway ${fmt(g.rps, 0)} req/s ${fmt(g.cpuPerRequestUs, 0)} µs CPU/req, direct ${fmt(d.rps, 0)}${cell.express ? `, express ${fmt(cell.express.rps, 0)} req/s ${fmt(cell.express.cpuPerRequestUs, 0)} µs` : ''}${cell.floor ? `, floor ${fmt(cell.floor.rps, 0)} req/s ${fmt(cell.floor.cpuPerRequestUs, 0)} µs` : ''}${failed ? ` (gateway: ${failed} failed)` : ''}`,
+          );
+        }
+      }
+    }
+    // The issue's memory figure: after the stateless and stateful cells up to 64 connections.
+    rss.gatewayPeakAfterLoadMB = procStatus(gw.child.pid).hwmMB;
+    rss.expressPeakAfterLoadMB = procStatus(expressProxy.child.pid).hwmMB;
+    rss.floorPeakAfterLoadMB = procStatus(floorProxy.child.pid).hwmMB;
+
+    for (const connections of PLAN.longSessionConnections) {
+      const g = await cannon(gateway, false, longSessions, connections, PLAN.durationSec);
+      cells.push({ kind: 'non-stream', state: 'long-session', connections, gateway: g, gatewayMemory: procStatus(gw.child.pid) });
+      log(`non-stream on ${PLAN.longSessionTurns}-turn sessions c=${connections}: gateway ${fmt(g.rps, 0)} req/s ${fmt(g.cpuPerRequestUs, 0)} µs CPU/req, loop delay p99 ${fmt(g.loopDelay?.p99Ms)} ms`);
+    }
+
+    for (const state of ['stateless', 'stateful'] as const) {
+      for (const connections of PLAN.timingConnections) {
+        const load: Load = state === 'stateful' ? sessions20 : { kind: 'stateless' };
+        const t: TimingCell = {
+          state,
+          connections,
+          gateway: await streamTiming(gateway, load, connections, PLAN.timingMs, PLAN.timingMaxRequests),
+          direct: await streamTiming(direct, state === 'stateful' ? { kind: 'per-connection', name: 'direct', sessions: connections } : load, connections, PLAN.timingMs, PLAN.timingMaxRequests),
+        };
+        if (state === 'stateless') {
+          t.express = await streamTiming(express, load, connections, PLAN.timingMs, PLAN.timingMaxRequests);
+          t.floor = await streamTiming(floor, load, connections, PLAN.timingMs, PLAN.timingMaxRequests);
+        }
+        timings.push(t);
+        log(`timing ${state} c=${connections}: first chunk p50 gateway ${fmt(t.gateway.firstChunkP50, 3)} ms, direct ${fmt(t.direct.firstChunkP50, 3)} ms`);
+      }
+    }
+    responsesCpu = await responsesCpuCells(gateway, gw.child.pid!, log);
+    await stopChild(floorProxy.child);
+    await stopChild(expressProxy.child);
+
+    // 1 worker (the gateway above) against 2 workers on one port, interleaved. Full runs only: two
+    // cold processes need seconds of load before their figure means anything (each loads the
+    // validator and the SDK and compiles its hot code; measured: 303 req/s over its first 5 s, then
+    // on par with the warm single process).
+    const gw2 = PLAN.workerConnections.length ? await startGateway(configPath, { workers: 2 }) : undefined;
+    const twoWorkers: Target = { ...gateway, name: 'gateway-2w', url: gw2?.url ?? '', pid: () => gw2?.child.pid, loopDelay: undefined };
+    if (gw2) {
+      await cannon(twoWorkers, false, { kind: 'stateless' }, 16, 5);
+      await cannon(twoWorkers, true, { kind: 'stateless' }, 16, 2);
+    }
+    for (const kind of PLAN.workerKinds) {
+      for (const connections of PLAN.workerConnections) {
+        const one = await cannon(gateway, kind === 'stream', { kind: 'stateless' }, connections, PLAN.durationSec);
+        const two = await cannon(twoWorkers, kind === 'stream', { kind: 'stateless' }, connections, PLAN.durationSec);
+        workerCells.push({ kind, connections, one, two });
+        log(`workers ${kind} c=${connections}: 1 worker ${fmt(one.rps, 0)} req/s, 2 workers ${fmt(two.rps, 0)} req/s`);
+      }
+    }
+    if (gw2) {
+      rss.twoWorkersPeakSumMB = treeStatus(gw2.child.pid).hwmMB;
+      await stopChild(gw2.child);
+    }
   }
+  const gatewayExitCode = await stopChild(gw.child);
+
+  // Idle streams, on fresh processes (so the heap grown by the load cells does not hide them): the
+  // upstream holds every stream open after its role chunk.
+  log(`opening ${PLAN.idleStreams} idle streams through a fresh gateway, bare express proxy and floor proxy`);
+  const idle: Record<string, IdleResult> = {};
+  for (const name of QUICK ? (['gateway'] as const) : (['gateway', 'express', 'floor'] as const)) {
+    let target: Target;
+    let child: ChildProcess;
+    if (name === 'gateway') {
+      const fresh = await startGateway(configPath);
+      child = fresh.child;
+      target = { ...gateway, url: fresh.url, pid: () => fresh.child.pid };
+    } else {
+      const proxy = await startProxy(name === 'express' ? 'express-proxy.ts' : 'floor-proxy.ts', upstream.url);
+      child = proxy.child;
+      target = { name, url: proxy.url, headers: {}, model: 'bench', pid: () => proxy.child.pid };
+    }
+    // Hold mode after the start: the gateway's first completion streams from the upstream too.
+    await upstream.configure({ mode: 'hold' });
+    await sleep(500);
+    const before = procStatus(child.pid);
+    const streams = await openIdleStreams(target, upstream, PLAN.idleStreams);
+    await sleep(500);
+    const heldUpstream = (await upstream.stats()).held;
+    const withStreams = procStatus(child.pid);
+    streams.close();
+    const remaining = await waitUntilNoneHeld(upstream);
+    log(`idle streams through ${name}: RSS ${fmt(before.rssMB, 1)} → ${fmt(withStreams.rssMB, 1)} MB (${streams.opened} opened, ${heldUpstream} held upstream, ${remaining} left after close)`);
+    idle[name] = {
+      streams: PLAN.idleStreams,
+      opened: streams.opened,
+      heldUpstream,
+      rssBeforeMB: before.rssMB,
+      rssWithStreamsMB: withStreams.rssMB,
+      perStreamKB: ((withStreams.rssMB - before.rssMB) * 1024) / Math.max(1, streams.opened),
+      stillHeldUpstream10sAfterClientsClosed: remaining,
+    };
+    await upstream.configure({ mode: 'normal' });
+    await stopChild(child);
+  }
+  await upstream.configure({ mode: 'hold' });
   // The same number held directly, for the upstream's own footprint.
   const upBaseline = procStatus(upstream.child.pid);
   const idleDirect = await openIdleStreams(direct, upstream, PLAN.idleStreams);
   await sleep(500);
   const upWithIdle = procStatus(upstream.child.pid);
   idleDirect.close();
-  for (const until = Date.now() + 10_000; Date.now() < until && (await upstream.stats()).held > 0; ) await sleep(50);
+  await waitUntilNoneHeld(upstream);
   await upstream.configure({ mode: 'normal' });
-  const finalStatus = procStatus(fresh.child.pid);
-
-  const stopCode = await stopChild(fresh.child);
-  const toolStep = await toolStepCell(upstream, dir, direct, log, QUICK ? 2 : 5);
+  const toolStep = IDLE_ONLY ? undefined : await toolStepCell(upstream, dir, direct, log, QUICK ? 2 : 5);
   await stopChild(upstream.child);
-  const totalSec = (performance.now() - t0) / 1000;
 
-  const idleResult = {
-    streams: PLAN.idleStreams,
-    openedThroughGateway: idle.opened,
-    heldUpstream: heldViaGateway,
-    gatewayRssBeforeMB: baseline.rssMB,
-    gatewayRssWithStreamsMB: withIdle.rssMB,
-    perStreamKB: ((withIdle.rssMB - baseline.rssMB) * 1024) / Math.max(1, idle.opened), // per client stream
-    stillHeldUpstream10sAfterClientsClosed: remaining,
-    upstreamRssBeforeMB: upBaseline.rssMB,
-    upstreamRssWithDirectStreamsMB: upWithIdle.rssMB,
-  };
+  const slow = IDLE_ONLY ? [] : await slowStreamsCells(dir, store, log);
+
   const report = {
     date: startedAt.toISOString(),
-    mode: QUICK ? 'quick' : 'full',
-    command: `${process.env.BENCH_GATEWAY_NODE_ARGS ? `BENCH_GATEWAY_NODE_ARGS='${process.env.BENCH_GATEWAY_NODE_ARGS}' ` : ''}node bench/run.ts${QUICK ? ' --quick' : ''}${STORE === 'sqlite' ? '' : ` --store ${STORE}`}`,
+    mode: QUICK ? 'quick' : IDLE_ONLY ? 'idle-only' : 'full',
     store: STORE,
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: `${process.platform} ${process.arch}` },
+    command: `${process.env.BENCH_GATEWAY_NODE_ARGS ? `BENCH_GATEWAY_NODE_ARGS='${process.env.BENCH_GATEWAY_NODE_ARGS}' ` : ''}node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machine(),
     plan: PLAN,
-    upstream: { latencyMs: 0, chunks: 8, chunkDelayMs: 0 },
+    upstream: { latencyMs: 0, chunks: PLAN.chunks, chunkDelayMs: 0 },
+    seeding,
     readyMs: { runs: readyMs, median: percentile(readyMs, 50) },
     firstCompletionMs: { runs: firstCompletionMs, median: percentile(firstCompletionMs, 50) },
-    rss: { afterReadyMB: rssIdle.rssMB, peakAfterLoadMB: afterLoad.hwmMB, idleGatewayPeakMB: finalStatus.hwmMB },
-    idle: idleResult,
+    rss,
+    idle,
+    idleDirect: { upstreamRssBeforeMB: upBaseline.rssMB, upstreamRssWithStreamsMB: upWithIdle.rssMB },
     cells,
+    timings,
+    workerCells,
+    slow,
     responsesCpu,
     toolStep,
-    gatewayExitCode: stopCode,
-    totalSeconds: totalSec,
+    gatewayExitCode,
+    totalSeconds: (performance.now() - t0) / 1000,
   };
-  const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}${STORE === 'sqlite' ? '' : `-${STORE}`}.json`);
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(markdown(report, cells));
-  process.stdout.write(toolStepMarkdown(toolStep));
-  process.stdout.write(`\nJSON: ${file.slice(ROOT.length + 1)} (total ${totalSec.toFixed(0)} s)\n`);
+  writeReport(report, markdown(report), startedAt, t0);
 }
 
-function markdown(report: any, cells: Cell[]): string {
+function machine() {
+  return { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: `${process.platform} ${process.arch}`, openFileLimit: openFileLimit() };
+}
+
+function writeReport(report: Record<string, unknown>, text: string, startedAt: Date, t0: number) {
+  const file = join(RESULTS, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}-${report.mode}${STORE === 'sqlite' ? '' : `-${STORE}`}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(text);
+  process.stdout.write(`\nJSON: ${file.slice(ROOT.length + 1)} (total ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slow streams: N concurrent streams, one chunk every 100 ms for S seconds, each through a fresh
+// process in front of a fresh upstream (so no earlier connection lingers on its ports).
+
+async function slowStreamsCells(dir: string, store: Record<string, unknown>, log: (line: string) => void): Promise<SlowCell[]> {
+  const out: SlowCell[] = [];
+  const chunks = PLAN.slowSeconds * 10;
+  // A proxy holds two descriptors per stream (client and upstream side); keep room for the rest.
+  const limit = openFileLimit();
+  const streams = Math.min(PLAN.slowStreams, Math.floor((limit - 200) / 2));
+  for (const name of PLAN.slowTargets) {
+    const upstream = await startUpstream({ chunks, chunkDelayMs: 100 });
+    let target: Target;
+    let child: ChildProcess;
+    if (name === 'gateway') {
+      const gw = await startGateway(writeGatewayConfig(dir, upstream.url, { store }));
+      child = gw.child;
+      target = { name, url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => gatewayLoopDelay(gw.url) };
+    } else {
+      const proxy = await startProxy(name === 'express' ? 'express-proxy.ts' : 'floor-proxy.ts', upstream.url);
+      child = proxy.child;
+      target = { name, url: proxy.url, headers: {}, model: 'bench', pid: () => proxy.child.pid, loopDelay: () => proxyLoopDelay(proxy.child) };
+    }
+    log(`slow streams through ${name}: ${streams} streams × ${chunks} chunks, 100 ms apart${streams < PLAN.slowStreams ? ` (capped from ${PLAN.slowStreams} by the open-file limit ${limit})` : ''}`);
+    // Gated after the start (the gateway's first completion streams from the upstream too).
+    await upstream.configure({ mode: 'gate' });
+    await sleep(300);
+    const before = procStatus(child.pid);
+    await target.loopDelay?.();
+    const cpuBefore = treeCpuMs(child.pid);
+    let loopDelayOpening: LoopDelay | undefined;
+    let rssAllOpenMB = NaN;
+    const result = await runSlowStreams({
+      url: `${target.url}/v1/chat/completions`,
+      headers: target.headers,
+      body: requestBody(target.model, true),
+      streams,
+      expectedChunks: chunks,
+      timeoutMs: (PLAN.slowSeconds + 120) * 1000,
+      onAllOpen: async () => {
+        for (let i = 0; i < 100 && (await upstream.stats()).gated < streams; i++) await sleep(50);
+        loopDelayOpening = await target.loopDelay?.();
+        rssAllOpenMB = procStatus(child.pid).rssMB;
+        await upstream.release();
+      },
+    });
+    const loopDelayRunning = await target.loopDelay?.();
+    const cell: SlowCell = {
+      target: name,
+      seconds: PLAN.slowSeconds,
+      ...result,
+      rssBeforeMB: before.rssMB,
+      rssAllOpenMB,
+      peakRssMB: procStatus(child.pid).hwmMB,
+      cpuSeconds: (treeCpuMs(child.pid) - cpuBefore) / 1000,
+      loopDelayOpening,
+      loopDelayRunning,
+      ...(streams < PLAN.slowStreams ? { cappedByFileLimit: limit } : {}),
+    };
+    out.push(cell);
+    log(
+      `slow streams through ${name}: ${result.whole}/${streams} whole, max ${result.maxConcurrent} at once, opened in ${fmt(result.rampMs / 1000, 1)} s, all done ${fmt(result.totalMs / 1000, 1)} s after release; peak RSS ${fmt(cell.peakRssMB, 0)} MB; loop delay p99 ${fmt(loopDelayRunning?.p99Ms)} ms`,
+    );
+    await stopChild(child);
+    await stopChild(upstream.child);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report.
+
+function slowMarkdown(slow: SlowCell[]): string {
+  if (slow.length === 0) return '';
   const lines: string[] = [];
-  lines.push(`## openclaw gateway vs direct upstream (${report.mode}${QUICK ? `: ${PLAN.durationSec}s cells, connections ${PLAN.connections.join('/')}, ${PLAN.idleStreams} idle streams instead of 1,000` : ''})`);
+  const s = slow[0];
+  lines.push(`### ${int(s.streams)} concurrent slow streams (one chunk every 100 ms for ${s.seconds} s, fresh processes)`);
   lines.push('');
-  lines.push(`${report.date} · ${report.machine.cores} cores (${report.machine.cpu}) · Node ${report.machine.node} · upstream: 8 chunks, no latency · ${PLAN.durationSec}s per cell · sessions in ${report.store}`);
+  if (s.cappedByFileLimit) lines.push(`Capped from ${int(PLAN.slowStreams)} streams by the open-file limit (${s.cappedByFileLimit}): a proxy holds two descriptors per stream.\n`);
+  lines.push('The upstream holds every stream after its role chunk until all are open, then releases them together (each starting at a random point of its first 100 ms); stream times count from the release.');
   lines.push('');
-  lines.push('### Throughput and latency (autocannon; latency in whole ms)');
-  lines.push('');
-  lines.push('| request | state | conns | gateway req/s | direct req/s | ratio | gateway p50 / p99 ms | direct p50 / p99 ms | p50 ratio | p99 ratio |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const c of cells) {
-    const bad = c.gateway.non2xx + c.gateway.errors + c.gateway.timeouts;
+  lines.push('| through | whole / streams | most at once | all open after | last done, after release | stream p50 / p99 / max s | RSS before → all open → peak MB | CPU s | loop delay while opening p99 / max ms | loop delay while running p99 / max ms |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of slow) {
+    const broken = c.failedStatus + c.incomplete + c.errors;
     lines.push(
-      `| ${c.kind} | ${c.state} | ${c.connections} | ${fmt(c.gateway.rps, 0)}${bad ? ` (${bad} failed)` : ''} | ${fmt(c.direct.rps, 0)} | ${ratio(c.gateway.rps, c.direct.rps)} | ${c.gateway.p50} / ${c.gateway.p99} | ${c.direct.p50} / ${c.direct.p99} | ${ratio(c.gateway.p50, c.direct.p50)} | ${ratio(c.gateway.p99, c.direct.p99)} |`,
+      `| ${c.target} | ${int(c.whole)} / ${int(c.streams)}${broken ? ` (${c.failedStatus} status, ${c.incomplete} incomplete, ${c.errors} errors; fewest chunks ${c.fewestChunks})` : ''} | ${int(c.maxConcurrent)} | ${fmt(c.rampMs / 1000, 1)} s | ${fmt(c.totalMs / 1000, 1)} s | ${fmt(c.durationP50Ms / 1000, 1)} / ${fmt(c.durationP99Ms / 1000, 1)} / ${fmt(c.durationMaxMs / 1000, 1)} | ${fmt(c.rssBeforeMB, 0)} → ${fmt(c.rssAllOpenMB, 0)} → ${fmt(c.peakRssMB, 0)} | ${fmt(c.cpuSeconds, 1)} | ${fmt(c.loopDelayOpening?.p99Ms, 1)} / ${fmt(c.loopDelayOpening?.maxMs, 1)} | ${fmt(c.loopDelayRunning?.p99Ms, 1)} / ${fmt(c.loopDelayRunning?.maxMs, 1)} |`,
     );
   }
   lines.push('');
-  lines.push('### The floor: a pass-through Node proxy (bench/floor-proxy.ts), stateless cells');
+  return `${lines.join('\n')}\n`;
+}
+
+function markdown(report: any): string {
+  const cells: Cell[] = report.cells;
+  const timings: TimingCell[] = report.timings;
+  const workerCells: WorkerCell[] = report.workerCells;
+  const idle: Record<string, IdleResult> = report.idle;
+  const lines: string[] = [];
+  const find = (kind: Cell['kind'], state: Cell['state'], connections: number) => cells.find((c) => c.kind === kind && c.state === state && c.connections === connections);
+  lines.push(`## openclaw gateway vs direct upstream, bare express proxy and floor proxy (${report.mode}: ${PLAN.durationSec}s cells)`);
   lines.push('');
-  lines.push('What one more Node HTTP hop costs with nothing in it (no auth, validation, parsing, session or SDK). Its ratio to direct is the best any Node gateway could show on this machine; gateway ÷ floor is the cost of the gateway itself.');
+  lines.push(`${report.date} · ${report.machine.cores} cores (${report.machine.cpu}) · Node ${report.machine.node} · upstream: ${PLAN.chunks} chunks, no latency · sessions in ${report.store}`);
   lines.push('');
-  lines.push('| request | conns | floor req/s | floor ÷ direct | gateway ÷ floor | first chunk p50 floor (added to direct) |');
-  lines.push('|---|---:|---:|---:|---:|---:|');
-  for (const c of cells) {
-    if (!c.floor) continue;
-    const tf = c.timing?.floor;
-    const added = tf && c.timing ? `${fmt(tf.firstChunkP50, 3)} (+${fmt(tf.firstChunkP50 - c.timing.direct.firstChunkP50, 3)})` : '–';
-    lines.push(`| ${c.kind} | ${c.connections} | ${fmt(c.floor.rps, 0)} | ${ratio(c.floor.rps, c.direct.rps)} | ${ratio(c.gateway.rps, c.floor.rps)} | ${added} |`);
+
+  const targetsRows = targets(report);
+  if (targetsRows.length) {
+    lines.push('### Issue 16 targets');
+    lines.push('');
+    lines.push('| target | measured | met? |');
+    lines.push('|---|---|---|');
+    lines.push(...targetsRows);
+    lines.push('');
   }
-  lines.push('');
-  lines.push('### Streaming chunk timing (own client loop, ms)');
-  lines.push('');
-  lines.push('| state | conns | first chunk p50 g / d (added) | first content p50 g / d (added) | first content p99 g / d | relay of the first content p50 g / d (added) | [DONE] p50 g / d (ratio) | [DONE] p99 g / d (ratio) | requests g / d |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const c of cells) {
-    if (!c.timing) continue;
-    const g = c.timing.gateway;
-    const d = c.timing.direct;
-    lines.push(
-      `| ${c.state} | ${c.connections} | ${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)}) | ${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)}) | ${fmt(g.firstContentP99)} / ${fmt(d.firstContentP99)} | ${fmt(g.relayP50, 3)} / ${fmt(d.relayP50, 3)} (+${fmt(g.relayP50 - d.relayP50, 3)}) | ${fmt(g.doneP50, 3)} / ${fmt(d.doneP50, 3)} (${ratio(g.doneP50, d.doneP50)}) | ${fmt(g.doneP99)} / ${fmt(d.doneP99)} (${ratio(g.doneP99, d.doneP99)}) | ${g.requests}${g.failures ? ` (${g.failures} failed)` : ''} / ${d.requests}${d.failures ? ` (${d.failures} failed)` : ''} |`,
-    );
+
+  if (cells.length) {
+    lines.push('### Stateless: req/s and CPU per request (autocannon, keep-alive)');
+    lines.push('');
+    lines.push('CPU per request: the process\'s user + system CPU time over the cell (/proc/<pid>/stat) ÷ completed requests. Ratios: gateway ÷ direct, and gateway ÷ bare express (for req/s lower is worse, for CPU higher is worse).');
+    lines.push('');
+    lines.push('| request | conns | req/s gateway / express / floor / direct | ÷ direct: gateway / express / floor | gateway ÷ express req/s | CPU µs/req gateway / express / floor / upstream | CPU gateway ÷ express / ÷ floor | p50 / p99 ms gateway / express / floor / direct | loop delay p99 ms gateway / express / floor |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const c of cells.filter((each) => each.state === 'stateless')) {
+      const [g, e, f, d] = [c.gateway, c.express!, c.floor!, c.direct!];
+      const bad = g.non2xx + g.errors + g.timeouts;
+      lines.push(
+        `| ${c.kind} | ${c.connections} | ${fmt(g.rps, 0)}${bad ? ` (${bad} failed)` : ''} / ${fmt(e.rps, 0)} / ${fmt(f.rps, 0)} / ${fmt(d.rps, 0)} | ${ratio(g.rps, d.rps)} / ${ratio(e.rps, d.rps)} / ${ratio(f.rps, d.rps)} | ${ratio(g.rps, e.rps)} | ${fmt(g.cpuPerRequestUs, 0)} / ${fmt(e.cpuPerRequestUs, 0)} / ${fmt(f.cpuPerRequestUs, 0)} / ${fmt(d.cpuPerRequestUs, 0)} | ${ratio(g.cpuPerRequestUs, e.cpuPerRequestUs)} / ${ratio(g.cpuPerRequestUs, f.cpuPerRequestUs)} | ${g.p50}/${g.p99} / ${e.p50}/${e.p99} / ${f.p50}/${f.p99} / ${d.p50}/${d.p99} | ${fmt(g.loopDelay?.p99Ms, 1)} / ${fmt(e.loopDelay?.p99Ms, 1)} / ${fmt(f.loopDelay?.p99Ms, 1)} |`,
+      );
+    }
+    lines.push('');
+    lines.push(`### Stateful (sessions of 20 turns, ${int(report.seeding?.sessions20)} of them taken in turn; and of ${int(PLAN.longSessionTurns)} turns, one per connection) against stateless`);
+    lines.push('');
+    lines.push('Loop delay: the gateway\'s event-loop delay during the cell (`perf_hooks.monitorEventLoopDelay`, 10 ms resolution, read from its /metrics), p99 and max. At 16 connections and more the loop is never idle, so the delay there is the length of a busy loop turn (compare the stateless column); at 1 connection the loop waits between requests, and a delay is work that held it (a transcript read or write among it).');
+    lines.push('');
+    lines.push('| request | sessions | conns | gateway req/s (÷ direct) | CPU µs/req | ÷ stateless CPU | loop delay p99 / max ms | stateless loop delay p99 / max ms | p50 / p99 ms |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const c of cells.filter((each) => each.state !== 'stateless')) {
+      const base = find(c.kind, 'stateless', c.connections) ?? cells.find((each) => each.kind === c.kind && each.state === 'stateless');
+      const g = c.gateway;
+      lines.push(
+        `| ${c.kind} | ${c.state === 'stateful' ? '20 turns' : `${int(PLAN.longSessionTurns)} turns`} | ${c.connections} | ${fmt(g.rps, 0)}${c.direct ? ` (${ratio(g.rps, c.direct.rps)})` : ''} | ${fmt(g.cpuPerRequestUs, 0)} | ${ratio(g.cpuPerRequestUs, base?.gateway.cpuPerRequestUs)}${base && base.connections !== c.connections ? ` (vs ${base.connections} conns)` : ''} | ${fmt(g.loopDelay?.p99Ms, 2)} / ${fmt(g.loopDelay?.maxMs, 1)} | ${fmt(base?.gateway.loopDelay?.p99Ms, 2)} / ${fmt(base?.gateway.loopDelay?.maxMs, 1)} | ${g.p50} / ${g.p99} |`,
+      );
+    }
+    lines.push('');
   }
-  if (report.responsesCpu) lines.push('', ...responsesCpuMarkdown(report.responsesCpu));
-  const idle = report.idle;
+
+  if (timings.length) {
+    lines.push('### Streaming chunk timing (own client loop, ms; added = over direct)');
+    lines.push('');
+    lines.push('| state | conns | target | first chunk p50 (added) | first content p50 (added) | first content p99 | relay of the first content p50 (added) | whole stream ([DONE]) p50 (added) | [DONE] p99 | requests |');
+    lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const t of timings) {
+      const d = t.direct;
+      for (const [name, x] of [['gateway', t.gateway], ['bare express', t.express], ['floor', t.floor], ['direct', t.direct]] as const) {
+        if (!x) continue;
+        const added = (a: number, b: number) => (x === d ? fmt(a, 3) : `${fmt(a, 3)} (+${fmt(a - b, 3)})`);
+        lines.push(
+          `| ${t.state} | ${t.connections} | ${name} | ${added(x.firstChunkP50, d.firstChunkP50)} | ${added(x.firstContentP50, d.firstContentP50)} | ${fmt(x.firstContentP99)} | ${added(x.relayP50, d.relayP50)} | ${added(x.doneP50, d.doneP50)} | ${fmt(x.doneP99)} | ${x.requests}${x.failures ? ` (${x.failures} failed)` : ''} |`,
+        );
+      }
+    }
+    lines.push('');
+  }
+
+  if (report.responsesCpu) lines.push(...responsesCpuMarkdown(report.responsesCpu), '');
+
+  if (workerCells.length) {
+    lines.push('### Every core: `openclaw gateway --workers 2` against one process (stateless, interleaved)');
+    lines.push('');
+    lines.push('| request | conns | 1 worker req/s | 2 workers req/s | 2 ÷ 1 | CPU µs/req 1 / 2 (supervisor + workers) |');
+    lines.push('|---|---:|---:|---:|---:|---:|');
+    for (const w of workerCells) {
+      lines.push(`| ${w.kind} | ${w.connections} | ${fmt(w.one.rps, 0)} | ${fmt(w.two.rps, 0)}${w.two.non2xx + w.two.errors ? ` (${w.two.non2xx + w.two.errors} failed)` : ''} | ${ratio(w.two.rps, w.one.rps)} | ${fmt(w.one.cpuPerRequestUs, 0)} / ${fmt(w.two.cpuPerRequestUs, 0)} |`);
+    }
+    lines.push('');
+  }
+
+  lines.push('### Memory and start-up');
   lines.push('');
-  lines.push('### Process');
+  lines.push('| figure | gateway | bare express | floor |');
+  lines.push('|---|---:|---:|---:|');
+  const rss = report.rss;
+  const mb = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value, 1)} MB`);
+  lines.push(`| RSS after ready | ${mb(rss.gatewayAfterReadyMB)} | ${mb(rss.expressAfterReadyMB)} | ${mb(rss.floorAfterReadyMB)} |`);
+  if (rss.gatewayPeakAfterLoadMB !== undefined) {
+    lines.push(`| peak RSS (VmHWM) after the load cells up to ${Math.max(...PLAN.connections)} connections (the proxies: stateless only) | ${fmt(rss.gatewayPeakAfterLoadMB, 1)} MB | ${fmt(rss.expressPeakAfterLoadMB, 1)} MB | ${fmt(rss.floorPeakAfterLoadMB, 1)} MB |`);
+  }
+  if (idle.gateway) {
+    const cell = (x: IdleResult | undefined) => (x ? `${fmt(x.rssWithStreamsMB, 1)} MB (from ${fmt(x.rssBeforeMB, 1)}; ${fmt(x.perStreamKB, 1)} KB/stream; ${x.heldUpstream}/${x.streams} held upstream; ${x.stillHeldUpstream10sAfterClientsClosed} left 10 s after close)` : 'n/a');
+    lines.push(`| fresh process: RSS with ${int(PLAN.idleStreams)} idle streams open | ${cell(idle.gateway)} | ${cell(idle.express)} | ${cell(idle.floor)} |`);
+  }
   lines.push('');
   lines.push('| figure | value |');
   lines.push('|---|---:|');
   lines.push(`| start → /ready 200 (median of ${report.readyMs.runs.length}) | ${fmt(report.readyMs.median, 0)} ms (runs: ${report.readyMs.runs.map((ms: number) => ms.toFixed(0)).join(', ')}) |`);
   lines.push(`| start → first chat completion answered (same starts) | ${fmt(report.firstCompletionMs.median, 0)} ms (runs: ${report.firstCompletionMs.runs.map((ms: number) => ms.toFixed(0)).join(', ')}) |`);
-  lines.push(`| gateway RSS after ready | ${fmt(report.rss.afterReadyMB, 1)} MB |`);
-  lines.push(`| gateway peak RSS (VmHWM) after the load cells | ${fmt(report.rss.peakAfterLoadMB, 1)} MB |`);
-  lines.push(`| fresh gateway: RSS with ${idle.streams} idle streams open (before: ${fmt(idle.gatewayRssBeforeMB, 1)} MB) | ${fmt(idle.gatewayRssWithStreamsMB, 1)} MB (${fmt(idle.perStreamKB, 1)} KB/stream; ${idle.heldUpstream}/${idle.streams} held upstream) |`);
-  lines.push(`| upstream RSS with ${idle.streams} idle streams held directly (before: ${fmt(idle.upstreamRssBeforeMB, 1)} MB) | ${fmt(idle.upstreamRssWithDirectStreamsMB, 1)} MB |`);
-  lines.push(`| upstream streams still open 10 s after the gateway's clients closed | ${idle.stillHeldUpstream10sAfterClientsClosed} |`);
-  lines.push(`| fresh gateway: peak RSS (VmHWM) during the idle-streams figure | ${fmt(report.rss.idleGatewayPeakMB, 1)} MB |`);
+  lines.push(`| upstream RSS with ${int(PLAN.idleStreams)} idle streams held directly | ${fmt(report.idleDirect.upstreamRssWithStreamsMB, 1)} MB (from ${fmt(report.idleDirect.upstreamRssBeforeMB, 1)}) |`);
+  if (rss.twoWorkersPeakSumMB !== undefined) lines.push(`| --workers 2: sum of the peak RSS of supervisor and workers | ${fmt(rss.twoWorkersPeakSumMB, 1)} MB |`);
   lines.push('');
+  lines.push(slowMarkdown(report.slow));
+  if (report.toolStep) lines.push(toolStepMarkdown(report.toolStep));
   return `${lines.join('\n')}\n`;
+}
+
+/** The issue's targets, each against the figure this run measured. */
+function targets(report: any): string[] {
+  const cells: Cell[] = report.cells;
+  const rows: string[] = [];
+  const met = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'yes' : 'no');
+  const stateless16 = (kind: Cell['kind']) => cells.find((c) => c.kind === kind && c.state === 'stateless' && c.connections === 16);
+  for (const [kind, limit] of [['non-stream', 1.15], ['stream', 1.4]] as const) {
+    const c = stateless16(kind);
+    if (!c?.express) continue;
+    const r = c.gateway.cpuPerRequestUs / c.express.cpuPerRequestUs;
+    rows.push(`| ${kind}${kind === 'stream' ? ` (${PLAN.chunks} chunks)` : ''}, 16 conns: CPU per request ≤ ${limit}× bare express | ${fmt(c.gateway.cpuPerRequestUs, 0)} µs vs ${fmt(c.express.cpuPerRequestUs, 0)} µs = ${r.toFixed(2)}× | ${met(r <= limit)} |`);
+  }
+  if (report.rss?.gatewayPeakAfterLoadMB !== undefined) rows.push(`| peak RSS under the load cells ≤ 200 MB | ${fmt(report.rss.gatewayPeakAfterLoadMB, 0)} MB | ${met(report.rss.gatewayPeakAfterLoadMB <= 200)} |`);
+  const idle = report.idle?.gateway as IdleResult | undefined;
+  if (idle) rows.push(`| ${int(idle.streams)} idle streams ≤ 150 MB total${idle.streams !== 1000 ? ' (target stated for 1,000)' : ''} | ${fmt(idle.rssWithStreamsMB, 0)} MB | ${idle.streams === 1000 ? met(idle.rssWithStreamsMB <= 150) : 'n/a'} |`);
+  const slow = (report.slow as SlowCell[]).find((c) => c.target === 'gateway');
+  if (slow) {
+    const full = slow.streams === 10_000 && slow.seconds === 30;
+    rows.push(
+      `| ${int(slow.streams)} slow streams${full ? '' : ' (target stated for 10,000 for 30 s)'}: all whole, ≤ 1 GB RSS, loop delay p99 < 50 ms | ${int(slow.whole)} whole; peak ${fmt(slow.peakRssMB, 0)} MB; p99 ${fmt(slow.loopDelayRunning?.p99Ms, 1)} ms | ${full ? met(slow.whole === slow.streams && slow.peakRssMB <= 1024 && (slow.loopDelayRunning?.p99Ms ?? Infinity) < 50) : 'n/a'} |`,
+    );
+  }
+  for (const c of cells.filter((each) => each.state === 'stateful' && each.connections === 16)) {
+    const base = stateless16(c.kind);
+    if (!base) continue;
+    const r = c.gateway.cpuPerRequestUs / base.gateway.cpuPerRequestUs;
+    rows.push(`| ${c.kind}, 16 conns: stateful (20 turns) CPU per request ≤ 1.3× stateless | ${fmt(c.gateway.cpuPerRequestUs, 0)} µs vs ${fmt(base.gateway.cpuPerRequestUs, 0)} µs = ${r.toFixed(2)}× | ${met(r <= 1.3)} |`);
+  }
+  for (const c of cells.filter((each) => each.state !== 'stateless')) {
+    const p99 = c.gateway.loopDelay?.p99Ms;
+    rows.push(`| ${c.kind}, ${c.state === 'stateful' ? '20-turn' : `${int(PLAN.longSessionTurns)}-turn`} sessions, ${c.connections} conns: loop delay p99 ≤ 1 ms | ${fmt(p99, 2)} ms | ${met(p99 === undefined ? undefined : p99 <= 1)} |`);
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -727,15 +1228,6 @@ function markdown(report: any, cells: Cell[]): string {
 // upstream. The gateway's own CPU time (utime + stime from /proc) over a cell, divided by the
 // requests it answered; cells alternate between the two endpoints, and each figure is the median
 // of its rounds, so machine noise hits both alike.
-
-/** The gateway process's CPU time so far, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 per second on Linux).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = 100;
 
 interface CpuPair {
   state: 'stateless' | 'stored';
@@ -748,7 +1240,7 @@ interface CpuPair {
   responsesRequests: number;
 }
 
-async function cpuCell(endpoint: Endpoint, pid: number, path: string, body: (client: number) => string, connections: number, durationSec: number): Promise<{ requests: number; usPerRequest: number }> {
+async function cpuCell(endpoint: Target, pid: number, path: string, body: (client: number) => string, connections: number, durationSec: number): Promise<{ requests: number; usPerRequest: number }> {
   let client = 0;
   const before = cpuMs(pid);
   const result = await autocannon({
@@ -767,13 +1259,15 @@ async function cpuCell(endpoint: Endpoint, pid: number, path: string, body: (cli
   return { requests, usPerRequest: requests > 0 ? (spent * 1000) / requests : NaN };
 }
 
-async function responsesCpuCells(gateway: Endpoint, pid: number, log: (line: string) => void): Promise<CpuPair[]> {
+let cpuSerial = 0;
+
+async function responsesCpuCells(gateway: Target, pid: number, log: (line: string) => void): Promise<CpuPair[]> {
   const rounds = QUICK ? 2 : 4;
   // Quick mode keeps within its deadline on a busy machine: 1 s cells.
   const durationSec = QUICK ? 1 : 4;
   const connections = 16;
   const prompt = 'Say something short.';
-  const serial = ++runSerial;
+  const serial = ++cpuSerial;
   const pairs: Array<Omit<CpuPair, 'chatUsPerRequest' | 'responsesUsPerRequest' | 'chatRequests' | 'responsesRequests'> & { chatBody: (c: number) => string; responsesBody: (c: number) => string }> = [
     {
       state: 'stateless',
@@ -840,7 +1334,7 @@ function responsesCpuMarkdown(pairs: CpuPair[]): string[] {
 
 async function responsesCpuRun(upstream: Upstream, configPath: string, log: (line: string) => void) {
   const gw = await startGateway(configPath);
-  const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
+  const gateway: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid };
   const pairs = await responsesCpuCells(gateway, gw.child.pid!, log);
   await stopChild(gw.child);
   await stopChild(upstream.child);
@@ -897,7 +1391,7 @@ async function timed(durationMs: number, send: () => Promise<void>): Promise<{ p
   return { p50: percentile(times, 50), requests: times.length };
 }
 
-async function toolStepCell(upstream: Upstream, dir: string, direct: Endpoint, log: (line: string) => void, rounds: number): Promise<ToolStepResult> {
+async function toolStepCell(upstream: Upstream, dir: string, direct: Target, log: (line: string) => void, rounds: number): Promise<ToolStepResult> {
   const gw = await startGateway(writeGatewayConfig(dir, upstream.url, { tools: true }));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const user = { role: 'user', content: 'What time is it?' };
@@ -968,16 +1462,17 @@ function toolStepMarkdown(result: ToolStepResult): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// --profile: one CPU profile per workload, summarised.
+// --first-chunk and --profile.
 
-async function firstChunkRun(upstream: Upstream, configPath: string, direct: Endpoint, log: (line: string) => void) {
+async function firstChunkRun(upstream: Upstream, configPath: string, direct: Target, log: (line: string) => void) {
   const gw = await startGateway(configPath);
-  const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
-  await streamTiming(gateway, false, 1, 2_000, 20_000);
+  const gateway: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid };
+  const stateless: Load = { kind: 'stateless' };
+  await streamTiming(gateway, stateless, 1, 2_000, 20_000);
   const rows: string[] = ['| round | first chunk p50 g / d (added) | first content p50 g / d (added) | relay of the first content p50 g / d (added) | [DONE] p50 g / d |', '|---:|---:|---:|---:|---:|'];
   for (let round = 1; round <= 5; round++) {
-    const g = await streamTiming(gateway, false, 1, 2_000, 20_000);
-    const d = await streamTiming(direct, false, 1, 2_000, 20_000);
+    const g = await streamTiming(gateway, stateless, 1, 2_000, 20_000);
+    const d = await streamTiming(direct, stateless, 1, 2_000, 20_000);
     const cells = [
       `${fmt(g.firstChunkP50, 3)} / ${fmt(d.firstChunkP50, 3)} (+${fmt(g.firstChunkP50 - d.firstChunkP50, 3)})`,
       `${fmt(g.firstContentP50, 3)} / ${fmt(d.firstContentP50, 3)} (+${fmt(g.firstContentP50 - d.firstContentP50, 3)})`,
@@ -989,24 +1484,71 @@ async function firstChunkRun(upstream: Upstream, configPath: string, direct: End
   }
   await stopChild(gw.child);
   await stopChild(upstream.child);
-  process.stdout.write(`## first chunk at 1 connection (ms, p50 over 2 s per cell)\n\n${rows.join('\n')}\n`);
+  process.stdout.write(`## first chunk at 1 connection (ms, p50 over 2 s per cell; upstream ${PLAN.chunks} chunks)\n\n${rows.join('\n')}\n`);
 }
 
-async function profileRun(upstream: Upstream, configPath: string, direct: Endpoint, log: (line: string) => void) {
+/**
+ * --ab-node-args: two gateways, one started with the given node flags and one without, each cell
+ * run on both in turn, twice (A B A B); medians of the two. For flags that trade CPU for memory.
+ */
+async function nodeArgsRun(upstream: Upstream, configPath: string, store: Record<string, unknown>, nodeArgs: string[], log: (line: string) => void) {
+  const gateways = { without: await startGateway(configPath), with: await startGateway(configPath, { nodeArgs }) };
+  const targetOf = (gw: Gateway): Target => ({ name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => gatewayLoopDelay(gw.url) });
+  const targets = { without: targetOf(gateways.without), with: targetOf(gateways.with) };
+  // With PostgreSQL both gateways share the database: the sessions are written once, for both.
+  await seedSessions(gateways.without.stateDir, store, 'turns20', PLAN.sessions20, 20);
+  if (STORE === 'sqlite') await seedSessions(gateways.with.stateDir, store, 'turns20', PLAN.sessions20, 20);
+  const loads = { without: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load, with: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load };
+  for (const side of ['without', 'with'] as const) {
+    await targets[side].loopDelay!();
+    await cannon(targets[side], false, { kind: 'stateless' }, 16, PLAN.warmupSec);
+    await cannon(targets[side], true, { kind: 'stateless' }, 16, PLAN.warmupSec);
+  }
+  const rows: string[] = [];
+  for (const [kind, stateful, connections] of [['non-stream', false, 16], ['non-stream', false, 64], ['stream', false, 16], ['stream', false, 64], ['non-stream', true, 16], ['stream', true, 64]] as const) {
+    const results: Record<'without' | 'with', CannonResult[]> = { without: [], with: [] };
+    for (let round = 0; round < 2; round++) {
+      for (const side of ['without', 'with'] as const) results[side].push(await cannon(targets[side], kind === 'stream', stateful ? loads[side] : { kind: 'stateless' }, connections, PLAN.durationSec));
+    }
+    const median = (list: CannonResult[], pick: (r: CannonResult) => number) => percentile(list.map(pick), 50);
+    const cell = (side: 'without' | 'with') => `${fmt(median(results[side], (r) => r.rps), 0)} req/s, ${fmt(median(results[side], (r) => r.cpuPerRequestUs), 0)} µs`;
+    const name = `${kind} ${stateful ? 'stateful (20 turns)' : 'stateless'} c=${connections}`;
+    rows.push(`| ${name} | ${cell('without')} | ${cell('with')} | ${ratio(median(results.with, (r) => r.cpuPerRequestUs), median(results.without, (r) => r.cpuPerRequestUs))} |`);
+    log(`${name}: without ${cell('without')}; with ${cell('with')}`);
+  }
+  const peak = { without: procStatus(gateways.without.child.pid).hwmMB, with: procStatus(gateways.with.child.pid).hwmMB };
+  await stopChild(gateways.without.child);
+  await stopChild(gateways.with.child);
+  await stopChild(upstream.child);
+  process.stdout.write(
+    [
+      `## Gateway with and without \`${nodeArgs.join(' ')}\` (${PLAN.durationSec}s cells, A B A B, medians; upstream ${PLAN.chunks} chunks)`,
+      '',
+      `| cell | without: req/s, CPU/request | with | CPU with ÷ without |`,
+      '|---|---:|---:|---:|',
+      ...rows,
+      `| peak RSS (VmHWM) after all cells | ${fmt(peak.without, 1)} MB | ${fmt(peak.with, 1)} MB | ${ratio(peak.with, peak.without)} |`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function profileRun(upstream: Upstream, configPath: string, direct: Target, log: (line: string) => void) {
   const outDir = join(RESULTS, 'profiles');
   mkdirSync(outDir, { recursive: true });
   const durationSec = QUICK ? 3 : 10;
   const summaries: string[] = [];
+  const stateless: Load = { kind: 'stateless' };
   for (const stream of [false, true]) {
     const name = stream ? 'stream' : 'non-stream';
     const profDir = tempDir('openclaw-bench-prof-');
     const gw = await startGateway(configPath, { cpuProfDir: profDir });
-    const gateway: Endpoint = { target: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw' };
+    const gateway: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid };
     const warmStart = performance.now();
-    await cannon(gateway, stream, false, 16, 1);
+    await cannon(gateway, stream, stateless, 16, 1);
     const warmupMs = performance.now() - warmStart;
-    const result = await cannon(gateway, stream, false, 16, durationSec);
-    const d = await cannon(direct, stream, false, 16, Math.min(3, durationSec));
+    const result = await cannon(gateway, stream, stateless, 16, durationSec);
+    const d = await cannon(direct, stream, stateless, 16, Math.min(3, durationSec));
     log(`profile ${name}: gateway ${fmt(result.rps, 0)} req/s (direct ${fmt(d.rps, 0)}) over ${durationSec}s at 16 connections`);
     const code = await stopChild(gw.child, 'SIGTERM', 10_000);
     const files = readdirSync(profDir).filter((file) => file.endsWith('.cpuprofile'));

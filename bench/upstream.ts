@@ -1,7 +1,9 @@
 // A minimal OpenAI-compatible upstream for the benchmarks: pure node:http, fixed text, no parsing
 // beyond the JSON body. `POST /v1/chat/completions` answers streaming or not (as the request asks)
 // after `latencyMs`, in `chunks` content chunks `chunkDelayMs` apart. In `hold` mode a stream sends
-// the role chunk and then waits until the client closes (for the idle-streams figure).
+// the role chunk and then waits until the client closes (for the idle-streams figure); in `gate`
+// mode it sends the role chunk and waits for `POST /_bench/release`, which starts every waiting
+// stream at once (for the slow-streams figure: all of them open before the first chunk).
 //
 // Run as its own process (so it does not share an event loop with the load generator):
 //   node bench/upstream.ts [--port 0] [--latency-ms 0] [--chunks 8] [--chunk-delay-ms 0]
@@ -16,7 +18,7 @@ export interface UpstreamOptions {
   chunks: number;
   chunkDelayMs: number;
   /** `normal`: streams end with [DONE]; `hold`: role chunk, then wait for the client to close. */
-  mode: 'normal' | 'hold';
+  mode: 'normal' | 'hold' | 'gate';
 }
 
 export const DEFAULT_UPSTREAM: UpstreamOptions = { latencyMs: 0, chunks: 8, chunkDelayMs: 0, mode: 'normal' };
@@ -26,12 +28,13 @@ const WORDS = ['The ', 'quick ', 'brown ', 'fox ', 'jumps ', 'over ', 'the ', 'l
 export interface Upstream {
   server: Server;
   options: UpstreamOptions;
-  stats: { requests: number; openStreams: number; held: number };
+  stats: { requests: number; openStreams: number; held: number; gated: number };
 }
 
 export function createUpstream(initial: Partial<UpstreamOptions> = {}): Upstream {
   const options: UpstreamOptions = { ...DEFAULT_UPSTREAM, ...initial };
-  const stats = { requests: 0, openStreams: 0, held: 0 };
+  const stats = { requests: 0, openStreams: 0, held: 0, gated: 0 };
+  const gated = new Set<() => void>();
   const server = createServer((req, res) => {
     readBody(req).then(
       (raw) => route(req, res, raw),
@@ -47,6 +50,13 @@ export function createUpstream(initial: Partial<UpstreamOptions> = {}): Upstream
       return json(res, 200, options);
     }
     if (path === '/_bench/stats') return json(res, 200, stats);
+    if (path === '/_bench/release' && req.method === 'POST') {
+      const waiting = [...gated];
+      gated.clear();
+      stats.gated = 0;
+      for (const start of waiting) start();
+      return json(res, 200, { released: waiting.length });
+    }
     if (path === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'bench', object: 'model', created: 0, owned_by: 'bench' }] });
     if (path !== '/v1/chat/completions' || req.method !== 'POST') return json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
     stats.requests++;
@@ -99,17 +109,25 @@ export function createUpstream(initial: Partial<UpstreamOptions> = {}): Upstream
       return;
     }
 
-    const chunk = (delta: object, finish: string | null) =>
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`;
+    // Built by concatenation around the one part that changes: with thousands of slow streams the
+    // upstream writes 100,000 chunks a second and must not be what the figure measures.
+    const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"choices":[{"index":0,"delta":`;
+    const chunk = (delta: object, finish: string | null) => `${head}${JSON.stringify(delta)},"finish_reason":${finish === null ? 'null' : `"${finish}"`},"logprobs":null}]}\n\n`;
     const mode = options.mode;
     const chunkDelayMs = options.chunkDelayMs;
     const includeUsage = body.stream_options?.include_usage === true;
     let closed = false;
+    /** Sends the next chunk (set once the stream has begun). */
+    let next: () => void = () => undefined;
+    // Released streams start at a random point of their first interval, as independent streams
+    // would be, rather than all in the same instant.
+    const start = () => (chunkDelayMs > 0 ? setTimeout(next, Math.random() * chunkDelayMs) : next());
     stats.openStreams++;
     res.on('close', () => {
       closed = true;
       stats.openStreams--;
       if (mode === 'hold') stats.held--;
+      if (gated.delete(start)) stats.gated--;
     });
     after(options.latencyMs, () => {
       if (closed) return;
@@ -120,7 +138,7 @@ export function createUpstream(initial: Partial<UpstreamOptions> = {}): Upstream
         return; // until the client goes away
       }
       let i = 0;
-      const next = () => {
+      next = () => {
         if (closed) return;
         if (i < chunks) {
           // The first content chunk carries the wall-clock time it was sent ("@<epoch ms> "), so a
@@ -137,6 +155,11 @@ export function createUpstream(initial: Partial<UpstreamOptions> = {}): Upstream
         if (includeUsage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
         res.end('data: [DONE]\n\n');
       };
+      if (mode === 'gate') {
+        gated.add(start);
+        stats.gated++;
+        return; // until /_bench/release
+      }
       next();
     });
   };

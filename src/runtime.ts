@@ -157,10 +157,14 @@ export class Runtime {
   private build(config: GatewayConfig): Generation {
     if (!this.serves) return new Generation(config, { mode: 'none', source: 'none' }, this.tools);
     const auth = resolveAuth(config, this.env, this.stateDir);
-    if ('generated' in auth && auth.generated) {
-      this.logger.warn({ event: 'auth.token_generated', file: auth.source }, 'no gateway token configured; generated one and stored it');
-      process.stderr.write(`\nGenerated a gateway token (stored in ${auth.source}, printed only this once):\n\n  ${auth.secret}\n\nSend it as "Authorization: Bearer <token>".\n\n`);
-    }
+    announceGeneratedToken(auth, this.logger);
     return new Generation(config, auth, this.tools);
   }
+}
+
+/** A token generated just now is printed once, on stderr (never logged). */
+export function announceGeneratedToken(auth: ReturnType<typeof resolveAuth>, logger: Logger): void {
+  if (!('generated' in auth && auth.generated)) return;
+  logger.warn({ event: 'auth.token_generated', file: auth.source }, 'no gateway token configured; generated one and stored it');
+  process.stderr.write(`\nGenerated a gateway token (stored in ${auth.source}, printed only this once):\n\n  ${auth.secret}\n\nSend it as "Authorization: Bearer <token>".\n\n`);
 }

@@ -5,18 +5,24 @@ import { resolveStateDir } from '../config/load.ts';
 import { prepareStateDir } from '../config/state-dir.ts';
 import { ConfigError } from '../errors.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
+import { ClusterAuthLimiter } from '../auth/cluster-limiter.ts';
 import type { AuthFailureLimiter } from '../auth/limiter.ts';
 import { openAuthLimiter } from '../auth/open-limiter.ts';
+import { bindRefusal } from '../auth/policy.ts';
+import { resolveAuth } from '../auth/secret.ts';
 import { createLogger, logLevel } from '../log.ts';
 import { createProcessMetrics } from '../metrics/process.ts';
+import { announceGeneratedToken } from '../runtime.ts';
 import { openSessionStore } from '../sessions/open.ts';
 import type { SessionStore } from '../sessions/store.ts';
+import { ignoreInterrupts, isWorkerProcess, leaveCluster, onStopRequest, parseWorkers, reportListening, superviseWorkers, workerId } from './gateway-supervisor.ts';
 
 interface GatewayOptions {
   port?: string;
   bind?: string;
   config?: string;
   verbose?: boolean;
+  workers?: string;
 }
 
 export function registerGatewayCommand(program: Command, env: Record<string, string | undefined>, setExit: (code: number) => void): void {
@@ -27,6 +33,7 @@ export function registerGatewayCommand(program: Command, env: Record<string, str
     .option('-b, --bind <bind>', 'loopback (127.0.0.1 and ::1), lan (0.0.0.0) or an address (default: gateway.bind, then loopback)')
     .option('-c, --config <file>', 'JSON5 config file (default: OPENCLAW_CONFIG_PATH, then ~/.openclaw/openclaw.json)')
     .option('-v, --verbose', 'debug-level logs (else LOG_LEVEL, else info)')
+    .option('-w, --workers <n>', 'worker processes serving the one port: a number, or "auto" for one per core (default: 1, no supervisor)')
     .addHelpText(
       'after',
       `
@@ -39,8 +46,9 @@ Environment:
   DATABASE_URL, REDIS_URL   conventional names for sessions.store.url / gateway.auth.rateLimit.store.url ("\${DATABASE_URL}" in the config)
   LOG_LEVEL                 fatal, error, warn, info (default), debug, trace or silent
 
-Example:
-  openclaw gateway --config examples/demo.json5 --port 18789`,
+Examples:
+  openclaw gateway --config examples/demo.json5 --port 18789
+  openclaw gateway --config examples/demo.json5 --workers auto`,
     )
     .action(async (options: GatewayOptions) => {
       setExit(await runGateway(options, env));
@@ -48,6 +56,13 @@ Example:
 }
 
 async function runGateway(options: GatewayOptions, env: Record<string, string | undefined>): Promise<number> {
+  const workers = parseWorkers(options.workers);
+  if (workers === undefined) {
+    process.stderr.write(`openclaw: --workers must be a positive integer or "auto"\n`);
+    return 2;
+  }
+  const role = workers === 1 ? 'single' : isWorkerProcess() ? 'worker' : 'supervisor';
+  if (role === 'worker') ignoreInterrupts();
   let level: string;
   try {
     level = logLevel(env, options.verbose, 'info');
@@ -55,7 +70,8 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     process.stderr.write(`openclaw: ${(error as Error).message}\n`);
     return 2;
   }
-  const logger = createLogger({ level });
+  const rootLogger = createLogger({ level });
+  const logger = role === 'single' ? rootLogger : rootLogger.child(role === 'worker' ? { worker: workerId(), pid: process.pid } : { supervisor: process.pid });
   // The state dir first: the default config file lives in it.
   const stateDir = resolveStateDir(env);
   try {
@@ -78,15 +94,33 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     process.stderr.write(`openclaw: refusing to bind ${bind} with gateway.auth.mode "none"; use a token or bind loopback\n`);
     return 2;
   }
+  if (role === 'supervisor') {
+    // What every worker would find wrong, found once; a token generated once, before the workers
+    // race to create it; the store's migrations applied once, before they all wait for them.
+    try {
+      const auth = resolveAuth(config, env, stateDir);
+      announceGeneratedToken(auth, logger);
+      const refusal = bindRefusal(auth, bind, isLoopbackBind(bind));
+      if (refusal) throw new Error(refusal);
+      await (await openSessionStore(config, stateDir, { logger })).close();
+    } catch (error) {
+      process.stderr.write(`openclaw: cannot start the gateway: ${(error as Error).message}\n`);
+      return 1;
+    }
+    return superviseWorkers({ workers, logger, graceMs: config.gateway.http.shutdownGraceMs, configPath });
+  }
   let gateway;
   let sessionStore: SessionStore | undefined;
   let authLimiter: AuthFailureLimiter | undefined;
   let announcement: string;
+  let listeningUrl: string;
   try {
     sessionStore = await openSessionStore(config, stateDir, { logger });
-    authLimiter = openAuthLimiter(config, logger);
+    // Workers count failures together in the supervisor, unless a shared store (Redis) does it.
+    authLimiter = role === 'worker' && config.gateway.auth.rateLimit.store.driver === 'memory' ? new ClusterAuthLimiter() : openAuthLimiter(config, logger);
     gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, authLimiter, processMetrics: createProcessMetrics() });
     const { url } = await gateway.listen({ port, bind });
+    listeningUrl = url;
     const { chatCompletions, responses } = config.gateway.http.endpoints;
     if (!chatCompletions.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/chat/completions is disabled; set gateway.http.endpoints.chatCompletions.enabled to true');
     if (!responses.enabled) logger.info({ event: 'endpoint.disabled' }, 'POST /v1/responses is disabled; set gateway.http.endpoints.responses.enabled to true');
@@ -97,6 +131,7 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
     process.stderr.write(`openclaw: cannot start the gateway: ${(error as Error).message}\n`);
     if (gateway) await gateway.close({ graceMs: 0 }).catch(() => undefined);
     else await Promise.all([sessionStore?.close(), authLimiter?.close?.()]).catch(() => undefined);
+    if (role === 'worker') leaveCluster(1);
     return 1;
   }
   const running = gateway;
@@ -117,13 +152,21 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
         },
       );
     };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    if (role === 'worker') onStopRequest(stop);
+    else {
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    }
   });
   // Announced only once the signal handlers are in place: whoever waits for this line may stop the
-  // gateway at once, and must get a graceful stop rather than the default (immediate) death.
-  process.stderr.write(announcement);
-  return stopped;
+  // gateway at once, and must get a graceful stop rather than the default (immediate) death. A
+  // worker tells its supervisor instead, which announces the gateway once all workers listen.
+  if (role === 'worker') reportListening(listeningUrl);
+  else process.stderr.write(announcement);
+  if (role !== 'worker') return stopped;
+  const code = await stopped;
+  leaveCluster(code);
+  return code;
 }
 
 function parsePort(raw: string | undefined, fallback: number): number | undefined {

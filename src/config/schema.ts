@@ -106,7 +106,7 @@ export const configSchema = {
                       enum: ['memory', 'redis'],
                       default: 'memory',
                       description:
-                        '`memory`: this process only. `redis`: shared by every replica, so a client locked out on one is locked out on all; while Redis is unreachable each process counts on its own (logged, and shown in `/ready`).',
+                        '`memory`: this process only (with `--workers`, all the workers of the gateway: the supervisor keeps the counts). `redis`: shared by every replica, so a client locked out on one is locked out on all; while Redis is unreachable each process counts on its own (logged, and shown in `/ready`).',
                     },
                     url: { type: 'string', minLength: 1, description: 'Redis URL (`redis://host:6379`, `rediss://` for TLS); required with driver `redis`. `"${REDIS_URL}"` reads it from the environment.' },
                   },

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { readSseEvents } from '../src/providers/sse-events.ts';
-import { createUpstreamFetch } from '../src/providers/upstream-fetch.ts';
+import { createUpstreamFetch } from './upstream-fetch.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number) => {

@@ -1,65 +1,61 @@
-import type OpenAI from 'openai';
-import type { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/types.ts';
 import { toUpstreamMessage, usageFromWire } from '../records/chat-completions.ts';
 import type { UsageRecord } from '../records/record.ts';
 import type { FinishReason, ModelRequest, Provider, ProviderEvent, TokenLogprob } from './types.ts';
 import { ProviderError } from './types.ts';
 import { readSseEvents } from './sse-events.ts';
-import { createUpstreamFetch } from './upstream-fetch.ts';
+
+/** Longest error body read from a refusing upstream: enough for its message, never a whole page. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Any upstream that speaks the OpenAI Chat Completions protocol (OpenAI, vLLM, Ollama, llama.cpp,
- * OpenRouter…), through the official SDK. Streaming is always on upstream; the run relays deltas.
- * Retries are the run's job (with fallbacks), so the SDK's own retries are off.
+ * OpenRouter…). The request goes out with undici's `request()` on a keep-alive pool of the
+ * provider's own: the openai SDK (the conformance tests' client) built each request with a third of
+ * the gateway's CPU per request in the profile, and combined abort signals per call. Streaming is
+ * always on upstream; the run relays deltas. Retries are the run's job (with fallbacks).
  */
 export class OpenAICompatibleProvider implements Provider {
-  private upstream: Promise<Upstream> | undefined;
+  private pool: Promise<Dispatcher> | undefined;
   private readonly config: ProviderConfig;
+  private readonly target: { origin: string; path: string } | undefined;
+  private readonly headers: Record<string, string>;
   readonly name: string;
 
   constructor(name: string, config: ProviderConfig) {
     this.name = name;
     this.config = config;
+    this.target = chatCompletionsTarget(config.baseUrl);
+    // Built once: every request sends the same ones, plus its request id.
+    this.headers = {
+      ...lowerCaseKeys(config.headers),
+      'content-type': 'application/json',
+      accept: 'text/event-stream, application/json',
+      authorization: `Bearer ${config.apiKey ?? 'not-needed'}`,
+    };
   }
 
   /**
-   * The SDK client and its pool, made on first use: the SDK and undici are a third of the
-   * gateway's module loading, which a gateway that has not called a provider yet does not need.
+   * The connection pool, made on first use (undici is a large part of the gateway's module
+   * loading, which a gateway that has not called a provider yet does not need). Its header and
+   * body timeouts are the provider's `timeoutMs` instead of undici's fixed 5 minutes.
    */
-  private connect(): Promise<Upstream> {
-    this.upstream ??= (async () => {
-      // One after the other, with a turn of the event loop between: each load blocks it for tens of
-      // milliseconds, and requests arriving meanwhile (probes, at start-up) get served in between.
-      const { default: OpenAIClient } = await import('openai');
-      await new Promise((resolve) => setImmediate(resolve));
-      const { Agent: Pool, fetch: fallbackFetch } = await import('undici');
-      const config = this.config;
-      // A keep-alive pool per provider; its header/body timeouts follow the provider's timeoutMs
-      // instead of Node's fixed 5 minutes.
-      const dispatcher = new Pool({
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 600_000,
-        // No cap on connections: every streaming run holds one for its whole length, and a cap
-        // queued the 129th concurrent stream behind the others (seen in the idle-streams benchmark).
-        connections: null,
-        headersTimeout: config.timeoutMs,
-        bodyTimeout: config.timeoutMs,
-      });
-      const client = new OpenAIClient({
-        baseURL: config.baseUrl,
-        apiKey: config.apiKey ?? 'not-needed',
-        defaultHeaders: config.headers,
-        timeout: config.timeoutMs,
-        maxRetries: 0,
-        // Failures surface as ProviderErrors that the run logs; the SDK's own console logging is noise.
-        logLevel: 'off',
-        fetch: createUpstreamFetch(dispatcher, fallbackFetch as unknown as typeof fetch),
-      });
-      return { client, dispatcher, sdk: OpenAIClient };
-    })();
-    this.upstream.catch(() => (this.upstream = undefined));
-    return this.upstream;
+  private connect(): Promise<Dispatcher> {
+    this.pool ??= import('undici').then(
+      ({ Agent }) =>
+        new Agent({
+          keepAliveTimeout: 30_000,
+          keepAliveMaxTimeout: 600_000,
+          // No cap on connections: every streaming run holds one for its whole length, and a cap
+          // queued the 129th concurrent stream behind the others (seen in the idle-streams benchmark).
+          connections: null,
+          headersTimeout: this.config.timeoutMs,
+          bodyTimeout: this.config.timeoutMs,
+        }),
+    );
+    this.pool.catch(() => (this.pool = undefined));
+    return this.pool;
   }
 
   async warmUp(): Promise<void> {
@@ -67,41 +63,83 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    if (!this.upstream) return;
-    const { dispatcher } = await this.upstream;
-    await dispatcher.close().catch(() => undefined);
+    if (!this.pool) return;
+    const pool = await this.pool;
+    await pool.close().catch(() => undefined);
   }
 
   async open(request: ModelRequest): Promise<AsyncIterable<ProviderEvent>> {
-    const { client, sdk } = await this.connect();
+    if (!this.target) throw new ProviderError(this.name, 'misconfigured', `Provider ${this.name} has no usable baseUrl; set models.providers.${this.name}.baseUrl.`);
+    const pool = await this.connect();
     // Reasoning is stored with each turn but goes back only to a provider configured to want it.
     const replay = { replayReasoning: this.config.replayReasoning };
-    const messages = request.messages.map((message) => toUpstreamMessage(message, replay));
-    let response: Response;
+    const body = JSON.stringify({
+      ...request.params,
+      model: request.model,
+      messages: request.messages.map((message) => toUpstreamMessage(message, replay)),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let response: Dispatcher.ResponseData;
     try {
-      // The SDK builds and sends the request and turns a failed status into its error classes;
-      // the streamed body is read here (readSseEvents) rather than through the SDK's Stream, whose
-      // per-line decoding was a third of the gateway's CPU per request in the profile.
-      response = await client.chat.completions
-        .create(
-          {
-            ...request.params,
-            model: request.model,
-            messages: messages as OpenAI.ChatCompletionMessageParam[],
-            stream: true,
-            stream_options: { include_usage: true },
-          } as OpenAI.ChatCompletionCreateParamsStreaming,
-          { signal: request.signal, headers: { 'x-request-id': request.requestId } },
-        )
-        .asResponse();
+      response = await pool.request({
+        origin: this.target.origin,
+        path: this.target.path,
+        method: 'POST',
+        headers: { ...this.headers, 'x-request-id': request.requestId },
+        body,
+        signal: request.signal,
+      });
     } catch (error) {
-      throw toProviderError(sdk, this.name, this.config, error);
+      throw this.failure(error);
     }
-    if (!response.body) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} answered without a body.`);
-    return this.events(response.body as unknown as AsyncIterable<Uint8Array>, sdk);
+    if (response.statusCode < 200 || response.statusCode >= 300) throw await this.refusal(response);
+    return this.events(response.body);
   }
 
-  private async *events(body: AsyncIterable<Uint8Array>, sdk: typeof OpenAI): AsyncGenerator<ProviderEvent> {
+  /** A response that is no completion, as the failure it stands for (its body read, boundedly, for the upstream's message). */
+  private async refusal(response: Dispatcher.ResponseData): Promise<ProviderError> {
+    const status = response.statusCode;
+    const header = (name: string) => {
+      const value = response.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const detail = await errorDetail(response.body);
+    const provider = this.name;
+    const where = displayUrl(this.config.baseUrl);
+    if (status === 429) {
+      const retryAfter = Number(header('retry-after'));
+      return new ProviderError(provider, 'rate_limited', `Provider ${provider} is rate limiting requests.`, {
+        status,
+        retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+      });
+    }
+    if (status >= 300 && status < 400) {
+      // Redirects are not followed: an API call that moved is a config to fix, and following one
+      // would resend the key to wherever it points.
+      const location = header('location');
+      return new ProviderError(provider, 'misconfigured', `Provider ${provider} (${where}) answered with a redirect (HTTP ${status}${location ? ` to ${location}` : ''}); set models.providers.${provider}.baseUrl to the address it points to.`, { status });
+    }
+    if (status === 404) {
+      return new ProviderError(
+        provider,
+        'misconfigured',
+        `Provider ${provider} has no chat completions route at ${where}/chat/completions (HTTP 404); check models.providers.${provider}.baseUrl (most servers need it to end in /v1).`,
+        { status },
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new ProviderError(provider, 'unauthorized', `Provider ${provider} refused the gateway's credentials (HTTP ${status}).`, { status });
+    }
+    if (status >= 500) return new ProviderError(provider, 'unavailable', `Provider ${provider} (${where}) failed with HTTP ${status}.`, { status });
+    return new ProviderError(provider, 'rejected', `Provider ${provider} rejected the request (HTTP ${status})${detail ? `: ${detail}` : '.'}`, { status });
+  }
+
+  private failure(error: unknown): Error {
+    return toProviderError(this.name, this.config, error);
+  }
+
+  private async *events(body: AsyncIterable<Uint8Array>): AsyncGenerator<ProviderEvent> {
     let usage: UsageRecord | undefined;
     /** By choice index. */
     const finishReasons: FinishReason[] = [];
@@ -205,7 +243,7 @@ export class OpenAICompatibleProvider implements Provider {
         if (chunk.usage && typeof chunk.usage === 'object') usage = usageFromWire(chunk.usage);
       }
     } catch (error) {
-      throw toProviderError(sdk, this.name, this.config, error);
+      throw this.failure(error);
     }
     if (finishReasons.length === 0 && !usage) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
     if (changedFields) yield { type: 'completion_fields', fields: changedFields };
@@ -243,11 +281,41 @@ interface UpstreamChunk {
   [field: string]: unknown;
 }
 
-interface Upstream {
-  client: OpenAI;
-  dispatcher: Agent;
-  /** The SDK's class, for its error classes. */
-  sdk: typeof OpenAI;
+/** `<baseUrl>/chat/completions` as an origin and a path, or undefined when baseUrl is not a URL. */
+function chatCompletionsTarget(baseUrl: string | undefined): { origin: string; path: string } | undefined {
+  if (!baseUrl) return undefined;
+  try {
+    const url = new URL(baseUrl);
+    return { origin: url.origin, path: `${url.pathname.replace(/\/+$/, '')}/chat/completions${url.search}` };
+  } catch {
+    return undefined;
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}
+
+/** The upstream's own error message from a refusal's body (OpenAI's `{error: {message}}`, or the text), shortened. */
+async function errorDetail(body: Dispatcher.ResponseData['body']): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      if (text.length < MAX_ERROR_BODY_BYTES) text += chunk.toString();
+    }
+  } catch {
+    // A body cut short still says what it said.
+  }
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    const message = typeof parsed.error === 'string' ? parsed.error : typeof parsed.error?.message === 'string' ? parsed.error.message : typeof parsed.message === 'string' ? parsed.message : undefined;
+    if (message) return message.slice(0, 500);
+  } catch {
+    // not JSON
+  }
+  return text.trim().slice(0, 300);
 }
 
 /** The provider's base URL as an operator may see it in a message: no credentials, no query. */
@@ -290,52 +358,24 @@ function connectionCause(error: unknown): string {
   return 'the connection failed';
 }
 
-export function toProviderError(sdk: typeof OpenAI, provider: string, config: ProviderConfig, error: unknown): Error {
+/** A thrown error on the way to or from the upstream as a ProviderError, worded for the operator. */
+export function toProviderError(provider: string, config: ProviderConfig, error: unknown): Error {
   if (error instanceof ProviderError) return error;
-  if (error instanceof sdk.APIUserAbortError) return error;
+  // The run's own abort (client gone, agent timeout): the run says what happened.
+  if ((error as { name?: string })?.name === 'AbortError' || (error as { code?: string })?.code === 'UND_ERR_ABORTED') return error as Error;
   const where = displayUrl(config.baseUrl);
-  if (error instanceof sdk.APIError && typeof error.status === 'number') {
-    const status = error.status;
-    if (status === 429) {
-      const retryAfter = Number(error.headers?.get?.('retry-after'));
-      return new ProviderError(provider, 'rate_limited', `Provider ${provider} is rate limiting requests.`, {
-        status,
-        retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
-      });
-    }
-    if (status >= 300 && status < 400) {
-      // The upstream client does not follow redirects (an API call that moved is a config to fix,
-      // and following one would resend the key to wherever it points).
-      const location = error.headers?.get?.('location');
-      return new ProviderError(provider, 'misconfigured', `Provider ${provider} (${where}) answered with a redirect (HTTP ${status}${location ? ` to ${location}` : ''}); set models.providers.${provider}.baseUrl to the address it points to.`, { status });
-    }
-    if (status === 404) {
-      return new ProviderError(
-        provider,
-        'misconfigured',
-        `Provider ${provider} has no chat completions route at ${where}/chat/completions (HTTP 404); check models.providers.${provider}.baseUrl (most servers need it to end in /v1).`,
-        { status },
-      );
-    }
-    if (status === 401 || status === 403) {
-      return new ProviderError(provider, 'unauthorized', `Provider ${provider} refused the gateway's credentials (HTTP ${status}).`, { status });
-    }
-    if (status >= 500) return new ProviderError(provider, 'unavailable', `Provider ${provider} (${where}) failed with HTTP ${status}.`, { status });
-    return new ProviderError(provider, 'rejected', `Provider ${provider} rejected the request (HTTP ${status}): ${error.message}`, { status });
-  }
-  if (error instanceof sdk.APIConnectionError) {
-    const timedOut = error instanceof sdk.APIConnectionTimeoutError;
-    const cause = timedOut ? `no response within models.providers.${provider}.timeoutMs (${config.timeoutMs} ms)` : connectionCause(error);
-    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} could not be reached: ${cause}.`, {}, { cause: error });
-  }
   if (error instanceof SyntaxError) {
     return new ProviderError(provider, 'malformed', `Provider ${provider} sent a response that is not valid JSON.`, {}, { cause: error });
   }
+  const code = (error as { code?: string })?.code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    const what = code === 'UND_ERR_HEADERS_TIMEOUT' ? 'no response' : 'the response stalled';
+    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} could not be reached: ${what} within models.providers.${provider}.timeoutMs (${config.timeoutMs} ms).`, {}, { cause: error });
+  }
+  if (typeof code === 'string' && (code.startsWith('UND_ERR') || code.startsWith('E') || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.startsWith('CERT_'))) {
+    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} could not be reached: ${connectionCause(error)}.`, {}, { cause: error });
+  }
   // Not the upstream's doing (a request the client made unserializable, a bug): never retried as an outage.
   if (error instanceof RangeError || error instanceof TypeError) return error;
-  const code = (error as { code?: string })?.code;
-  if (typeof code === 'string' && (code.startsWith('UND_ERR') || code.startsWith('E'))) {
-    return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} failed: ${connectionCause(error)}.`, {}, { cause: error });
-  }
   return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} failed: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
 }

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 /**
- * The `fetch` the openai SDK is given for upstream calls: undici's `request()` on the provider's
+ * A `fetch` for the openai SDK (bench/upstream-client.ts compares it with the other ways to reach an upstream): undici's `request()` on the provider's
  * keep-alive pool, answering with a small Response-shaped object whose body is undici's Node
  * stream. The SDK reads bodies as async iterables when they are, so none of WHATWG fetch's
  * machinery (Request/Response objects, web streams, a reader per chunk) runs per request; the

@@ -6,11 +6,19 @@ import type { Response } from 'express';
  * is slow. `needsDrain` says the client is not keeping up: the writer should wait for `drained()`
  * before producing more, so a slow reader never makes the gateway hold a whole reply.
  */
+/** A burst held for the end of its tick beyond this many characters counts as a full buffer. */
+const HELD_BURST_LIMIT = 64 * 1024;
+
 export class SseStream {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Inside a burst: events written in the same tick after its first one, held for one write. */
-  private corked = false;
+  /**
+   * Events written in the current tick, sent together at its end: one socket write per burst
+   * (the events parsed from one upstream read) instead of one per event. On loopback each write
+   * is a system call costing tens of microseconds, the largest single cost of a stream in the
+   * profile; holding a burst to the end of its tick delays its first event by microseconds.
+   */
+  private pending: string | undefined;
 
   private readonly res: Response;
   private readonly keepAliveMs: number;
@@ -45,13 +53,13 @@ export class SseStream {
   }
 
   get needsDrain(): boolean {
-    return this.res.writableNeedDrain;
+    return this.res.writableNeedDrain || (this.pending !== undefined && this.pending.length > HELD_BURST_LIMIT);
   }
 
   /** Resolves when the client has taken what was written (or has gone away). */
   drained(): Promise<void> {
-    if (!this.res.writableNeedDrain || this.res.destroyed) return Promise.resolve();
     this.flush();
+    if (!this.res.writableNeedDrain || this.res.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.res.off('drain', done);
@@ -69,36 +77,39 @@ export class SseStream {
     if (done) this.write('data: [DONE]\n\n');
     this.closed = true;
     clearTimeout(this.timer);
-    // Uncorked before end(): Node drops chunked data still corked in a response when it ends.
-    this.flush();
-    this.res.end();
+    // What is still held leaves with the end of the response, in the same write.
+    const last = this.pending;
+    this.pending = undefined;
+    if (this.res.writableEnded) return;
+    if (last === undefined) this.res.end();
+    else this.res.end(last);
   }
 
   /** Stops the keep-alive without writing (the client went away). */
   abandon(): void {
     this.closed = true;
     clearTimeout(this.timer);
-    this.flush();
+    this.pending = undefined;
   }
 
   private write(text: string): void {
     if (this.closed || this.res.writableEnded) return;
-    this.res.write(text);
-    if (!this.corked) {
-      // The first event of a burst leaves at once (time to first token); the rest of the events
-      // parsed from the same upstream read go out together at the end of the tick, one write
-      // instead of a syscall each (the profile's largest single cost on streams).
-      this.corked = true;
-      this.res.cork();
-      process.nextTick(() => this.flush());
+    if (this.pending === undefined) {
+      this.pending = text;
+      process.nextTick(this.flushLater);
+    } else {
+      this.pending += text;
     }
     this.arm();
   }
 
+  private readonly flushLater = () => this.flush();
+
   private flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.res.uncork();
+    const text = this.pending;
+    if (text === undefined) return;
+    this.pending = undefined;
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(text);
   }
 
   private arm(): void {

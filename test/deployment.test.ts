@@ -79,8 +79,9 @@ describe('Dockerfile', () => {
       }
     }
     const installed = readdirSync(join(workdir, 'node_modules'));
-    expect(installed).toEqual(expect.arrayContaining(['express', 'openai', 'swagger-ui-dist']));
-    for (const devOnly of ['vitest', 'typescript', '@redocly', 'playwright-core', '@hey-api']) expect(installed).not.toContain(devOnly);
+    expect(installed).toEqual(expect.arrayContaining(['express', 'undici', 'swagger-ui-dist']));
+    // The openai SDK is the tests' client only: the upstream hop uses undici.
+    for (const devOnly of ['vitest', 'typescript', '@redocly', 'playwright-core', '@hey-api', 'openai']) expect(installed).not.toContain(devOnly);
 
     const port = await freePort();
     const runEnv = { ...env, PATH: SYSTEM_PATH, HOME: homeFor(uid), OPENCLAW_GATEWAY_PORT: String(port) };

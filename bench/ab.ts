@@ -3,7 +3,7 @@
 // whatever else the machine is doing falls on both alike. For a change to the hot path on a shared,
 // noisy machine, where two `--first-chunk` runs minutes apart differ more than the change could.
 //
-//   node bench/ab.ts <checkout A> <checkout B> [requests per side, default 3000]
+//   node bench/ab.ts <checkout A> <checkout B> [requests per side, default 3000] [--non-stream]
 //
 // Prints, per side: request sent → first `data:` event (first chunk) and → first non-empty content
 // delta (first content), p50 and p90; and the gateway process's CPU time per request (from
@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const [checkoutA, checkoutB, perSide = '3000'] = process.argv.slice(2);
+const NON_STREAM = process.argv.includes('--non-stream');
+const [checkoutA, checkoutB, perSide = '3000'] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 if (!checkoutA || !checkoutB) {
   console.error('usage: node bench/ab.ts <checkout A> <checkout B> [requests per side]');
   process.exit(2);
@@ -81,7 +82,8 @@ function cpuMs(pid: number): number {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-const body = JSON.stringify({ model: 'openclaw', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+// Non-streaming: "first chunk" and "first content" are both the whole answer's first bytes.
+const body = JSON.stringify({ model: 'openclaw', stream: !NON_STREAM, messages: [{ role: 'user', content: 'hi' }] });
 
 function timeOne(port: number): Promise<[firstChunk: number, firstContent: number]> {
   return new Promise((done, fail) => {
@@ -96,7 +98,7 @@ function timeOne(port: number): Promise<[firstChunk: number, firstContent: numbe
         res.on('data', (data: string) => {
           const now = process.hrtime.bigint();
           firstChunk ??= now;
-          if (!firstContent) {
+          if (!firstContent && !NON_STREAM) {
             seen += data;
             if (/"content":"[^"]/.test(seen)) firstContent = now;
           }

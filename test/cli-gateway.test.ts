@@ -72,7 +72,7 @@ describe('openclaw gateway', () => {
       expect((await res.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'endpoint_disabled' });
     }
     // Log lines are written in batches, so the line may follow the response by a moment.
-    await first.waitFor('"http.request"');
+    while (!first.stdout().includes('"http.request"') && first.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
     const request = JSON.parse(first.stdout().split('\n').find((line) => line.includes('"http.request"'))!);
     expect(request).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 404 });
     expect(request.requestId).toBeTruthy();

@@ -313,6 +313,27 @@ describe('WebSocket frames', () => {
     expect((await client.request(1, 'health')).ok).toBe(true);
     client.ws.close();
   });
+
+  it('keeps a peer whose pong arrived while the gateway’s event loop was stalled', async () => {
+    gw = await startTestGateway({ gateway: { ws: { heartbeatIntervalMs: 100 } } });
+    const client = new Client(gw.url, bearer);
+    let pings = 0;
+    let stalled = false;
+    client.ws.on('ping', () => {
+      pings++;
+      if (stalled) return;
+      stalled = true;
+      // The client has already answered (ws sends the pong before emitting 'ping'); the gateway
+      // shares this process, so blocking here stalls it past its next heartbeat with the pong
+      // unread.
+      const until = performance.now() + 250;
+      while (performance.now() < until);
+    });
+    await client.opened;
+    await waitUntil(() => pings >= 4 || client.ws.readyState !== WebSocket.OPEN);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    client.ws.close();
+  });
 });
 
 describe('one port, shutdown', () => {

@@ -146,8 +146,14 @@ export class WsGateway {
     const { heartbeatIntervalMs } = this.settings();
     conn.heartbeat = setInterval(() => {
       if (!conn.alive) {
-        logger.info({ event: 'ws.heartbeat_timeout', connectionId: conn.id }, 'WebSocket peer stopped answering pings');
-        ws.terminate();
+        // After a stall of the event loop, this timer runs before the loop has read what arrived
+        // meanwhile (timers come before I/O in a loop turn): the verdict waits for that read, so a
+        // peer whose pong is already here is not dropped for the gateway's own delay.
+        setImmediate(() => {
+          if (conn.alive || ws.readyState !== ws.OPEN) return;
+          logger.info({ event: 'ws.heartbeat_timeout', connectionId: conn.id }, 'WebSocket peer stopped answering pings');
+          ws.terminate();
+        });
         return;
       }
       conn.alive = false;

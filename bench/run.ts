@@ -56,6 +56,10 @@ const { values: flags } = parseArgs({
     'responses-cpu': { type: 'boolean', default: false },
     /** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
     store: { type: 'string', default: 'sqlite' },
+    /** Only the stateful cost: stateless against 20-turn CPU per request at 16 connections, interleaved, and the 10,000-turn cells, with the loop delay at 1 ms resolution (with --profile: a CPU profile of the stateful cells). */
+    'stateful-only': { type: 'boolean', default: false },
+    /** Rounds of the --stateful-only cells (default 3). */
+    rounds: { type: 'string' },
   },
 });
 const QUICK = flags.quick!;
@@ -67,6 +71,7 @@ const SLOW_ONLY = flags['slow-only']!;
 const TOOL_STEP = flags['tool-step']!;
 const RESPONSES_CPU = flags['responses-cpu']!;
 const STORE = flags.store!;
+const STATEFUL_ONLY = flags['stateful-only']!;
 if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error('--store must be sqlite or postgres');
 const POSTGRES_ADMIN_URL = process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -321,7 +326,7 @@ interface Gateway {
   stderr(): string;
 }
 
-async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[] } = {}): Promise<Gateway> {
+async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<Gateway> {
   const port = await freePort();
   const stateDir = options.stateDir ?? tempDir('openclaw-bench-state-');
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (e.g. --max-semi-space-size=8).
@@ -334,7 +339,7 @@ async function startGateway(configPath: string, options: { cpuProfDir?: string; 
     spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1', ...workerArgs], {
       // Logs (one JSON line per request) go nowhere: the gateway still formats them, as in production.
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: undefined, OPENCLAW_GATEWAY_TOKEN: undefined },
+      env: { ...process.env, ...options.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: undefined, OPENCLAW_GATEWAY_TOKEN: undefined },
     }),
   );
   child.stderr!.on('data', (data: Buffer) => {
@@ -746,6 +751,7 @@ async function main() {
   log(`session store: ${STORE}`);
   const direct: Target = { name: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench', pid: () => upstream.child.pid };
 
+  if (STATEFUL_ONLY) return statefulRun(upstream, configPath, store, log);
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
   if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, store, AB_NODE_ARGS, log);
@@ -1571,6 +1577,96 @@ async function profileRun(upstream: Upstream, configPath: string, direct: Target
   const text = summaries.join('\n\n');
   writeFileSync(join(outDir, 'summary.md'), `${text}\n`);
   process.stdout.write(`${text}\n`);
+}
+
+/** The gateway's loop delay at 1 ms resolution since the previous ask (bench/loop-probe.mjs, preloaded). */
+async function probeLoopDelay(file: string): Promise<LoopDelay | undefined> {
+  rmSync(file, { force: true });
+  writeFileSync(`${file}.ask`, '');
+  for (const until = performance.now() + 2_000; performance.now() < until; await sleep(5)) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as LoopDelay;
+    } catch {
+      // not written yet
+    }
+  }
+  return undefined;
+}
+
+/**
+ * --stateful-only: what a stored session costs. Stateless and 20-turn non-streaming cells at 16
+ * connections alternate for a few rounds (CPU per request, medians), then the 10,000-turn cells at 1
+ * and 16 connections; the loop delay at 1 ms resolution throughout. With --profile the gateway runs
+ * under --cpu-prof and the profile of the stateful rounds is summarised.
+ */
+async function statefulRun(upstream: Upstream, configPath: string, store: Record<string, unknown>, log: (line: string) => void) {
+  const rounds = flags.rounds ? positive(flags.rounds, '--rounds') : 3;
+  const probeFile = join(tempDir('openclaw-bench-loop-'), 'loop.json');
+  const profDir = PROFILE ? tempDir('openclaw-bench-prof-') : undefined;
+  const gw = await startGateway(configPath, { nodeArgs: ['--import', join(ROOT, 'bench', 'loop-probe.mjs')], env: { BENCH_LOOP_PROBE_FILE: probeFile }, cpuProfDir: profDir });
+  const spawnedAt = performance.now() - gw.firstCompletionMs;
+  const gateway: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => probeLoopDelay(probeFile) };
+  const sessions20: Load = { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } };
+  const longSessions: Load = { kind: 'per-connection', name: 'turns10k', sessions: 16 };
+  const seed20 = await seedSessions(gw.stateDir, store, 'turns20', PLAN.sessions20, 20);
+  const seedLong = await seedSessions(gw.stateDir, store, 'turns10k', 16, PLAN.longSessionTurns);
+  log(`seeded ${PLAN.sessions20} × 20 turns (${fmt(seed20, 0)} ms), 16 × ${PLAN.longSessionTurns} turns (${fmt(seedLong, 0)} ms)`);
+  await cannon(gateway, false, { kind: 'stateless' }, 16, 3);
+  await cannon(gateway, false, sessions20, 16, 2);
+  const results: Record<'stateless' | 'stateful', CannonResult[]> = { stateless: [], stateful: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const state of round % 2 ? (['stateful', 'stateless'] as const) : (['stateless', 'stateful'] as const)) {
+      const r = await cannon(gateway, false, state === 'stateful' ? sessions20 : { kind: 'stateless' }, 16, PLAN.durationSec);
+      results[state].push(r);
+      log(`round ${round + 1} ${state} c=16: ${fmt(r.rps, 0)} req/s, ${fmt(r.cpuPerRequestUs, 0)} µs CPU/req, loop delay p99 ${fmt(r.loopDelay?.p99Ms)} ms max ${fmt(r.loopDelay?.maxMs, 1)} ms${r.non2xx + r.errors ? ` (${r.non2xx + r.errors} failed)` : ''}`);
+    }
+  }
+  const median = (list: CannonResult[], pick: (r: CannonResult) => number | undefined) => percentile(list.map(pick).filter((v): v is number => v !== undefined), 50);
+  const rows: string[] = [];
+  const row = (name: string, list: CannonResult[]) =>
+    rows.push(`| ${name} | ${fmt(median(list, (r) => r.rps), 0)} | ${fmt(median(list, (r) => r.cpuPerRequestUs), 0)} | ${fmt(median(list, (r) => r.loopDelay?.p50Ms))} / ${fmt(median(list, (r) => r.loopDelay?.p99Ms))} / ${fmt(Math.max(...list.map((r) => r.loopDelay?.maxMs ?? NaN)), 1)} |`);
+  row(`stateless, 16 conns (${rounds} rounds)`, results.stateless);
+  row(`20 turns, 16 conns (${rounds} rounds)`, results.stateful);
+  const ratioText = ratio(median(results.stateful, (r) => r.cpuPerRequestUs), median(results.stateless, (r) => r.cpuPerRequestUs));
+  // With --profile: one longer stateful cell, the only stretch of the profile summarised.
+  const profiled = { from: performance.now(), until: 0, seconds: 10, requests: 0 };
+  if (profDir) profiled.requests = (await cannon(gateway, false, sessions20, 16, profiled.seconds)).requests;
+  profiled.until = performance.now();
+  for (const [load, connections, name] of [
+    [sessions20, 1, '20 turns, 1 conn'],
+    [{ kind: 'stateless' }, 1, 'stateless, 1 conn'],
+    [longSessions, 1, `${int(PLAN.longSessionTurns)} turns, 1 conn`],
+    [longSessions, 16, `${int(PLAN.longSessionTurns)} turns, 16 conns`],
+  ] as Array<[Load, number, string]>) {
+    const r = await cannon(gateway, false, load, connections, PLAN.durationSec);
+    row(name, [r]);
+    log(`${name}: ${fmt(r.rps, 0)} req/s, ${fmt(r.cpuPerRequestUs, 0)} µs CPU/req, loop delay p99 ${fmt(r.loopDelay?.p99Ms)} ms max ${fmt(r.loopDelay?.maxMs, 1)} ms${r.non2xx + r.errors ? ` (${r.non2xx + r.errors} failed)` : ''}`);
+  }
+  await stopChild(gw.child, 'SIGTERM', 10_000);
+  await stopChild(upstream.child);
+  const text = [
+    `## Stateful cost (${STORE}; non-streaming; ${PLAN.durationSec}s cells; upstream ${PLAN.chunks} chunks)`,
+    '',
+    `Stateful ÷ stateless gateway CPU per request at 16 connections (medians): **${ratioText}**`,
+    '',
+    'Loop delay: `monitorEventLoopDelay({ resolution: 1 })` in the gateway (bench/loop-probe.mjs): each sample is the time between two 1 ms timer runs, so an idle loop reads ≈1.1 ms; a block of B ms reads ≈1 + B ms.',
+    '',
+    '| cell | req/s | CPU µs/req | loop delay p50 / p99 / max (ms) |',
+    '|---|---:|---:|---:|',
+    ...rows,
+    '',
+  ];
+  if (profDir) {
+    const files = readdirSync(profDir).filter((file) => file.endsWith('.cpuprofile'));
+    if (files.length) {
+      const target = join(RESULTS, 'profiles', 'gateway-stateful-16c.cpuprofile');
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, readFileSync(join(profDir, files[0])));
+      const summary = summariseProfile(JSON.parse(readFileSync(target, 'utf8')), ROOT, { skipMs: profiled.from - spawnedAt, untilMs: profiled.until - spawnedAt });
+      text.push(`### CPU profile of a ${profiled.seconds}s 20-turn cell at 16 connections (${profiled.requests} requests): ${target.slice(ROOT.length + 1)}`, '', formatProfileSummary(summary, profiled.requests), '');
+    }
+  }
+  process.stdout.write(`${text.join('\n')}\n`);
 }
 
 main()

@@ -119,6 +119,7 @@ export class SqliteSessionStore implements SessionStore {
   private closed = false;
   private readonly leases: SessionLeases;
   private readonly stmt: Record<
+    | 'tailJoined'
     | 'tail'
     | 'tailBefore'
     | 'all'
@@ -138,14 +139,16 @@ export class SqliteSessionStore implements SessionStore {
     | 'deleteSession'
     | 'deleteSessionResponses'
     | 'staleSessions'
-    | 'lockRow'
     | 'takeLock'
     | 'renewLock'
     | 'releaseLock'
     | 'putResponse'
     | 'getResponse'
     | 'deleteResponse'
-    | 'ping',
+    | 'ping'
+    | 'begin'
+    | 'commit'
+    | 'rollback',
     StatementSync
   >;
 
@@ -182,6 +185,12 @@ export class SqliteSessionStore implements SessionStore {
     this.db = db;
     const columns = 'key, agent_id, created_at, updated_at, turn_count, message_count';
     this.stmt = {
+      // The position and the tail as one JSON array text, in one statement: one row crosses into
+      // JavaScript and one JSON.parse reads the lot, instead of a row object and a parse per message.
+      tailJoined: db.prepare(
+        `SELECT (SELECT message_count FROM sessions WHERE key = ?1) AS total, count(*) AS n, min(format) AS lo, max(format) AS hi, group_concat(message, ',' ORDER BY seq) AS body
+           FROM (SELECT seq, message, format FROM messages WHERE session_key = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3)`,
+      ),
       tail: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? ORDER BY seq DESC LIMIT ?'),
       tailBefore: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
       all: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? ORDER BY seq ASC'),
@@ -201,8 +210,10 @@ export class SqliteSessionStore implements SessionStore {
       deleteSession: db.prepare('DELETE FROM sessions WHERE key = ?'),
       deleteSessionResponses: db.prepare('DELETE FROM responses WHERE session_key = ?'),
       staleSessions: db.prepare('SELECT key FROM sessions WHERE updated_at < ?'),
-      lockRow: db.prepare('SELECT owner, expires_at FROM session_locks WHERE key = ?'),
-      takeLock: db.prepare('INSERT INTO session_locks (key, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at'),
+      // Taken when free, lapsed or already ours: one statement is atomic on its own, so no transaction around it.
+      takeLock: db.prepare(
+        'INSERT INTO session_locks (key, owner, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE session_locks.owner = excluded.owner OR session_locks.expires_at <= ?4',
+      ),
       renewLock: db.prepare('UPDATE session_locks SET expires_at = ? WHERE key = ? AND owner = ?'),
       releaseLock: db.prepare('DELETE FROM session_locks WHERE key = ? AND owner = ?'),
       putResponse: db.prepare(
@@ -211,15 +222,12 @@ export class SqliteSessionStore implements SessionStore {
       getResponse: db.prepare('SELECT * FROM responses WHERE id = ?'),
       deleteResponse: db.prepare('DELETE FROM responses WHERE id = ?'),
       ping: db.prepare('SELECT 1 AS ok'),
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
     };
     const backend: LeaseBackend = {
-      tryAcquire: async (key, owner, now, expiresAt) =>
-        this.transaction(() => {
-          const row = this.stmt.lockRow.get(key) as { owner: string; expires_at: number } | undefined;
-          if (row && row.owner !== owner && Number(row.expires_at) > now) return false;
-          this.stmt.takeLock.run(key, owner, expiresAt);
-          return true;
-        }),
+      tryAcquire: async (key, owner, now, expiresAt) => Number(this.stmt.takeLock.run(key, owner, expiresAt, now).changes) > 0,
       renew: async (key, owner, expiresAt) => (this.closed ? false : Number(this.stmt.renewLock.run(expiresAt, key, owner).changes) > 0),
       release: async (key, owner) => {
         if (!this.closed) this.stmt.releaseLock.run(key, owner);
@@ -236,17 +244,29 @@ export class SqliteSessionStore implements SessionStore {
   async loadTranscript(key: string, options: LoadOptions = {}): Promise<Transcript> {
     this.assertOpen();
     const { lastMessages: limit, before } = options;
-    const session = this.stmt.session.get(key) as Row | undefined;
-    const total = session ? Number(session.message_count) : 0;
-    const position = before === undefined ? total : Math.min(before, total);
-    let rows: Row[];
-    if (limit !== undefined) {
-      if (!(limit > 0)) return { messages: [], position };
-      rows = (before === undefined ? this.stmt.tail.all(key, Math.floor(limit)) : this.stmt.tailBefore.all(key, before, Math.floor(limit))).reverse();
-    } else {
-      rows = before === undefined ? this.stmt.all.all(key) : this.stmt.allBefore.all(key, before);
+    if (limit !== undefined && !(limit > 0)) {
+      const total = Number((this.stmt.session.get(key) as Row | undefined)?.message_count ?? 0);
+      return { messages: [], position: before === undefined ? total : Math.min(before, total) };
     }
-    return { messages: rows.map((row) => decodeMessage(key, row)), position };
+    // SQLite: a negative LIMIT is no limit.
+    const joined = this.stmt.tailJoined.get(key, before ?? Number.MAX_SAFE_INTEGER, limit === undefined ? -1 : Math.floor(limit)) as Row;
+    const total = Number(joined.total ?? 0);
+    const position = before === undefined ? total : Math.min(before, total);
+    if (Number(joined.n) === 0) return { messages: [], position };
+    if (Number(joined.lo) === RECORD_VERSION && Number(joined.hi) === RECORD_VERSION) {
+      try {
+        return { messages: JSON.parse(`[${String(joined.body)}]`) as MessageRecord[], position };
+      } catch {
+        // A message that is not JSON: read row by row below, which names it.
+      }
+    }
+    return { messages: this.loadRows(key, limit, before).map((row) => decodeMessage(key, row)), position };
+  }
+
+  /** The tail as rows, oldest first: for messages that need more than one parse (older formats, damage). */
+  private loadRows(key: string, limit: number | undefined, before: number | undefined): Row[] {
+    if (limit !== undefined) return (before === undefined ? this.stmt.tail.all(key, Math.floor(limit)) : this.stmt.tailBefore.all(key, before, Math.floor(limit))).reverse() as Row[];
+    return (before === undefined ? this.stmt.all.all(key) : this.stmt.allBefore.all(key, before)) as Row[];
   }
 
   async appendTurn(key: string, turn: TurnRecord, options: AppendOptions): Promise<number> {
@@ -256,7 +276,8 @@ export class SqliteSessionStore implements SessionStore {
     const meta = JSON.stringify(turn.meta);
     const response = options.response ? encodeResponse(options.response) : undefined;
     const now = Date.now();
-    return this.transaction(() => {
+    const lockOwner = options.lock ? this.leases.ownerOf(options.lock) : undefined;
+    const appended = this.transaction(() => {
       const existing = this.stmt.session.get(key) as Row | undefined;
       const position = existing ? Number(existing.message_count) : 0;
       if (position !== options.expectedPosition) throw new SessionConflictError(key, options.expectedPosition, position);
@@ -267,8 +288,12 @@ export class SqliteSessionStore implements SessionStore {
       this.stmt.insertTurn.run(key, number, position, meta);
       this.stmt.bumpSession.run(number, seq, now, key);
       if (response) this.stmt.putResponse.run(...response);
+      // The run's last write: its lease goes with it (one commit fewer per run).
+      if (lockOwner !== undefined) this.stmt.releaseLock.run(key, lockOwner);
       return seq;
     });
+    if (lockOwner !== undefined) this.leases.leaseDropped(options.lock!);
+    return appended;
   }
 
   async listTurns(key: string, options: { lastTurns?: number } = {}): Promise<StoredTurn[]> {
@@ -387,13 +412,13 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   private transaction<T>(work: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    this.stmt.begin.run();
     try {
       const result = work();
-      this.db.exec('COMMIT');
+      this.stmt.commit.run();
       return result;
     } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      if (this.db.isTransaction) this.stmt.rollback.run();
       throw error;
     }
   }

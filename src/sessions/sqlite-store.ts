@@ -119,11 +119,7 @@ export class SqliteSessionStore implements SessionStore {
   private closed = false;
   private readonly leases: SessionLeases;
   private readonly stmt: Record<
-    | 'tailJoined'
-    | 'tail'
-    | 'tailBefore'
-    | 'all'
-    | 'allBefore'
+    | 'tailArrays'
     | 'session'
     | 'insertSession'
     | 'insertMessage'
@@ -185,16 +181,8 @@ export class SqliteSessionStore implements SessionStore {
     this.db = db;
     const columns = 'key, agent_id, created_at, updated_at, turn_count, message_count';
     this.stmt = {
-      // The position and the tail as one JSON array text, in one statement: one row crosses into
-      // JavaScript and one JSON.parse reads the lot, instead of a row object and a parse per message.
-      tailJoined: db.prepare(
-        `SELECT (SELECT message_count FROM sessions WHERE key = ?1) AS total, count(*) AS n, min(format) AS lo, max(format) AS hi, group_concat(message, ',' ORDER BY seq) AS body
-           FROM (SELECT seq, message, format FROM messages WHERE session_key = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3)`,
-      ),
-      tail: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? ORDER BY seq DESC LIMIT ?'),
-      tailBefore: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-      all: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? ORDER BY seq ASC'),
-      allBefore: db.prepare('SELECT seq, message, format FROM messages WHERE session_key = ? AND seq < ? ORDER BY seq ASC'),
+      // Rows as arrays (no object per row) of the two columns a replay needs, newest first.
+      tailArrays: db.prepare('SELECT message, format, seq FROM messages WHERE session_key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
       session: db.prepare(`SELECT ${columns} FROM sessions WHERE key = ?`),
       insertSession: db.prepare('INSERT INTO sessions (key, agent_id, created_at, updated_at, turn_count, message_count) VALUES (?, ?, ?, ?, 0, 0)'),
       insertMessage: db.prepare('INSERT INTO messages (session_key, seq, turn, message, format) VALUES (?, ?, ?, ?, ?)'),
@@ -226,6 +214,7 @@ export class SqliteSessionStore implements SessionStore {
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
     };
+    this.stmt.tailArrays.setReturnArrays(true);
     const backend: LeaseBackend = {
       tryAcquire: async (key, owner, now, expiresAt) => Number(this.stmt.takeLock.run(key, owner, expiresAt, now).changes) > 0,
       renew: async (key, owner, expiresAt) => (this.closed ? false : Number(this.stmt.renewLock.run(expiresAt, key, owner).changes) > 0),
@@ -244,29 +233,18 @@ export class SqliteSessionStore implements SessionStore {
   async loadTranscript(key: string, options: LoadOptions = {}): Promise<Transcript> {
     this.assertOpen();
     const { lastMessages: limit, before } = options;
-    if (limit !== undefined && !(limit > 0)) {
-      const total = Number((this.stmt.session.get(key) as Row | undefined)?.message_count ?? 0);
-      return { messages: [], position: before === undefined ? total : Math.min(before, total) };
-    }
-    // SQLite: a negative LIMIT is no limit.
-    const joined = this.stmt.tailJoined.get(key, before ?? Number.MAX_SAFE_INTEGER, limit === undefined ? -1 : Math.floor(limit)) as Row;
-    const total = Number(joined.total ?? 0);
+    const session = this.stmt.session.get(key) as Row | undefined;
+    const total = session ? Number(session.message_count) : 0;
     const position = before === undefined ? total : Math.min(before, total);
-    if (Number(joined.n) === 0) return { messages: [], position };
-    if (Number(joined.lo) === RECORD_VERSION && Number(joined.hi) === RECORD_VERSION) {
-      try {
-        return { messages: JSON.parse(`[${String(joined.body)}]`) as MessageRecord[], position };
-      } catch {
-        // A message that is not JSON: read row by row below, which names it.
-      }
+    if (limit !== undefined && !(limit > 0)) return { messages: [], position };
+    // SQLite: a negative LIMIT is no limit.
+    const rows = this.stmt.tailArrays.all(key, before ?? Number.MAX_SAFE_INTEGER, limit === undefined ? -1 : Math.floor(limit)) as unknown as Array<[string, number, number]>;
+    const messages = new Array<MessageRecord>(rows.length);
+    for (let i = 0, last = rows.length - 1; i <= last; i++) {
+      const [text, format, seq] = rows[i];
+      messages[last - i] = format === RECORD_VERSION ? parseRecord(key, text, seq) : decodeMessage(key, { message: text, format, seq });
     }
-    return { messages: this.loadRows(key, limit, before).map((row) => decodeMessage(key, row)), position };
-  }
-
-  /** The tail as rows, oldest first: for messages that need more than one parse (older formats, damage). */
-  private loadRows(key: string, limit: number | undefined, before: number | undefined): Row[] {
-    if (limit !== undefined) return (before === undefined ? this.stmt.tail.all(key, Math.floor(limit)) : this.stmt.tailBefore.all(key, before, Math.floor(limit))).reverse() as Row[];
-    return (before === undefined ? this.stmt.all.all(key) : this.stmt.allBefore.all(key, before)) as Row[];
+    return { messages, position };
   }
 
   async appendTurn(key: string, turn: TurnRecord, options: AppendOptions): Promise<number> {
@@ -438,6 +416,14 @@ function encodeResponse(response: StoredResponse): [string, string, string, numb
     JSON.stringify(response.meta),
     JSON.stringify(response.extra),
   ];
+}
+
+function parseRecord(key: string, text: string, seq: number): MessageRecord {
+  try {
+    return JSON.parse(text) as MessageRecord;
+  } catch (error) {
+    throw new SessionCorruptError(key, `its stored message #${seq} is not valid JSON`, error);
+  }
 }
 
 function decodeMessage(key: string, row: Row): MessageRecord {

@@ -1628,10 +1628,13 @@ async function statefulRun(upstream: Upstream, configPath: string, store: Record
   row(`stateless, 16 conns (${rounds} rounds)`, results.stateless);
   row(`20 turns, 16 conns (${rounds} rounds)`, results.stateful);
   const ratioText = ratio(median(results.stateful, (r) => r.cpuPerRequestUs), median(results.stateless, (r) => r.cpuPerRequestUs));
-  // With --profile: one longer stateful cell, the only stretch of the profile summarised.
-  const profiled = { from: performance.now(), until: 0, seconds: 10, requests: 0 };
-  if (profDir) profiled.requests = (await cannon(gateway, false, sessions20, 16, profiled.seconds)).requests;
-  profiled.until = performance.now();
+  // With --profile: one longer cell of each, the only stretches of the profile summarised.
+  const profiled: Array<{ state: 'stateless' | 'stateful'; from: number; until: number; requests: number }> = [];
+  for (const state of profDir ? (['stateless', 'stateful'] as const) : []) {
+    const from = performance.now();
+    const r = await cannon(gateway, false, state === 'stateful' ? sessions20 : { kind: 'stateless' }, 16, 10);
+    profiled.push({ state, from, until: performance.now(), requests: r.requests });
+  }
   for (const [load, connections, name] of [
     [sessions20, 1, '20 turns, 1 conn'],
     [{ kind: 'stateless' }, 1, 'stateless, 1 conn'],
@@ -1662,8 +1665,12 @@ async function statefulRun(upstream: Upstream, configPath: string, store: Record
       const target = join(RESULTS, 'profiles', 'gateway-stateful-16c.cpuprofile');
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, readFileSync(join(profDir, files[0])));
-      const summary = summariseProfile(JSON.parse(readFileSync(target, 'utf8')), ROOT, { skipMs: profiled.from - spawnedAt, untilMs: profiled.until - spawnedAt });
-      text.push(`### CPU profile of a ${profiled.seconds}s 20-turn cell at 16 connections (${profiled.requests} requests): ${target.slice(ROOT.length + 1)}`, '', formatProfileSummary(summary, profiled.requests), '');
+      const profile = JSON.parse(readFileSync(target, 'utf8'));
+      for (const window of profiled) {
+        const summary = summariseProfile(profile, ROOT, { skipMs: window.from - spawnedAt, untilMs: window.until - spawnedAt });
+        writeFileSync(join(RESULTS, 'profiles', `gateway-${window.state}-16c.summary.json`), `${JSON.stringify(summary, null, 2)}\n`);
+        text.push(`### CPU profile, a 10s ${window.state === 'stateful' ? '20-turn' : 'stateless'} cell at 16 connections (${window.requests} requests): ${target.slice(ROOT.length + 1)}`, '', formatProfileSummary(summary, window.requests), '');
+      }
     }
   }
   process.stdout.write(`${text.join('\n')}\n`);

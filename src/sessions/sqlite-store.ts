@@ -97,6 +97,33 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    description: 'turns and session leases keyed by their primary key alone (WITHOUT ROWID)',
+    // A rowid table with a primary key is two B-trees, each rewritten on every insert; keyed by
+    // the primary key alone it is one. Each run writes a lease row and a turn row: two pages less
+    // to write (and to checkpoint) per run.
+    sql: `
+      CREATE TABLE turns_v3 (
+        session_key TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        meta TEXT NOT NULL,
+        PRIMARY KEY (session_key, turn)
+      ) WITHOUT ROWID;
+      INSERT INTO turns_v3 (session_key, turn, position, meta) SELECT session_key, turn, position, meta FROM turns;
+      DROP TABLE turns;
+      ALTER TABLE turns_v3 RENAME TO turns;
+      CREATE TABLE session_locks_v3 (
+        key TEXT PRIMARY KEY NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO session_locks_v3 (key, owner, expires_at) SELECT key, owner, expires_at FROM session_locks;
+      DROP TABLE session_locks;
+      ALTER TABLE session_locks_v3 RENAME TO session_locks;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -125,6 +152,7 @@ export class SqliteSessionStore implements SessionStore {
     | 'insertMessage'
     | 'insertTurn'
     | 'bumpSession'
+    | 'advanceSession'
     | 'turns'
     | 'lastTurns'
     | 'turnMessages'
@@ -188,6 +216,8 @@ export class SqliteSessionStore implements SessionStore {
       insertMessage: db.prepare('INSERT INTO messages (session_key, seq, turn, message, format) VALUES (?, ?, ?, ?, ?)'),
       insertTurn: db.prepare('INSERT INTO turns (session_key, turn, position, meta) VALUES (?, ?, ?, ?)'),
       bumpSession: db.prepare('UPDATE sessions SET turn_count = ?, message_count = ?, updated_at = ? WHERE key = ?'),
+      // The position check and the bump in one statement: the row is bumped only where the transcript still ends at the expected position.
+      advanceSession: db.prepare('UPDATE sessions SET turn_count = turn_count + 1, message_count = message_count + ?1, updated_at = ?2 WHERE key = ?3 AND message_count = ?4 RETURNING turn_count'),
       turns: db.prepare('SELECT turn, position, meta FROM turns WHERE session_key = ? ORDER BY turn ASC'),
       lastTurns: db.prepare('SELECT turn, position, meta FROM turns WHERE session_key = ? ORDER BY turn DESC LIMIT ?'),
       turnMessages: db.prepare('SELECT seq, turn, message, format FROM messages WHERE session_key = ? AND turn >= ? ORDER BY seq ASC'),
@@ -256,15 +286,20 @@ export class SqliteSessionStore implements SessionStore {
     const now = Date.now();
     const lockOwner = options.lock ? this.leases.ownerOf(options.lock) : undefined;
     const appended = this.transaction(() => {
-      const existing = this.stmt.session.get(key) as Row | undefined;
-      const position = existing ? Number(existing.message_count) : 0;
-      if (position !== options.expectedPosition) throw new SessionConflictError(key, options.expectedPosition, position);
-      if (!existing) this.stmt.insertSession.run(key, agentId, now, now);
-      const number = (existing ? Number(existing.turn_count) : 0) + 1;
+      const position = options.expectedPosition;
+      const advanced = this.stmt.advanceSession.get(encoded.length, now, key, position) as Row | undefined;
+      let number: number;
+      if (advanced) number = Number(advanced.turn_count);
+      else {
+        const existing = this.stmt.session.get(key) as Row | undefined;
+        if (existing || position !== 0) throw new SessionConflictError(key, position, existing ? Number(existing.message_count) : 0);
+        this.stmt.insertSession.run(key, agentId, now, now);
+        number = 1;
+        this.stmt.bumpSession.run(number, encoded.length, now, key);
+      }
       let seq = position;
       for (const message of encoded) this.stmt.insertMessage.run(key, seq++, number, message, RECORD_VERSION);
       this.stmt.insertTurn.run(key, number, position, meta);
-      this.stmt.bumpSession.run(number, seq, now, key);
       if (response) this.stmt.putResponse.run(...response);
       // The run's last write: its lease goes with it (one commit fewer per run).
       if (lockOwner !== undefined) this.stmt.releaseLock.run(key, lockOwner);

@@ -7,6 +7,7 @@ import { fromChatMessage, type ChatMessage } from '../records/chat-completions.t
 import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
 import { SessionConflictError, SessionCorruptError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 export const SESSIONS_DB_FILE = 'sessions.sqlite';
@@ -135,6 +136,8 @@ export interface SqliteSessionStoreOptions {
   lockLeaseMs?: number;
   /** `normal` (default) or `full`: SQLite's `synchronous`, see the operations guide. */
   durability?: 'normal' | 'full';
+  /** WAL checkpoints on a worker thread instead of inside commits on the event loop (the gateway; see sqlite-checkpointer.ts). */
+  backgroundCheckpoints?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -145,6 +148,7 @@ export class SqliteSessionStore implements SessionStore {
   private readonly db: DatabaseSync;
   private closed = false;
   private readonly leases: SessionLeases;
+  private readonly checkpointer?: SqliteCheckpointer;
   private readonly stmt: Record<
     | 'tailArrays'
     | 'session'
@@ -246,13 +250,18 @@ export class SqliteSessionStore implements SessionStore {
     };
     this.stmt.tailArrays.setReturnArrays(true);
     const backend: LeaseBackend = {
-      tryAcquire: async (key, owner, now, expiresAt) => Number(this.stmt.takeLock.run(key, owner, expiresAt, now).changes) > 0,
+      tryAcquire: async (key, owner, now, expiresAt) => {
+        const taken = Number(this.stmt.takeLock.run(key, owner, expiresAt, now).changes) > 0;
+        if (taken) this.checkpointer?.committed();
+        return taken;
+      },
       renew: async (key, owner, expiresAt) => (this.closed ? false : Number(this.stmt.renewLock.run(expiresAt, key, owner).changes) > 0),
       release: async (key, owner) => {
         if (!this.closed) this.stmt.releaseLock.run(key, owner);
       },
     };
     this.leases = new SessionLeases(backend, { leaseMs: options.lockLeaseMs ?? 30_000, maxPollMs: 50 });
+    if (options.backgroundCheckpoints) this.checkpointer = new SqliteCheckpointer(db, file, { busyTimeoutMs, synchronous: options.durability === 'full' ? 'FULL' : 'NORMAL' });
   }
 
   lockSession(key: string, options: LockOptions): Promise<SessionLock> {
@@ -410,7 +419,9 @@ export class SqliteSessionStore implements SessionStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The worker's connection closes last: SQLite checkpoints and removes the log when its last connection closes.
     this.db.close();
+    await this.checkpointer?.close();
   }
 
   private deleteOne(key: string): boolean {
@@ -429,6 +440,7 @@ export class SqliteSessionStore implements SessionStore {
     try {
       const result = work();
       this.stmt.commit.run();
+      this.checkpointer?.committed();
       return result;
     } catch (error) {
       if (this.db.isTransaction) this.stmt.rollback.run();

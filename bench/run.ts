@@ -60,6 +60,8 @@ const { values: flags } = parseArgs({
     'stateful-only': { type: 'boolean', default: false },
     /** Rounds of the --stateful-only cells (default 3). */
     rounds: { type: 'string' },
+    /** With --stateful-only: a second gateway from this checkout, every cell run on both in turn (A/B on a noisy machine). */
+    against: { type: 'string' },
   },
 });
 const QUICK = flags.quick!;
@@ -326,7 +328,7 @@ interface Gateway {
   stderr(): string;
 }
 
-async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<Gateway> {
+async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[]; env?: Record<string, string>; root?: string } = {}): Promise<Gateway> {
   const port = await freePort();
   const stateDir = options.stateDir ?? tempDir('openclaw-bench-state-');
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (e.g. --max-semi-space-size=8).
@@ -336,7 +338,7 @@ async function startGateway(configPath: string, options: { cpuProfDir?: string; 
   let stderr = '';
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1', ...workerArgs], {
+    spawn(process.execPath, [...nodeArgs, join(options.root ?? ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1', ...workerArgs], {
       // Logs (one JSON line per request) go nowhere: the gateway still formats them, as in production.
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...options.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: undefined, OPENCLAW_GATEWAY_TOKEN: undefined },
@@ -751,6 +753,7 @@ async function main() {
   log(`session store: ${STORE}`);
   const direct: Target = { name: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench', pid: () => upstream.child.pid };
 
+  if (STATEFUL_ONLY && flags.against) return statefulAbRun(upstream, configPath, store, resolve(flags.against), log);
   if (STATEFUL_ONLY) return statefulRun(upstream, configPath, store, log);
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
@@ -1674,6 +1677,72 @@ async function statefulRun(upstream: Upstream, configPath: string, store: Record
     }
   }
   process.stdout.write(`${text.join('\n')}\n`);
+}
+
+/**
+ * --stateful-only --against <checkout>: this checkout's gateway and that one's side by side on one
+ * upstream, each cell run on both in turn (the order alternating by round), so the machine's noise
+ * falls on both alike. Each gateway's sessions are seeded by its own checkout's code.
+ */
+async function statefulAbRun(upstream: Upstream, configPath: string, store: Record<string, unknown>, against: string, log: (line: string) => void) {
+  const rounds = flags.rounds ? positive(flags.rounds, '--rounds') : 3;
+  const sides = [
+    { name: 'this', root: ROOT },
+    { name: 'against', root: against },
+  ];
+  const gateways: Array<{ name: string; root: string; gw: Gateway; target: Target; sessions20: Load }> = [];
+  for (const side of sides) {
+    const probeFile = join(tempDir('openclaw-bench-loop-'), 'loop.json');
+    const gw = await startGateway(configPath, { root: side.root, nodeArgs: ['--import', join(ROOT, 'bench', 'loop-probe.mjs')], env: { BENCH_LOOP_PROBE_FILE: probeFile } });
+    const target: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => probeLoopDelay(probeFile) };
+    const seeder = (await import(join(side.root, 'bench', 'seed-sessions.ts'))) as typeof import('./seed-sessions.ts');
+    await seeder.seedSessions(gw.stateDir, store, 'turns20', PLAN.sessions20, 20);
+    await seeder.seedSessions(gw.stateDir, store, 'turns10k', 16, PLAN.longSessionTurns);
+    gateways.push({ ...side, gw, target, sessions20: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load });
+  }
+  log(`two gateways seeded (${sides.map((side) => side.root).join(' vs ')})`);
+  for (const g of gateways) {
+    await cannon(g.target, false, { kind: 'stateless' }, 16, 3);
+    await cannon(g.target, false, g.sessions20, 16, 2);
+  }
+  const longSessions: Load = { kind: 'per-connection', name: 'turns10k', sessions: 16 };
+  const cells: Array<[string, (g: (typeof gateways)[number]) => Load, number]> = [
+    ['stateless, 16 conns', () => ({ kind: 'stateless' }), 16],
+    ['20 turns, 16 conns', (g) => g.sessions20, 16],
+    ['20 turns, 1 conn', (g) => g.sessions20, 1],
+    [`${int(PLAN.longSessionTurns)} turns, 1 conn`, () => longSessions, 1],
+    [`${int(PLAN.longSessionTurns)} turns, 16 conns`, () => longSessions, 16],
+  ];
+  const results = new Map<string, CannonResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, load, connections] of cells) {
+      for (const g of round % 2 ? [...gateways].reverse() : gateways) {
+        const r = await cannon(g.target, false, load(g), connections, PLAN.durationSec);
+        const key = `${g.name}|${name}`;
+        results.set(key, [...(results.get(key) ?? []), r]);
+        log(`round ${round + 1} ${g.name} ${name}: ${fmt(r.rps, 0)} req/s, ${fmt(r.cpuPerRequestUs, 0)} µs CPU/req, loop delay p99 ${fmt(r.loopDelay?.p99Ms)} ms${r.non2xx + r.errors ? ` (${r.non2xx + r.errors} failed)` : ''}`);
+      }
+    }
+  }
+  for (const g of gateways) await stopChild(g.gw.child, 'SIGTERM', 10_000);
+  await stopChild(upstream.child);
+  const median = (list: CannonResult[], pick: (r: CannonResult) => number | undefined) => percentile(list.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v)), 50);
+  const cpu = (side: string, cell: string) => median(results.get(`${side}|${cell}`)!, (r) => r.cpuPerRequestUs);
+  const lines = [
+    `## Stateful cost, A/B (${STORE}; non-streaming; ${PLAN.durationSec}s cells, ${rounds} rounds, every cell on both gateways in turn; medians)`,
+    '',
+    `this: ${ROOT}; against: ${against}. Loop delay at 1 ms resolution (an idle loop reads ≈1.1 ms).`,
+    '',
+    '| cell | this: CPU µs/req | against | this: req/s | against | this: loop delay p99 / max (ms) | against |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [name] of cells) {
+    const pick = (side: string) => results.get(`${side}|${name}`)!;
+    const loop = (side: string) => `${fmt(median(pick(side), (r) => r.loopDelay?.p99Ms))} / ${fmt(Math.max(...pick(side).map((r) => r.loopDelay?.maxMs ?? NaN)), 1)}`;
+    lines.push(`| ${name} | ${fmt(cpu('this', name), 0)} | ${fmt(cpu('against', name), 0)} | ${fmt(median(pick('this'), (r) => r.rps), 0)} | ${fmt(median(pick('against'), (r) => r.rps), 0)} | ${loop('this')} | ${loop('against')} |`);
+  }
+  lines.push(`| **20 turns ÷ stateless CPU, 16 conns** | **${ratio(cpu('this', '20 turns, 16 conns'), cpu('this', 'stateless, 16 conns'))}** | **${ratio(cpu('against', '20 turns, 16 conns'), cpu('against', 'stateless, 16 conns'))}** | | | | |`, '');
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main()

@@ -56,6 +56,12 @@ const { values: flags } = parseArgs({
     'responses-cpu': { type: 'boolean', default: false },
     /** Where the gateway keeps sessions: `sqlite` (the default) or `postgres`. */
     store: { type: 'string', default: 'sqlite' },
+    /** Only the stateful cost: stateless against 20-turn CPU per request at 16 connections, interleaved, and the 10,000-turn cells, with the loop delay at 1 ms resolution (with --profile: a CPU profile of the stateful cells). */
+    'stateful-only': { type: 'boolean', default: false },
+    /** Rounds of the --stateful-only cells (default 3). */
+    rounds: { type: 'string' },
+    /** With --stateful-only: a second gateway from this checkout, every cell run on both in turn (A/B on a noisy machine). */
+    against: { type: 'string' },
   },
 });
 const QUICK = flags.quick!;
@@ -67,6 +73,7 @@ const SLOW_ONLY = flags['slow-only']!;
 const TOOL_STEP = flags['tool-step']!;
 const RESPONSES_CPU = flags['responses-cpu']!;
 const STORE = flags.store!;
+const STATEFUL_ONLY = flags['stateful-only']!;
 if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error('--store must be sqlite or postgres');
 const POSTGRES_ADMIN_URL = process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -321,7 +328,7 @@ interface Gateway {
   stderr(): string;
 }
 
-async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[] } = {}): Promise<Gateway> {
+async function startGateway(configPath: string, options: { cpuProfDir?: string; workers?: number; stateDir?: string; nodeArgs?: string[]; env?: Record<string, string>; root?: string } = {}): Promise<Gateway> {
   const port = await freePort();
   const stateDir = options.stateDir ?? tempDir('openclaw-bench-state-');
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (e.g. --max-semi-space-size=8).
@@ -331,10 +338,10 @@ async function startGateway(configPath: string, options: { cpuProfDir?: string; 
   let stderr = '';
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1', ...workerArgs], {
+    spawn(process.execPath, [...nodeArgs, join(options.root ?? ROOT, 'bin', 'openclaw.js'), 'gateway', '--config', configPath, '--port', String(port), '--bind', '127.0.0.1', ...workerArgs], {
       // Logs (one JSON line per request) go nowhere: the gateway still formats them, as in production.
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: undefined, OPENCLAW_GATEWAY_TOKEN: undefined },
+      env: { ...process.env, ...options.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: undefined, OPENCLAW_GATEWAY_TOKEN: undefined },
     }),
   );
   child.stderr!.on('data', (data: Buffer) => {
@@ -746,6 +753,8 @@ async function main() {
   log(`session store: ${STORE}`);
   const direct: Target = { name: 'direct', url: upstream.url, headers: { authorization: 'Bearer bench' }, model: 'bench', pid: () => upstream.child.pid };
 
+  if (STATEFUL_ONLY && flags.against) return statefulAbRun(upstream, configPath, store, resolve(flags.against), log);
+  if (STATEFUL_ONLY) return statefulRun(upstream, configPath, store, log);
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
   if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, store, AB_NODE_ARGS, log);
@@ -1571,6 +1580,169 @@ async function profileRun(upstream: Upstream, configPath: string, direct: Target
   const text = summaries.join('\n\n');
   writeFileSync(join(outDir, 'summary.md'), `${text}\n`);
   process.stdout.write(`${text}\n`);
+}
+
+/** The gateway's loop delay at 1 ms resolution since the previous ask (bench/loop-probe.mjs, preloaded). */
+async function probeLoopDelay(file: string): Promise<LoopDelay | undefined> {
+  rmSync(file, { force: true });
+  writeFileSync(`${file}.ask`, '');
+  for (const until = performance.now() + 2_000; performance.now() < until; await sleep(5)) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as LoopDelay;
+    } catch {
+      // not written yet
+    }
+  }
+  return undefined;
+}
+
+/**
+ * --stateful-only: what a stored session costs. Stateless and 20-turn non-streaming cells at 16
+ * connections alternate for a few rounds (CPU per request, medians), then the 10,000-turn cells at 1
+ * and 16 connections; the loop delay at 1 ms resolution throughout. With --profile the gateway runs
+ * under --cpu-prof and the profile of the stateful rounds is summarised.
+ */
+async function statefulRun(upstream: Upstream, configPath: string, store: Record<string, unknown>, log: (line: string) => void) {
+  const rounds = flags.rounds ? positive(flags.rounds, '--rounds') : 3;
+  const probeFile = join(tempDir('openclaw-bench-loop-'), 'loop.json');
+  const profDir = PROFILE ? tempDir('openclaw-bench-prof-') : undefined;
+  const gw = await startGateway(configPath, { nodeArgs: ['--import', join(ROOT, 'bench', 'loop-probe.mjs')], env: { BENCH_LOOP_PROBE_FILE: probeFile }, cpuProfDir: profDir });
+  const spawnedAt = performance.now() - gw.firstCompletionMs;
+  const gateway: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => probeLoopDelay(probeFile) };
+  const sessions20: Load = { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } };
+  const longSessions: Load = { kind: 'per-connection', name: 'turns10k', sessions: 16 };
+  const seed20 = await seedSessions(gw.stateDir, store, 'turns20', PLAN.sessions20, 20);
+  const seedLong = await seedSessions(gw.stateDir, store, 'turns10k', 16, PLAN.longSessionTurns);
+  log(`seeded ${PLAN.sessions20} × 20 turns (${fmt(seed20, 0)} ms), 16 × ${PLAN.longSessionTurns} turns (${fmt(seedLong, 0)} ms)`);
+  await cannon(gateway, false, { kind: 'stateless' }, 16, 3);
+  await cannon(gateway, false, sessions20, 16, 2);
+  const results: Record<'stateless' | 'stateful', CannonResult[]> = { stateless: [], stateful: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const state of round % 2 ? (['stateful', 'stateless'] as const) : (['stateless', 'stateful'] as const)) {
+      const r = await cannon(gateway, false, state === 'stateful' ? sessions20 : { kind: 'stateless' }, 16, PLAN.durationSec);
+      results[state].push(r);
+      log(`round ${round + 1} ${state} c=16: ${fmt(r.rps, 0)} req/s, ${fmt(r.cpuPerRequestUs, 0)} µs CPU/req, loop delay p99 ${fmt(r.loopDelay?.p99Ms)} ms max ${fmt(r.loopDelay?.maxMs, 1)} ms${r.non2xx + r.errors ? ` (${r.non2xx + r.errors} failed)` : ''}`);
+    }
+  }
+  const median = (list: CannonResult[], pick: (r: CannonResult) => number | undefined) => percentile(list.map(pick).filter((v): v is number => v !== undefined), 50);
+  const rows: string[] = [];
+  const row = (name: string, list: CannonResult[]) =>
+    rows.push(`| ${name} | ${fmt(median(list, (r) => r.rps), 0)} | ${fmt(median(list, (r) => r.cpuPerRequestUs), 0)} | ${fmt(median(list, (r) => r.loopDelay?.p50Ms))} / ${fmt(median(list, (r) => r.loopDelay?.p99Ms))} / ${fmt(Math.max(...list.map((r) => r.loopDelay?.maxMs ?? NaN)), 1)} |`);
+  row(`stateless, 16 conns (${rounds} rounds)`, results.stateless);
+  row(`20 turns, 16 conns (${rounds} rounds)`, results.stateful);
+  const ratioText = ratio(median(results.stateful, (r) => r.cpuPerRequestUs), median(results.stateless, (r) => r.cpuPerRequestUs));
+  // With --profile: one longer cell of each, the only stretches of the profile summarised.
+  const profiled: Array<{ state: 'stateless' | 'stateful'; from: number; until: number; requests: number }> = [];
+  for (const state of profDir ? (['stateless', 'stateful'] as const) : []) {
+    const from = performance.now();
+    const r = await cannon(gateway, false, state === 'stateful' ? sessions20 : { kind: 'stateless' }, 16, 10);
+    profiled.push({ state, from, until: performance.now(), requests: r.requests });
+  }
+  for (const [load, connections, name] of [
+    [sessions20, 1, '20 turns, 1 conn'],
+    [{ kind: 'stateless' }, 1, 'stateless, 1 conn'],
+    [longSessions, 1, `${int(PLAN.longSessionTurns)} turns, 1 conn`],
+    [longSessions, 16, `${int(PLAN.longSessionTurns)} turns, 16 conns`],
+  ] as Array<[Load, number, string]>) {
+    const r = await cannon(gateway, false, load, connections, PLAN.durationSec);
+    row(name, [r]);
+    log(`${name}: ${fmt(r.rps, 0)} req/s, ${fmt(r.cpuPerRequestUs, 0)} µs CPU/req, loop delay p99 ${fmt(r.loopDelay?.p99Ms)} ms max ${fmt(r.loopDelay?.maxMs, 1)} ms${r.non2xx + r.errors ? ` (${r.non2xx + r.errors} failed)` : ''}`);
+  }
+  await stopChild(gw.child, 'SIGTERM', 10_000);
+  await stopChild(upstream.child);
+  const text = [
+    `## Stateful cost (${STORE}; non-streaming; ${PLAN.durationSec}s cells; upstream ${PLAN.chunks} chunks)`,
+    '',
+    `Stateful ÷ stateless gateway CPU per request at 16 connections (medians): **${ratioText}**`,
+    '',
+    'Loop delay: `monitorEventLoopDelay({ resolution: 1 })` in the gateway (bench/loop-probe.mjs): each sample is the time between two 1 ms timer runs, so an idle loop reads ≈1.1 ms; a block of B ms reads ≈1 + B ms.',
+    '',
+    '| cell | req/s | CPU µs/req | loop delay p50 / p99 / max (ms) |',
+    '|---|---:|---:|---:|',
+    ...rows,
+    '',
+  ];
+  if (profDir) {
+    const files = readdirSync(profDir).filter((file) => file.endsWith('.cpuprofile'));
+    if (files.length) {
+      const target = join(RESULTS, 'profiles', 'gateway-stateful-16c.cpuprofile');
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, readFileSync(join(profDir, files[0])));
+      const profile = JSON.parse(readFileSync(target, 'utf8'));
+      for (const window of profiled) {
+        const summary = summariseProfile(profile, ROOT, { skipMs: window.from - spawnedAt, untilMs: window.until - spawnedAt });
+        writeFileSync(join(RESULTS, 'profiles', `gateway-${window.state}-16c.summary.json`), `${JSON.stringify(summary, null, 2)}\n`);
+        text.push(`### CPU profile, a 10s ${window.state === 'stateful' ? '20-turn' : 'stateless'} cell at 16 connections (${window.requests} requests): ${target.slice(ROOT.length + 1)}`, '', formatProfileSummary(summary, window.requests), '');
+      }
+    }
+  }
+  process.stdout.write(`${text.join('\n')}\n`);
+}
+
+/**
+ * --stateful-only --against <checkout>: this checkout's gateway and that one's side by side on one
+ * upstream, each cell run on both in turn (the order alternating by round), so the machine's noise
+ * falls on both alike. Each gateway's sessions are seeded by its own checkout's code.
+ */
+async function statefulAbRun(upstream: Upstream, configPath: string, store: Record<string, unknown>, against: string, log: (line: string) => void) {
+  const rounds = flags.rounds ? positive(flags.rounds, '--rounds') : 3;
+  const sides = [
+    { name: 'this', root: ROOT },
+    { name: 'against', root: against },
+  ];
+  const gateways: Array<{ name: string; root: string; gw: Gateway; target: Target; sessions20: Load }> = [];
+  for (const side of sides) {
+    const probeFile = join(tempDir('openclaw-bench-loop-'), 'loop.json');
+    const gw = await startGateway(configPath, { root: side.root, nodeArgs: ['--import', join(ROOT, 'bench', 'loop-probe.mjs')], env: { BENCH_LOOP_PROBE_FILE: probeFile } });
+    const target: Target = { name: 'gateway', url: gw.url, headers: { authorization: `Bearer ${TOKEN}` }, model: 'openclaw', pid: () => gw.child.pid, loopDelay: () => probeLoopDelay(probeFile) };
+    const seeder = (await import(join(side.root, 'bench', 'seed-sessions.ts'))) as typeof import('./seed-sessions.ts');
+    await seeder.seedSessions(gw.stateDir, store, 'turns20', PLAN.sessions20, 20);
+    await seeder.seedSessions(gw.stateDir, store, 'turns10k', 16, PLAN.longSessionTurns);
+    gateways.push({ ...side, gw, target, sessions20: { kind: 'rotating', name: 'turns20', sessions: PLAN.sessions20, counter: { next: 0 } } as Load });
+  }
+  log(`two gateways seeded (${sides.map((side) => side.root).join(' vs ')})`);
+  for (const g of gateways) {
+    await cannon(g.target, false, { kind: 'stateless' }, 16, 3);
+    await cannon(g.target, false, g.sessions20, 16, 2);
+  }
+  const longSessions: Load = { kind: 'per-connection', name: 'turns10k', sessions: 16 };
+  const cells: Array<[string, (g: (typeof gateways)[number]) => Load, number]> = [
+    ['stateless, 16 conns', () => ({ kind: 'stateless' }), 16],
+    ['20 turns, 16 conns', (g) => g.sessions20, 16],
+    ['20 turns, 1 conn', (g) => g.sessions20, 1],
+    [`${int(PLAN.longSessionTurns)} turns, 1 conn`, () => longSessions, 1],
+    [`${int(PLAN.longSessionTurns)} turns, 16 conns`, () => longSessions, 16],
+  ];
+  const results = new Map<string, CannonResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, load, connections] of cells) {
+      for (const g of round % 2 ? [...gateways].reverse() : gateways) {
+        const r = await cannon(g.target, false, load(g), connections, PLAN.durationSec);
+        const key = `${g.name}|${name}`;
+        results.set(key, [...(results.get(key) ?? []), r]);
+        log(`round ${round + 1} ${g.name} ${name}: ${fmt(r.rps, 0)} req/s, ${fmt(r.cpuPerRequestUs, 0)} µs CPU/req, loop delay p99 ${fmt(r.loopDelay?.p99Ms)} ms${r.non2xx + r.errors ? ` (${r.non2xx + r.errors} failed)` : ''}`);
+      }
+    }
+  }
+  for (const g of gateways) await stopChild(g.gw.child, 'SIGTERM', 10_000);
+  await stopChild(upstream.child);
+  const median = (list: CannonResult[], pick: (r: CannonResult) => number | undefined) => percentile(list.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v)), 50);
+  const cpu = (side: string, cell: string) => median(results.get(`${side}|${cell}`)!, (r) => r.cpuPerRequestUs);
+  const lines = [
+    `## Stateful cost, A/B (${STORE}; non-streaming; ${PLAN.durationSec}s cells, ${rounds} rounds, every cell on both gateways in turn; medians)`,
+    '',
+    `this: ${ROOT}; against: ${against}. Loop delay at 1 ms resolution (an idle loop reads ≈1.1 ms).`,
+    '',
+    '| cell | this: CPU µs/req | against | this: req/s | against | this: loop delay p99 / max (ms) | against |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [name] of cells) {
+    const pick = (side: string) => results.get(`${side}|${name}`)!;
+    const loop = (side: string) => `${fmt(median(pick(side), (r) => r.loopDelay?.p99Ms))} / ${fmt(Math.max(...pick(side).map((r) => r.loopDelay?.maxMs ?? NaN)), 1)}`;
+    lines.push(`| ${name} | ${fmt(cpu('this', name), 0)} | ${fmt(cpu('against', name), 0)} | ${fmt(median(pick('this'), (r) => r.rps), 0)} | ${fmt(median(pick('against'), (r) => r.rps), 0)} | ${loop('this')} | ${loop('against')} |`);
+  }
+  lines.push(`| **20 turns ÷ stateless CPU, 16 conns** | **${ratio(cpu('this', '20 turns, 16 conns'), cpu('this', 'stateless, 16 conns'))}** | **${ratio(cpu('against', '20 turns, 16 conns'), cpu('against', 'stateless, 16 conns'))}** | | | | |`, '');
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main()

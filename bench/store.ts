@@ -24,6 +24,8 @@ const { values } = parseArgs({
     url: { type: 'string', default: process.env.OPENCLAW_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres' },
     turns: { type: 'string', default: '10000' },
     iterations: { type: 'string', default: '500' },
+    /** SQLite: WAL checkpoints on a worker thread, as the gateway runs its store. */
+    'background-checkpoints': { type: 'boolean', default: false },
   },
 });
 const TURNS = Number(values.turns);
@@ -83,7 +85,7 @@ let describeStore: () => string;
 let teardown: () => Promise<void>;
 if (values.driver === 'sqlite') {
   const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-bench-store-'));
-  const sqlite = openDefaultSessionStore(stateDir);
+  const sqlite = openDefaultSessionStore(stateDir, undefined, { backgroundCheckpoints: values['background-checkpoints'] });
   store = sqlite;
   describeStore = () => `sqlite ${sqlite.file} (${(statSync(sqlite.file).size / 1e6).toFixed(1)} MB)`;
   teardown = async () => rmSync(stateDir, { recursive: true, force: true });
@@ -120,6 +122,50 @@ try {
       if (messages.length !== n) throw new Error(`expected ${n} messages, got ${messages.length}`);
     });
   }
+  // One run's store work, step by step, as the gateway does it per stateful request: on rotating
+  // 20-turn sessions (copies of one), then on the long session. Each step is one synchronous block
+  // of the event loop for SQLite: its p99 and max say how long a request holds the loop.
+  const seed = 'agent:main:openai-user:seed20';
+  let seedAt = 0;
+  for (let i = 0; i < 20; i++) seedAt = await store.appendTurn(seed, { messages: turn(i), meta: meta(i) }, { expectedPosition: seedAt });
+  const rotating = 500;
+  for (let s = 0; s < rotating; s++) await store.copyTranscript(seed, `agent:main:openai-user:r${s}`, seedAt);
+  for (const [label, keyOf] of [
+    ['20-turn sessions', (i: number) => `agent:main:openai-user:r${i % rotating}`],
+    [`${TURNS}-turn session`, () => KEY],
+  ] as Array<[string, (i: number) => string]>) {
+    const steps: Record<'lock' | 'load' | 'append' | 'release', number[]> = { lock: [], load: [], append: [], release: [] };
+    const cpuBefore = process.cpuUsage();
+    const runs = Math.max(ITERATIONS, 1_000);
+    for (let i = -50; i < runs; i++) {
+      const key = keyOf(i + 50);
+      let t = process.hrtime.bigint();
+      const lap = (step: keyof typeof steps) => {
+        const now = process.hrtime.bigint();
+        if (i >= 0) steps[step].push(Number(now - t) / 1e6);
+        t = now;
+      };
+      const lock = await store.lockSession(key, { timeoutMs: 1_000 });
+      lap('lock');
+      const { position } = await store.loadTranscript(key, { lastMessages: 200 });
+      lap('load');
+      await store.appendTurn(key, { messages: turn(i), meta: meta(i) }, { expectedPosition: position, lock });
+      lap('append');
+      await lock.release();
+      lap('release');
+      if (i === -1) Object.assign(cpuBefore, process.cpuUsage());
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const describe = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return `p50 ${percentile(sorted, 50).toFixed(3)} p99 ${percentile(sorted, 99).toFixed(3)} max ${sorted[sorted.length - 1].toFixed(2)}`;
+    };
+    console.log(`one run's store work, ${label}: process cpu ${((cpu.user + cpu.system) / runs).toFixed(0)} µs/run`);
+    // Each step is one synchronous stretch on the event loop: its wall time is how long it holds the loop.
+    for (const step of Object.keys(steps) as Array<keyof typeof steps>) console.log(`  ${step.padEnd(8)} ms ${describe(steps[step])}`);
+    position = (await store.getSession(KEY))?.messageCount ?? position;
+  }
+
   // 16 sessions at once, each a run's store work: lock, tail read, append, release.
   const sessions = 16;
   const perSession = Math.max(20, Math.floor(ITERATIONS / 4));

@@ -110,6 +110,25 @@ describe('SqliteSessionStore', () => {
     expect(journal).toBe('wal');
   });
 
+  it('with background checkpoints, a worker copies the log into the database file while the store writes, and the log is gone after close', async () => {
+    const file = join(dir, 'sessions.sqlite');
+    const store = open(file, { backgroundCheckpoints: true });
+    const text = 'x'.repeat(2_000);
+    let position = 0;
+    for (let i = 0; i < 100; i++) {
+      position = await store.appendTurn('agent:main:c', { messages: [{ role: 'user', content: [{ type: 'text', text }] }, { role: 'assistant', content: [{ type: 'text', text }] }], meta: {} }, { expectedPosition: position });
+    }
+    // ≈400 KB written through the log; the connection's own checkpoint waits for 10,000 pages, so
+    // only the worker puts them into the database file.
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < 300_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(statSync(file).size).toBeGreaterThan(300_000);
+    await store.close();
+    expect(() => statSync(`${file}-wal`)).toThrow();
+    const reopened = open(file);
+    expect((await reopened.loadTranscript('agent:main:c')).position).toBe(200);
+  });
+
   it('refuses a store written by a newer schema, naming the file', async () => {
     const file = join(dir, 'sessions.sqlite');
     await open(file).close();

@@ -257,6 +257,23 @@ describe.each(storeDrivers)('session store: $name', (driver: StoreDriver) => {
       expect(events).toEqual(['holder releases', 'peer acquired']);
     });
 
+    it("an append that carries the run's lock lets the lease go in the same write; release() then only frees the session here", async () => {
+      const key = 'agent:main:last-write';
+      const other = await peer();
+      const held = await store.lockSession(key, { timeoutMs: 5_000 });
+      // A refused append keeps the lease: the peer still waits.
+      await expect(store.appendTurn(key, { messages: [user('stale')], meta: meta() }, { expectedPosition: 3, lock: held })).rejects.toBeInstanceOf(SessionConflictError);
+      await expect(other.lockSession(key, { timeoutMs: 100 })).rejects.toBeInstanceOf(SessionBusyError);
+      expect(await store.appendTurn(key, { messages: [user('one'), assistant('a')], meta: meta() }, { expectedPosition: 0, lock: held })).toBe(2);
+      // The lease went with the append: the peer has the session before the holder's release().
+      const peerLock = await other.lockSession(key, { timeoutMs: 1_000 });
+      await held.release();
+      // The holder's release took nothing from the peer.
+      await expect(store.lockSession(key, { timeoutMs: 100 })).rejects.toBeInstanceOf(SessionBusyError);
+      await peerLock.release();
+      await (await store.lockSession(key, { timeoutMs: 1_000 })).release();
+    });
+
     it('gives up with SessionBusyError after timeoutMs, and honours an abort signal', async () => {
       const held = await store.lockSession('agent:main:busy', { timeoutMs: 5_000 });
       const other = await peer();

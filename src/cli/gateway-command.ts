@@ -115,7 +115,7 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
   let announcement: string;
   let listeningUrl: string;
   try {
-    sessionStore = await openSessionStore(config, stateDir, { logger });
+    sessionStore = await openSessionStore(config, stateDir, { logger, backgroundCheckpoints: true });
     // Workers count failures together in the supervisor, unless a shared store (Redis) does it.
     authLimiter = role === 'worker' && config.gateway.auth.rateLimit.store.driver === 'memory' ? new ClusterAuthLimiter() : openAuthLimiter(config, logger);
     gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, authLimiter, processMetrics: createProcessMetrics() });

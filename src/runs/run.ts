@@ -94,7 +94,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     };
     try {
       const messages = [...turnsToStore, ...completedSteps];
-      await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, completedSteps, meta) });
+      await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, completedSteps, meta), lock });
     } catch (storeError) {
       logger.error({ event: 'session.store_failed', sessionKey, requestId, err: storeError }, 'could not store the turns of a failed run');
     }
@@ -223,7 +223,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
         finishReason: result.finishReason,
       };
       const messages = [...turnsToStore, ...result.messages];
-      await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, result.messages, meta) });
+      await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, result.messages, meta), lock });
     }
     outcome = 'ok';
     yield { type: 'run.finished', result };

@@ -26,6 +26,8 @@ export interface LeaseSettings {
  */
 export class SessionLeases {
   private readonly tails = new Map<string, Promise<void>>();
+  /** Locks still held, with their lease row's owner and what ends their renewal. */
+  private readonly live = new WeakMap<SessionLock, { owner: string; dropLease: () => void }>();
   private readonly backend: LeaseBackend;
   private readonly settings: LeaseSettings;
   private readonly now: () => number;
@@ -82,15 +84,17 @@ export class SessionLeases {
     }, renewEvery);
     timer.unref();
     let released = false;
-    return {
+    let leaseDropped = false;
+    const lock: SessionLock = {
       key,
       lost: lost.signal,
       release: async () => {
         if (released) return;
         released = true;
         clearInterval(timer);
+        this.live.delete(lock);
         try {
-          await this.backend.release(key, owner);
+          if (!leaseDropped) await this.backend.release(key, owner);
         } catch (error) {
           this.retryRelease(key, owner, renewedAt + this.settings.leaseMs);
           throw error;
@@ -99,6 +103,32 @@ export class SessionLeases {
         }
       },
     };
+    this.live.set(lock, {
+      owner,
+      dropLease: () => {
+        leaseDropped = true;
+        clearInterval(timer);
+      },
+    });
+    return lock;
+  }
+
+  /**
+   * The lease row's owner of a lock this process holds, for a store that deletes the row in the
+   * same write as the run's last append (one write fewer per run); undefined for a lock that is
+   * not ours or no longer held.
+   */
+  ownerOf(lock: SessionLock): string | undefined {
+    return this.live.get(lock)?.owner;
+  }
+
+  /**
+   * Says the store deleted the lock's lease row in a write that committed: renewal stops, and the
+   * lock's `release()` only lets the next run of this process in.
+   */
+  leaseDropped(lock: SessionLock): void {
+    this.live.get(lock)?.dropLease();
+    this.live.delete(lock);
   }
 
   /**

@@ -7,9 +7,9 @@ import { SESSIONS_DB_FILE, SqliteSessionStore } from './sqlite-store.ts';
 import type { SessionStore } from './store.ts';
 
 /** The embedded default: `<stateDir>/sessions.sqlite` (SQLite, WAL). */
-export function openDefaultSessionStore(stateDir: string, config?: GatewayConfig): SqliteSessionStore {
+export function openDefaultSessionStore(stateDir: string, config?: GatewayConfig, options: { backgroundCheckpoints?: boolean } = {}): SqliteSessionStore {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  return new SqliteSessionStore(join(stateDir, SESSIONS_DB_FILE), { lockLeaseMs: config?.sessions.lockLeaseMs });
+  return new SqliteSessionStore(join(stateDir, SESSIONS_DB_FILE), { lockLeaseMs: config?.sessions.lockLeaseMs, backgroundCheckpoints: options.backgroundCheckpoints });
 }
 
 /**
@@ -17,9 +17,14 @@ export function openDefaultSessionStore(stateDir: string, config?: GatewayConfig
  * `openclaw agent` and `openclaw sessions` alike. PostgreSQL is migrated before this resolves; a
  * database that cannot be reached now is an Error naming it (without its password).
  */
-export async function openSessionStore(config: GatewayConfig, stateDir: string, options: { logger?: Logger; poolSize?: number } = {}): Promise<SessionStore> {
+export async function openSessionStore(
+  config: GatewayConfig,
+  stateDir: string,
+  /** `backgroundCheckpoints`: SQLite's WAL checkpoints on a worker thread (a long-running gateway; not worth a thread for a CLI command). */
+  options: { logger?: Logger; poolSize?: number; backgroundCheckpoints?: boolean } = {},
+): Promise<SessionStore> {
   const { driver, url, poolSize } = config.sessions.store;
-  if (driver === 'sqlite') return openDefaultSessionStore(stateDir, config);
+  if (driver === 'sqlite') return openDefaultSessionStore(stateDir, config, { backgroundCheckpoints: options.backgroundCheckpoints });
   const logger = options.logger;
   return PostgresSessionStore.open({
     url: url!,

@@ -223,6 +223,8 @@ export class PostgresSessionStore implements SessionStore {
     const expected = options.expectedPosition;
     const params = [key, expected, encoded, meta, now, RECORD_VERSION];
     const response = options.response ? responseValues(options.response) : [];
+    const lockOwner = options.lock ? this.leases.ownerOf(options.lock) : undefined;
+    const owner = lockOwner === undefined ? [] : [lockOwner];
     // The session row is bumped only where it still ends at `expected`; its row lock makes a
     // concurrent append wait, then find the position moved. Messages, turn and the response the
     // turn produced go in the same statement, so a turn is stored whole (with its response) or
@@ -233,7 +235,10 @@ export class PostgresSessionStore implements SessionStore {
         SELECT $1, $2 + u.ord - 1, s.turn_count, u.message, $6 FROM s, unnest($3::text[]) WITH ORDINALITY AS u(message, ord)
       ), turn AS (
         INSERT INTO turns (session_key, turn, position, meta) SELECT $1, s.turn_count, $2, $4 FROM s
-      )${options.response ? `, response AS (${upsertResponse(`SELECT ${RESPONSE_COLUMNS.map((column, i) => `$${first + i}::${column.type}`).join(', ')} FROM s`)})` : ''}
+      )${options.response ? `, response AS (${upsertResponse(`SELECT ${RESPONSE_COLUMNS.map((column, i) => `$${first + i}::${column.type}`).join(', ')} FROM s`)})` : ''}${
+        // The run's last write: its lease goes with it, only if the turn went in.
+        lockOwner === undefined ? '' : `, unlocked AS (DELETE FROM session_locks WHERE key = $1 AND owner = $${first + response.length} AND EXISTS (SELECT 1 FROM s))`
+      }
       SELECT message_count FROM s`;
     const appended = await this.guard(async () => {
       const bumped = await this.sql.query(
@@ -242,7 +247,7 @@ export class PostgresSessionStore implements SessionStore {
             WHERE key = $1 AND message_count = $2
             RETURNING turn_count, message_count
          )${inserts(params.length + 1)}`,
-        [...params, ...response],
+        [...params, ...response, ...owner],
       );
       if (bumped.rowCount > 0 || expected !== 0) return bumped;
       return this.sql.query(
@@ -252,10 +257,13 @@ export class PostgresSessionStore implements SessionStore {
            ON CONFLICT (key) DO NOTHING
            RETURNING turn_count, message_count
          )${inserts(params.length + 2)}`,
-        [...params, agentId, ...response],
+        [...params, agentId, ...response, ...owner],
       );
     });
-    if (appended.rowCount > 0) return Number(appended.rows[0].message_count);
+    if (appended.rowCount > 0) {
+      if (lockOwner !== undefined) this.leases.leaseDropped(options.lock!);
+      return Number(appended.rows[0].message_count);
+    }
     const actual = await this.guard(() => this.sql.query('SELECT message_count FROM sessions WHERE key = $1', [key]));
     throw new SessionConflictError(key, expected, actual.rowCount > 0 ? Number(actual.rows[0].message_count) : 0);
   }

@@ -31,6 +31,12 @@ export interface LoadOptions {
 
 export interface AppendOptions {
   expectedPosition: number;
+  /**
+   * The session's lock, when this is the run's last write: the store may let go of its lease in
+   * the same write (the lock's `release()` must still be called; it then only frees the session
+   * for this process's next run). A store that does not may ignore it.
+   */
+  lock?: SessionLock;
   /** The Responses API response this turn produced (its `position` is the one after the turn). */
   response?: StoredResponse;
 }

@@ -64,6 +64,9 @@ export class SqliteCheckpointer {
   }
 
   async close(): Promise<void> {
+    // Unreferenced while it runs (it must not keep a finished process alive), but its exit is
+    // awaited here: referenced again, or a process with nothing else left would end mid-await.
+    this.worker.ref();
     if (!this.failed) this.worker.postMessage('close');
     await this.exited;
   }

@@ -52,6 +52,16 @@ async function drip(conn: ReturnType<typeof rawConnection>, pieces: string[], ev
   return closed ? 'server closed' : 'client finished';
 }
 
+/** A raw response the server wrote itself: OpenAI's error shape, its request id in header and body, and the connection closing. */
+function expectJsonError(raw: string, code: string): void {
+  const [head, body] = raw.split('\r\n\r\n', 2);
+  expect(head).toMatch(/\r\ncontent-type: application\/json/i);
+  expect(head).toMatch(/\r\nconnection: close/i);
+  const requestId = /\r\nx-request-id: ([^\r]+)/i.exec(head)?.[1];
+  expect(requestId).toMatch(/^[A-Za-z0-9._:-]+$/);
+  expect(JSON.parse(body)).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code, request_id: requestId } });
+}
+
 describe('limits', () => {
   it('413 for a body over gateway.http.maxBodyBytes, in the OpenAI error shape', async () => {
     const gw = await start({ gateway: { http: { maxBodyBytes: 1024 } } });
@@ -77,6 +87,7 @@ describe('limits', () => {
     conn.socket.write(`GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'a'.repeat(100 * 1024)}\r\n\r\n`);
     await conn.closed;
     expect(conn.received()).toMatch(/^HTTP\/1\.1 431 /);
+    expectJsonError(conn.received(), 'headers_too_large');
     const health = await fetch(`${gw.url}/health`);
     expect(health.status).toBe(200);
     expect((await fetch(`${gw.url}/v1/models`, { headers: auth })).status).toBe(200);
@@ -95,6 +106,7 @@ describe('slow clients and long streams', () => {
     expect(first).toBe('server closed');
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expectJsonError(conn.received(), 'request_timeout');
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
   });
 
@@ -109,6 +121,8 @@ describe('slow clients and long streams', () => {
     expect(first).toBe('server closed');
     expect(Date.now() - started).toBeGreaterThanOrEqual(600);
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+    // The request had reached the app: the error carries the id it was given there.
+    expectJsonError(conn.received(), 'request_timeout');
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
   });
 

@@ -8,8 +8,8 @@ export interface RawConnection {
   /** Resolves when the server (or the test) closed the connection. */
   closed: Promise<void>;
   received(): string;
-  /** Resolves once what was received matches `pattern`. */
-  waitFor(pattern: RegExp): Promise<void>;
+  /** Resolves once what was received matches `pattern` (or satisfies it, given as a function). */
+  waitFor(pattern: RegExp | ((received: string) => boolean)): Promise<void>;
 }
 
 export function rawConnection(port: number, host = '127.0.0.1'): RawConnection {
@@ -32,12 +32,21 @@ export function rawConnection(port: number, host = '127.0.0.1'): RawConnection {
     closed,
     received: () => received,
     async waitFor(pattern) {
-      while (!pattern.test(received)) {
+      const matches = typeof pattern === 'function' ? pattern : (text: string) => pattern.test(text);
+      while (!matches(received)) {
         if (socket.destroyed) throw new Error(`connection closed before ${pattern} arrived; got ${JSON.stringify(received.slice(0, 500))}`);
         await new Promise<void>((resolve) => waiters.push(resolve));
       }
     },
   };
+}
+
+/** True when `text` begins with one whole response with a Content-Length body. */
+export function hasWholeResponse(text: string): boolean {
+  const headEnd = text.indexOf('\r\n\r\n');
+  if (headEnd === -1) return false;
+  const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, headEnd))?.[1];
+  return length !== undefined && text.length >= headEnd + 4 + Number(length);
 }
 
 export interface RawResponse {

@@ -53,13 +53,14 @@ async function drip(conn: ReturnType<typeof rawConnection>, pieces: string[], ev
 }
 
 /** A raw response the server wrote itself: OpenAI's error shape, its request id in header and body, and the connection closing. */
-function expectJsonError(raw: string, code: string): void {
+function expectJsonError(raw: string, code: string): string | undefined {
   const [head, body] = raw.split('\r\n\r\n', 2);
   expect(head).toMatch(/\r\ncontent-type: application\/json/i);
   expect(head).toMatch(/\r\nconnection: close/i);
   const requestId = /\r\nx-request-id: ([^\r]+)/i.exec(head)?.[1];
   expect(requestId).toMatch(/^[A-Za-z0-9._:-]+$/);
   expect(JSON.parse(body)).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code, request_id: requestId } });
+  return requestId;
 }
 
 describe('limits', () => {
@@ -115,14 +116,14 @@ describe('slow clients and long streams', () => {
     const conn = rawConnection(gw.port);
     await conn.connected;
     const started = Date.now();
-    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{`;
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nX-Request-Id: slow-body-1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{`;
     // The headers arrive at once; the body one byte every 100 ms would take 20 s.
     const first = await drip(conn, [head, ...Array.from({ length: 199 }, () => ' ')], 100);
     expect(first).toBe('server closed');
     expect(Date.now() - started).toBeGreaterThanOrEqual(600);
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
     // The request had reached the app: the error carries the id it was given there.
-    expectJsonError(conn.received(), 'request_timeout');
+    expect(expectJsonError(conn.received(), 'request_timeout')).toBe('slow-body-1');
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
   });
 

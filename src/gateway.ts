@@ -85,7 +85,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
   const ws = new WsGateway({ runtime, authGuard, metrics });
   const connections = new AddressCounter();
-  const serverGuard = new ServerGuard(runtime, connections);
+  const serverGuard = new ServerGuard(runtime, connections, metrics);
   const retention = runtime.store ? new SessionRetention({ store: runtime.store, setting: () => runtime.current.config.sessions.retention, logger }) : undefined;
   const servers: Server[] = [];
   let watcher: ConfigWatcher | undefined;

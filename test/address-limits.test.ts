@@ -28,6 +28,12 @@ async function upstream(...args: Parameters<typeof startFakeUpstream>): Promise<
   return up;
 }
 
+/** `openclaw_address_limit_refusals_total`, by `limit/transport`. */
+async function refusals(gw: TestGateway): Promise<Record<string, number>> {
+  const { values } = await gw.gateway.metrics.addressLimitRefusals.get();
+  return Object.fromEntries(values.map((value) => [`${value.labels.limit}/${value.labels.transport}`, value.value]));
+}
+
 /** Waits (as long as the test's own timeout allows) until `condition` holds. */
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -77,6 +83,7 @@ describe('open connections per client address', () => {
       ws.on('error', () => {});
     });
     expect(upgrade).toBe(429);
+    expect(await refusals(gw)).toEqual({ 'connections/http': 2 });
 
     for (const conn of held) expect(await ask(conn, '/v1/models')).toBe(200);
     expect(counts.held(HOME)).toBe(3);
@@ -167,6 +174,7 @@ describe('runs in flight per client address', () => {
     expect(frames.filter((frame) => frame.event === 'agent.start')).toHaveLength(1);
     // Nothing of the refused runs reached the model.
     expect(up.requests).toHaveLength(2);
+    expect(await refusals(gw)).toEqual({ 'runs/http': 2, 'runs/ws': 1 });
 
     release();
     const data = sseData(await first.text());

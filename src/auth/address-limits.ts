@@ -50,9 +50,10 @@ export class AddressCounter {
  * limit when it has `limit` runs in flight already. Taken before the run's first byte; the caller
  * releases it when the run has ended.
  */
-export function takeRunSlot(runs: AddressCounter, address: string, limit: number): () => void {
+export function takeRunSlot(runs: AddressCounter, address: string, limit: number, refused?: () => void): () => void {
   const release = runs.tryAcquire(lockoutKey(address), limit);
   if (release) return release;
+  refused?.();
   throw new RateLimitError(`This client address already has ${limit} runs in flight, its limit (gateway.http.maxConcurrentRunsPerAddress); send this one again when one of them has ended.`, {
     code: 'too_many_concurrent_runs',
     retryAfterSeconds: 1,

@@ -58,8 +58,8 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   const validator = specValidator(spec, runtime);
   app.use(validator.handler);
 
-  app.post('/v1/chat/completions', withRunSlot(runtime, chatCompletionsRoute(runtime)));
-  app.post('/v1/responses', withRunSlot(runtime, createResponseRoute(runtime)));
+  app.post('/v1/chat/completions', withRunSlot(runtime, metrics, chatCompletionsRoute(runtime)));
+  app.post('/v1/responses', withRunSlot(runtime, metrics, createResponseRoute(runtime)));
   app.get('/v1/responses/:response_id', getResponseRoute(runtime));
   app.delete('/v1/responses/:response_id', deleteResponseRoute(runtime));
   app.get('/v1/responses/:response_id/input_items', listInputItemsRoute(runtime));

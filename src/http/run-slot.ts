@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { takeRunSlot } from '../auth/address-limits.ts';
 import { clientAddress } from '../auth/client-address.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { Runtime } from '../runtime.ts';
 import { generationOf } from './request-context.ts';
 
@@ -10,9 +11,11 @@ import { generationOf } from './request-context.ts';
  * until the route has finished with the run (its last event written, or the run ended by a
  * client that left).
  */
-export function withRunSlot(runtime: Runtime, route: RequestHandler): RequestHandler {
+export function withRunSlot(runtime: Runtime, metrics: GatewayMetrics, route: RequestHandler): RequestHandler {
   return async (req, res, next) => {
-    const release = takeRunSlot(runtime.runsByAddress, clientAddress(req), generationOf(res).config.gateway.http.maxConcurrentRunsPerAddress);
+    const release = takeRunSlot(runtime.runsByAddress, clientAddress(req), generationOf(res).config.gateway.http.maxConcurrentRunsPerAddress, () =>
+      metrics.addressLimitRefusals.inc({ limit: 'runs', transport: 'http' }),
+    );
     try {
       await route(req, res, next);
     } finally {

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressCounter } from '../auth/address-limits.ts';
 import { lockoutKey, normalizeAddress } from '../auth/client-address.ts';
 import { BadRequestError, ExpectationFailedError, HeadersTooLargeError, PayloadTooLargeError, RateLimitError, RequestTimeoutError, type GatewayError } from '../errors.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { Runtime } from '../runtime.ts';
 import { endWithError, rawErrorResponse } from './raw-response.ts';
 import { requestIdFrom } from './request-context.ts';
@@ -38,9 +39,12 @@ export class ServerGuard {
   /** Connections whose parser failed: further failures on them are not answered again. */
   private readonly failed = new WeakSet<Socket>();
 
-  constructor(runtime: Runtime, connections: AddressCounter) {
+  private readonly metrics: GatewayMetrics;
+
+  constructor(runtime: Runtime, connections: AddressCounter, metrics: GatewayMetrics) {
     this.runtime = runtime;
     this.connections = connections;
+    this.metrics = metrics;
   }
 
   attach(server: Server): void {
@@ -86,6 +90,7 @@ export class ServerGuard {
       return;
     }
     this.overLimit.set(socket, limit);
+    this.metrics.addressLimitRefusals.inc({ limit: 'connections', transport: 'http' });
     this.runtime.logger.info({ event: 'http.connection_refused', address: key, limit }, 'connection over gateway.http.maxConnectionsPerAddress');
   }
 

@@ -235,7 +235,9 @@ export class WsGateway {
 
   private async run(conn: Connection, frame: RequestFrame): Promise<void> {
     if (this.shuttingDown) throw new ServiceUnavailableError('The gateway is shutting down; no new runs are accepted.', { code: 'shutting_down' });
-    const release = takeRunSlot(this.runtime.runsByAddress, conn.address, this.runtime.current.config.gateway.http.maxConcurrentRunsPerAddress);
+    const release = takeRunSlot(this.runtime.runsByAddress, conn.address, this.runtime.current.config.gateway.http.maxConcurrentRunsPerAddress, () =>
+      this.metrics?.addressLimitRefusals.inc({ limit: 'runs', transport: 'ws' }),
+    );
     const controller = new AbortController();
     let runId: string | undefined;
     try {

@@ -137,6 +137,32 @@ describe('a malformed request pipelined behind a stream', () => {
     expect((await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status).toBe(200);
   });
 
+  it('the stream outlasting headersTimeoutMs and requestTimeoutMs is still not cut', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const up = await upstream(() => ({ kind: 'text', text: 'slow and whole', chunks: 3, holdAfter: { chunks: 1, until: gate } }));
+    const gw = await start({
+      gateway: { http: { headersTimeoutMs: 200, requestTimeoutMs: 300 } },
+      models: { providers: { up: { api: 'openai-completions', baseUrl: up.baseUrl } } },
+      agents: { defaults: { model: 'up/fake-model' } },
+    });
+    const body = JSON.stringify({ model: 'openclaw', stream: true, messages: [{ role: 'user', content: 'count' }] });
+    const conn = rawConnection(gw.port);
+    cleanups.push(() => void conn.socket.destroy());
+    await conn.connected;
+    conn.socket.write(`${chatHead(body)}${body}GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n`);
+    await conn.waitFor(/"content":"slow/);
+    // Several rounds of the server's timeout checks pass while the stream is held.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(conn.socket.destroyed).toBe(false);
+    release();
+    await conn.closed;
+    const responses = parseResponses(conn.received());
+    expect(responses.map((response) => response.status)).toEqual([200, 400]);
+    expect(sseData(responses[0].body).at(-1)).toBe('[DONE]');
+    expectJsonError(responses[1], 400, 'malformed_request');
+  });
+
   it('answers every valid request pipelined before the malformed one first, in order', async () => {
     const gw = await start();
     const body = JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'first' }] });

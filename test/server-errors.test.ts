@@ -163,6 +163,14 @@ describe('a malformed request pipelined behind a stream', () => {
     expectJsonError(responses[1], 400, 'malformed_request');
   });
 
+  it('behind a request that closes the connection: its response whole, and nothing after it', async () => {
+    const gw = await start();
+    const body = JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'last one' }] });
+    const responses = await exchange(gw.port, `${chatHead(body, 'Connection: close\r\n')}${body}GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n`);
+    expect(responses.map((response) => response.status)).toEqual([200]);
+    expect(JSON.parse(responses[0].body).choices[0].message.content).toBe('Echo: last one');
+  });
+
   it('answers every valid request pipelined before the malformed one first, in order', async () => {
     const gw = await start();
     const body = JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'first' }] });

@@ -99,7 +99,8 @@ export class ServerGuard {
     this.failed.add(socket);
     const error = asHttpError(cause);
     // A reset or a broken pipe: nobody left to answer.
-    if (!error || !socket.writable) return void socket.destroy();
+    if (!error) return void socket.destroy();
+    if (!socket.writable) return closeAfterFlush(socket);
     this.runtime.logger.debug({ event: 'http.client_error', code: cause.code, reason: cause.reason }, 'request refused by the HTTP parser or its timeouts');
     const current = socket._httpMessage ?? undefined;
     const timedOut = error.kind === 'request_timeout';
@@ -129,7 +130,8 @@ export class ServerGuard {
   }
 
   private answer(socket: HttpSocket, error: GatewayError, requestId: string, timedOut: boolean): void {
-    if (!socket.writable) return void socket.destroy();
+    // The last response asked to close the connection (or the client went): it closes once written.
+    if (!socket.writable) return closeAfterFlush(socket);
     if (timedOut) {
       // The parser is still reading this client: nothing more it sends may reach the app.
       socket.end(rawErrorResponse(error, requestId), () => socket.destroy());
@@ -140,6 +142,13 @@ export class ServerGuard {
     linger.unref();
     socket.once('close', () => clearTimeout(linger));
   }
+}
+
+/** Closes an ended socket once what was written to it has gone out (destroying it at once could cut the end of a response). */
+function closeAfterFlush(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableFinished) socket.destroy();
+  else socket.once('finish', () => socket.destroy());
 }
 
 /** Node's parser and timeout errors as the gateway answers them; undefined for a socket failure (reset, broken pipe). */

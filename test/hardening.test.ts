@@ -135,6 +135,10 @@ describe('slow clients and long streams', () => {
       models: { providers: { up: { api: 'openai-completions', baseUrl: up.baseUrl } } },
       agents: { defaults: { model: 'up/fake-model' } },
     });
+    // Node times a request from its connection's accept: the gateway's background warm-up stalling
+    // the loop on a loaded machine would read as a slow client (a 408) here.
+    await gw.gateway.app.warmUp();
+    await gw.gateway.runtime.current.providers.warmUp();
     const started = Date.now();
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',

@@ -142,10 +142,14 @@ describe('a malformed request pipelined behind a stream', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const up = await upstream(() => ({ kind: 'text', text: 'slow and whole', chunks: 3, holdAfter: { chunks: 1, until: gate } }));
     const gw = await start({
-      gateway: { http: { headersTimeoutMs: 200, requestTimeoutMs: 300 } },
+      gateway: { http: { headersTimeoutMs: 300, requestTimeoutMs: 500 } },
       models: { providers: { up: { api: 'openai-completions', baseUrl: up.baseUrl } } },
       agents: { defaults: { model: 'up/fake-model' } },
     });
+    // Node times a connection from its accept: the gateway's background warm-up (the validator, the
+    // provider client), stalling the loop on a loaded machine, would read as a slow client here.
+    await gw.gateway.app.warmUp();
+    await gw.gateway.runtime.current.providers.warmUp();
     const body = JSON.stringify({ model: 'openclaw', stream: true, messages: [{ role: 'user', content: 'count' }] });
     const conn = rawConnection(gw.port);
     cleanups.push(() => void conn.socket.destroy());
@@ -153,7 +157,7 @@ describe('a malformed request pipelined behind a stream', () => {
     conn.socket.write(`${chatHead(body)}${body}GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n`);
     await conn.waitFor(/"content":"slow/);
     // Several rounds of the server's timeout checks pass while the stream is held.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(conn.socket.destroyed).toBe(false);
     release();
     await conn.closed;

@@ -53,7 +53,8 @@ async function startGateway(checkout: string, name: string, upstreamPort: number
   writeFileSync(
     config,
     JSON.stringify({
-      gateway: { auth: { mode: 'token', token: TOKEN }, http: { endpoints: { chatCompletions: { enabled: true } } } },
+      // Loopback is one address: its per-address limits are lifted for the load.
+      gateway: { auth: { mode: 'token', token: TOKEN }, http: { maxConnectionsPerAddress: 0, maxConcurrentRunsPerAddress: 0, endpoints: { chatCompletions: { enabled: true } } } },
       models: { providers: { up: { api: 'openai-completions', baseUrl: `http://127.0.0.1:${upstreamPort}/v1` } } },
       agents: { defaults: { model: 'up/bench' } },
     }),

@@ -110,7 +110,8 @@ async function startGateway(upstreamUrl: string, name: string, options: { heaptr
   writeFileSync(
     configPath,
     JSON.stringify({
-      gateway: { auth: { mode: 'token', token: TOKEN }, http: { endpoints: { chatCompletions: { enabled: true } } } },
+      // Loopback is one address: its per-address limits are lifted for the load.
+      gateway: { auth: { mode: 'token', token: TOKEN }, http: { maxConnectionsPerAddress: 0, maxConcurrentRunsPerAddress: 0, endpoints: { chatCompletions: { enabled: true } } } },
       models: { providers: { up: { api: 'openai-completions', baseUrl: `${upstreamUrl}/v1`, apiKey: 'bench' } } },
       agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }] },
     }),

@@ -301,7 +301,8 @@ function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?:
     gateway: {
       bind: '127.0.0.1',
       auth: { mode: 'token', token: TOKEN },
-      http: { endpoints: { chatCompletions: { enabled: true }, responses: { enabled: true } } },
+      // Every load comes from loopback, one address: its per-address limits would refuse the idle streams.
+      http: { maxConnectionsPerAddress: 0, maxConcurrentRunsPerAddress: 0, endpoints: { chatCompletions: { enabled: true }, responses: { enabled: true } } },
       // Read by the runner for the event-loop delay; the HTTP metrics are counted either way.
       metrics: { enabled: true },
     },

@@ -9,11 +9,14 @@ export type ErrorKind =
   | 'permission'
   | 'not_found'
   | 'method_not_allowed'
+  | 'request_timeout'
   | 'conflict'
   | 'too_large'
   | 'unsupported_media_type'
+  | 'expectation_failed'
   | 'upgrade_required'
   | 'rate_limited'
+  | 'headers_too_large'
   | 'internal'
   | 'upstream'
   | 'unavailable'
@@ -100,6 +103,21 @@ export class UpgradeRequiredError extends GatewayError {
 
 export class RateLimitError extends GatewayError {
   readonly kind = 'rate_limited';
+}
+
+/** The client took longer than the server's timeouts allow to send its request (headers or body). */
+export class RequestTimeoutError extends GatewayError {
+  readonly kind = 'request_timeout';
+}
+
+/** An `Expect` header other than `100-continue`. */
+export class ExpectationFailedError extends GatewayError {
+  readonly kind = 'expectation_failed';
+}
+
+/** The request line and headers together are larger than the server reads. */
+export class HeadersTooLargeError extends GatewayError {
+  readonly kind = 'headers_too_large';
 }
 
 export class InternalError extends GatewayError {

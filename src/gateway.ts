@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { AddressCounter } from './auth/address-limits.ts';
 import { AuthGuard } from './auth/guard.ts';
 import { MemoryAuthLimiter, type AuthFailureLimiter } from './auth/limiter.ts';
 import { bindRefusal, warnDeprecatedAuthSource } from './auth/policy.ts';
@@ -10,6 +11,7 @@ import { watchConfigFile, type ConfigWatcher } from './config/watch.ts';
 import { resolveStateDir } from './config/load.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { createHttpApp } from './http/app.ts';
+import { ServerGuard } from './http/server-guard.ts';
 import { loadSpec, type PublishedSpec } from './http/spec.ts';
 import { metricsObserver } from './metrics/instrument.ts';
 import { GatewayMetrics } from './metrics/metrics.ts';
@@ -50,6 +52,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** The WebSocket at /ws on the same server(s). */
   readonly ws: WsGateway;
+  /** What each client address holds now: open connections, runs in flight (gateway.http.maxConnectionsPerAddress, maxConcurrentRunsPerAddress). */
+  readonly perAddress: { readonly connections: AddressCounter; readonly runs: AddressCounter };
   /** Starts listening; resolves with the bound port and addresses. */
   listen(options?: ListenOptions): Promise<{ port: number; hosts: string[]; url: string }>;
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
@@ -80,6 +84,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const authGuard = new AuthGuard(() => runtime.current, deps.authLimiter ?? new MemoryAuthLimiter());
   const app = createHttpApp(runtime, deps.spec ?? loadSpec(), authGuard, metrics);
   const ws = new WsGateway({ runtime, authGuard, metrics });
+  const connections = new AddressCounter();
+  const serverGuard = new ServerGuard(runtime, connections, metrics);
   const retention = runtime.store ? new SessionRetention({ store: runtime.store, setting: () => runtime.current.config.sessions.retention, logger }) : undefined;
   const servers: Server[] = [];
   let watcher: ConfigWatcher | undefined;
@@ -142,9 +148,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     new Promise<Server>((resolve, reject) => {
       // requestTimeout bounds receiving the request only (slow clients), never a long streamed response.
       const { requestTimeoutMs, headersTimeoutMs } = runtime.current.config.gateway.http;
-      const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: checkingInterval(headersTimeoutMs, requestTimeoutMs) }, app);
+      const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: checkingInterval(headersTimeoutMs, requestTimeoutMs) }, (req, res) => {
+        if (!serverGuard.refuseRequest(req, res)) app(req, res);
+      });
       server.keepAliveTimeout = 5_000;
-      server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
+      serverGuard.attach(server);
+      server.on('upgrade', (req, socket, head) => {
+        if (!serverGuard.refuseUpgrade(req, socket)) ws.handleUpgrade(req, socket, head);
+      });
       server.once('error', reject);
       server.listen({ host, port, ipv6Only: host === '::1' || undefined }, () => {
         server.off('error', reject);
@@ -158,6 +169,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     authGuard,
     metrics,
     ws,
+    perAddress: { connections, runs: runtime.runsByAddress },
     applyConfig,
     async listen(options = {}) {
       const bind = options.bind ?? config.gateway.bind;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AddressCounter } from './auth/address-limits.ts';
 import { resolveAuth, type ResolvedAuth } from './auth/secret.ts';
 import { buildRoster, type Roster } from './agents/roster.ts';
 import type { GatewayConfig } from './config/types.ts';
@@ -74,6 +75,8 @@ export class Runtime {
   readonly observer: RunObserver | undefined;
   /** The MCP servers; kept across reloads, which only tell it the new `mcp.servers`. */
   readonly tools: ToolManager | undefined;
+  /** Runs in flight per client address, over every transport (gateway.http.maxConcurrentRunsPerAddress). */
+  readonly runsByAddress = new AddressCounter();
   private readonly serves: boolean;
 
   constructor(options: {

@@ -52,6 +52,17 @@ async function drip(conn: ReturnType<typeof rawConnection>, pieces: string[], ev
   return closed ? 'server closed' : 'client finished';
 }
 
+/** A raw response the server wrote itself: OpenAI's error shape, its request id in header and body, and the connection closing. */
+function expectJsonError(raw: string, code: string): string | undefined {
+  const [head, body] = raw.split('\r\n\r\n', 2);
+  expect(head).toMatch(/\r\ncontent-type: application\/json/i);
+  expect(head).toMatch(/\r\nconnection: close/i);
+  const requestId = /\r\nx-request-id: ([^\r]+)/i.exec(head)?.[1];
+  expect(requestId).toMatch(/^[A-Za-z0-9._:-]+$/);
+  expect(JSON.parse(body)).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code, request_id: requestId } });
+  return requestId;
+}
+
 describe('limits', () => {
   it('413 for a body over gateway.http.maxBodyBytes, in the OpenAI error shape', async () => {
     const gw = await start({ gateway: { http: { maxBodyBytes: 1024 } } });
@@ -77,6 +88,7 @@ describe('limits', () => {
     conn.socket.write(`GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'a'.repeat(100 * 1024)}\r\n\r\n`);
     await conn.closed;
     expect(conn.received()).toMatch(/^HTTP\/1\.1 431 /);
+    expectJsonError(conn.received(), 'headers_too_large');
     const health = await fetch(`${gw.url}/health`);
     expect(health.status).toBe(200);
     expect((await fetch(`${gw.url}/v1/models`, { headers: auth })).status).toBe(200);
@@ -95,6 +107,7 @@ describe('slow clients and long streams', () => {
     expect(first).toBe('server closed');
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expectJsonError(conn.received(), 'request_timeout');
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
   });
 
@@ -103,12 +116,14 @@ describe('slow clients and long streams', () => {
     const conn = rawConnection(gw.port);
     await conn.connected;
     const started = Date.now();
-    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{`;
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nX-Request-Id: slow-body-1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{`;
     // The headers arrive at once; the body one byte every 100 ms would take 20 s.
     const first = await drip(conn, [head, ...Array.from({ length: 199 }, () => ' ')], 100);
     expect(first).toBe('server closed');
     expect(Date.now() - started).toBeGreaterThanOrEqual(600);
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+    // The request had reached the app: the error carries the id it was given there.
+    expect(expectJsonError(conn.received(), 'request_timeout')).toBe('slow-body-1');
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
   });
 
@@ -120,6 +135,10 @@ describe('slow clients and long streams', () => {
       models: { providers: { up: { api: 'openai-completions', baseUrl: up.baseUrl } } },
       agents: { defaults: { model: 'up/fake-model' } },
     });
+    // Node times a request from its connection's accept: the gateway's background warm-up stalling
+    // the loop on a loaded machine would read as a slow client (a 408) here.
+    await gw.gateway.app.warmUp();
+    await gw.gateway.runtime.current.providers.warmUp();
     const started = Date.now();
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',

@@ -125,6 +125,18 @@ export const configSchema = {
             keepAliveIntervalMs: { ...positiveInt, default: 15_000, description: 'A `: keep-alive` comment is sent when a stream has been silent this long.' },
             headersTimeoutMs: { ...positiveInt, default: 30_000, description: 'Time a client has to send its request headers.' },
             requestTimeoutMs: { ...nonNegativeInt, default: 120_000, description: 'Time a client has to send its whole request (0: no limit). Never limits a streamed reply.' },
+            maxConnectionsPerAddress: {
+              ...nonNegativeInt,
+              default: 256,
+              description:
+                'Open connections (HTTP keep-alive and WebSocket) one client address may hold (an IPv6 client counts as its /64; loopback too); a connection beyond is answered 429 `too_many_connections` at its first request, then closed. Counts socket peers, so it is not applied while `gateway.trustProxy` (every connection then comes from the proxy). 0: no limit. Per process.',
+            },
+            maxConcurrentRunsPerAddress: {
+              ...nonNegativeInt,
+              default: 64,
+              description:
+                'Runs in flight one client address may have at once, over `/v1/chat/completions`, `/v1/responses` and the WebSocket\'s `agent.run` together (the address as `gateway.trustProxy` decides it; an IPv6 client counts as its /64; loopback too); a run beyond is refused before its first byte with 429 `too_many_concurrent_runs`. 0: no limit. Per process.',
+            },
             shutdownGraceMs: { ...nonNegativeInt, default: 10_000, description: 'On SIGINT/SIGTERM, how long in-flight runs may finish before they are cut.' },
             cors: {
               type: 'object',

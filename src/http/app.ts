@@ -16,6 +16,7 @@ import { chatCompletionsRoute } from './routes/chat-completions.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
 import { cancelResponseRoute, createResponseRoute, deleteResponseRoute, getResponseRoute, listInputItemsRoute } from './routes/responses.ts';
+import { withRunSlot } from './run-slot.ts';
 import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
 
 export type HttpApp = express.Express & {
@@ -57,8 +58,8 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   const validator = specValidator(spec, runtime);
   app.use(validator.handler);
 
-  app.post('/v1/chat/completions', chatCompletionsRoute(runtime));
-  app.post('/v1/responses', createResponseRoute(runtime));
+  app.post('/v1/chat/completions', withRunSlot(runtime, metrics, chatCompletionsRoute(runtime)));
+  app.post('/v1/responses', withRunSlot(runtime, metrics, createResponseRoute(runtime)));
   app.get('/v1/responses/:response_id', getResponseRoute(runtime));
   app.delete('/v1/responses/:response_id', deleteResponseRoute(runtime));
   app.get('/v1/responses/:response_id/input_items', listInputItemsRoute(runtime));

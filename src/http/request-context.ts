@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Generation, Runtime } from '../runtime.ts';
@@ -11,8 +12,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestContext(runtime: Runtime, logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFrom(req.headers);
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     const generation = runtime.current;
@@ -35,6 +35,12 @@ export function requestContext(runtime: Runtime, logger: Logger): RequestHandler
     });
     next();
   };
+}
+
+/** The client's `x-request-id` when it is sane (one header, 1–128 of `A-Za-z0-9._:-`), else a new UUID. */
+export function requestIdFrom(headers: IncomingHttpHeaders): string {
+  const incoming = headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
 /** The config generation this request started with. */

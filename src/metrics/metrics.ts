@@ -16,6 +16,7 @@ export class GatewayMetrics {
   readonly wsConnections: Gauge;
   readonly authFailures: Counter<'transport' | 'reason'>;
   readonly lockouts: Counter<'transport'>;
+  readonly addressLimitRefusals: Counter<'limit' | 'transport'>;
   readonly upstreamErrors: Counter<'provider' | 'kind'>;
   readonly toolCalls: Counter<'server' | 'tool' | 'outcome'>;
   readonly toolDuration: Histogram<'server' | 'tool'>;
@@ -77,6 +78,12 @@ export class GatewayMetrics {
       name: 'openclaw_auth_lockouts_total',
       help: 'Requests refused because their address is locked out after failed attempts.',
       labelNames: ['transport'],
+      registers,
+    });
+    this.addressLimitRefusals = new Counter({
+      name: 'openclaw_address_limit_refusals_total',
+      help: 'Connections and runs refused because their client address was at its limit (gateway.http.maxConnectionsPerAddress, maxConcurrentRunsPerAddress), by limit (connections, runs) and transport.',
+      labelNames: ['limit', 'transport'],
       registers,
     });
     this.sessionLockWait = new Histogram({

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { takeRunSlot } from '../auth/address-limits.ts';
 import { lastForwardedAddress, normalizeAddress } from '../auth/client-address.ts';
 import { lockedOut, type AuthGuard } from '../auth/guard.ts';
 import { AuthenticationError, BadRequestError, GatewayError, NotFoundError, ServiceUnavailableError } from '../errors.ts';
-import { errorBody, errorHeaders, httpStatus, toGatewayError } from '../http/errors.ts';
+import { errorBody, toGatewayError } from '../http/errors.ts';
+import { rawErrorResponse } from '../http/raw-response.ts';
+import { requestIdFrom } from '../http/request-context.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { toUpstreamMessage } from '../records/chat-completions.ts';
 import type { Runtime } from '../runtime.ts';
@@ -18,7 +20,6 @@ export const WS_PATH = '/ws';
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** After the shutdown grace, how long closing handshakes may take before sockets are cut. */
 const CLOSE_HANDSHAKE_MS = 1_000;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY_VIOLATION = 1008;
@@ -100,8 +101,7 @@ export class WsGateway {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const incoming = req.headers['x-request-id'];
-    const connectionId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const connectionId = requestIdFrom(req.headers);
     const path = new URL(req.url ?? '/', 'http://gateway').pathname;
     if (path !== WS_PATH && path !== `${WS_PATH}/`) {
       return rejectUpgrade(socket, new NotFoundError(`Unknown route: WebSocket upgrade on ${path}; the WebSocket is at ${WS_PATH}.`, { code: 'not_found' }), connectionId);
@@ -241,24 +241,31 @@ export class WsGateway {
 
   private async run(conn: Connection, frame: RequestFrame): Promise<void> {
     if (this.shuttingDown) throw new ServiceUnavailableError('The gateway is shutting down; no new runs are accepted.', { code: 'shutting_down' });
+    const release = takeRunSlot(this.runtime.runsByAddress, conn.address, this.runtime.current.config.gateway.http.maxConcurrentRunsPerAddress, () =>
+      this.metrics?.addressLimitRefusals.inc({ limit: 'runs', transport: 'ws' }),
+    );
     const controller = new AbortController();
     let runId: string | undefined;
-    await runOverSocket({
-      runtime: this.runtime,
-      frame,
-      signal: controller.signal,
-      started: (id) => {
-        runId = id;
-        conn.runs.set(id, controller);
-        this.metrics?.activeStreams.inc({ transport: 'ws' });
-      },
-      event: (event, payload) => this.event(conn, event, payload),
-      reply: (error, result, requestId) => this.reply(conn, frame.id, error, result, requestId),
-      log: (fields) => this.runtime.logger.info({ event: 'ws.run', connectionId: conn.id, ...fields }, 'WebSocket run ended'),
-    });
-    if (runId) {
-      conn.runs.delete(runId);
-      this.metrics?.activeStreams.dec({ transport: 'ws' });
+    try {
+      await runOverSocket({
+        runtime: this.runtime,
+        frame,
+        signal: controller.signal,
+        started: (id) => {
+          runId = id;
+          conn.runs.set(id, controller);
+          this.metrics?.activeStreams.inc({ transport: 'ws' });
+        },
+        event: (event, payload) => this.event(conn, event, payload),
+        reply: (error, result, requestId) => this.reply(conn, frame.id, error, result, requestId),
+        log: (fields) => this.runtime.logger.info({ event: 'ws.run', connectionId: conn.id, ...fields }, 'WebSocket run ended'),
+      });
+    } finally {
+      release();
+      if (runId) {
+        conn.runs.delete(runId);
+        this.metrics?.activeStreams.dec({ transport: 'ws' });
+      }
     }
     // During a shutdown a busy socket closes as soon as its last run has answered.
     if (this.shuttingDown && conn.runs.size === 0) conn.ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
@@ -380,16 +387,5 @@ function upgradeAddress(req: IncomingMessage, trustProxy: boolean): string {
 /** Answers a refused upgrade with a plain HTTP response in the OpenAI error shape. */
 function rejectUpgrade(socket: Duplex, error: GatewayError, requestId: string): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify(errorBody(error, requestId));
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': String(Buffer.byteLength(body)),
-    'Cache-Control': 'no-store',
-    'x-request-id': requestId,
-    Connection: 'close',
-    ...errorHeaders(error),
-  };
-  const status = httpStatus(error);
-  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
-  socket.end(`${head}\r\n\r\n${body}`);
+  socket.end(rawErrorResponse(error, requestId));
 }

@@ -4,9 +4,10 @@ import type { AuthGuard } from '../auth/guard.ts';
 import { authenticate } from '../auth/middleware.ts';
 import { httpMetrics, metricsRoute, routeLabeler } from './metrics.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
-import { BadRequestError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, UpgradeRequiredError } from '../errors.ts';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, UpgradeRequiredError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { cors } from './cors.ts';
+import { jsonBody } from './json-body.ts';
 import { errorMiddleware } from './errors.ts';
 import { turnAwayWhileDraining } from './drain.ts';
 import { createBodyExplainer } from './explain.ts';
@@ -161,32 +162,5 @@ function endpointEnabled(): RequestHandler {
         : [chatCompletions.enabled || responses.enabled, 'The OpenAI endpoints are disabled (gateway.http.endpoints.chatCompletions.enabled, gateway.http.endpoints.responses.enabled)'];
     if (!enabled) throw new NotFoundError(`Unknown route: ${req.method} /v1${req.path}. ${which}.`, { code: 'endpoint_disabled' });
     next();
-  };
-}
-
-/** JSON bodies only, within `gateway.http.maxBodyBytes` (read per request, so a reload applies). */
-function jsonBody(): RequestHandler {
-  const parsers = new Map<number, RequestHandler>();
-  return (req, res, next) => {
-    if (req.method !== 'POST') return next();
-    const type = req.headers['content-type'];
-    const length = req.headers['content-length'];
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-    if (hasBody && !(type && /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type))) {
-      throw new UnsupportedMediaTypeError(`Request body must be JSON sent as Content-Type: application/json (got ${type ? JSON.stringify(type.slice(0, 100)) : 'none'}).`, {
-        code: 'unsupported_media_type',
-      });
-    }
-    const limit = generationOf(res).config.gateway.http.maxBodyBytes;
-    let parser = parsers.get(limit);
-    if (!parser) {
-      parser = express.json({ limit, strict: true, type: () => true });
-      parsers.set(limit, parser);
-    }
-    parser(req, res, (error?: unknown) => {
-      if (error) return next(error);
-      if (req.body === undefined) req.body = {};
-      next();
-    });
   };
 }

@@ -1,0 +1,136 @@
+// JSON nesting is limited where the body is parsed (gateway.http.maxJsonDepth), before the
+// validator or the run walks it; realistic deep schemas still pass; a run that fails for any
+// reason keeps the new user turn of a stateful session.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
+import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { chatTranscript } from './helpers/sessions.ts';
+
+let upstream: FakeUpstream;
+let gw: TestGateway;
+let shallow: TestGateway;
+
+const config = (extra: Record<string, unknown> = {}) => ({
+  gateway: { http: { endpoints: { responses: { enabled: true } }, ...extra } },
+  models: { providers: { up: { api: 'openai-completions', baseUrl: upstream.baseUrl, apiKey: 'sk-json-limits', maxRetries: 1, retryBaseDelayMs: 5 } } },
+  agents: { list: [{ id: 'main', default: true, model: 'up/m' }] },
+});
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gw = await startTestGateway(config());
+  shallow = await startTestGateway(config({ maxJsonDepth: 16 }));
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await shallow?.close();
+  await upstream?.close();
+});
+
+afterEach(() => upstream.reset());
+
+/** `{"a":{"a":…1…}}`, `levels` objects deep. */
+const nested = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+
+async function post(target: TestGateway, path: string, body: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${target.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json', ...headers }, body });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const chat = (extra: string) => `{"model":"openclaw/main","messages":[{"role":"user","content":"hi"${extra.startsWith(',"extra"') ? extra : ''}}]${extra.startsWith(',"extra"') ? '' : extra}}`;
+
+describe('nesting deeper than gateway.http.maxJsonDepth', () => {
+  const deep = nested(5_000);
+  const cases: Array<[string, string, string]> = [
+    ['a tool schema', '/v1/chat/completions', chat(`,"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]`)],
+    ['a json_schema response format', '/v1/chat/completions', chat(`,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${deep}}}`)],
+    ['an extra key on a message', '/v1/chat/completions', chat(`,"extra":${deep}`)],
+    ['a Responses text format', '/v1/responses', `{"model":"openclaw/main","input":"hi","text":{"format":{"type":"json_schema","name":"x","schema":${deep}}}}`],
+    ['an extra key of a Responses body', '/v1/responses', `{"model":"openclaw/main","input":"hi","extra":${deep}}`],
+    ['nested arrays', '/v1/chat/completions', chat(`,"metadata":${'['.repeat(5_000)}${']'.repeat(5_000)}`)],
+  ];
+  it.each(cases)('in %s: 400 json_too_deep naming the limit, nothing sent upstream, session untouched', async (_name, path, body) => {
+    const { status, body: answer } = await post(gw, path, body, { 'x-openclaw-session-key': 'deep' });
+    expect(status).toBe(400);
+    expect(answer.error).toMatchObject({ type: 'invalid_request_error', code: 'json_too_deep', param: null });
+    expect(answer.error.message).toContain('64 levels');
+    expect(answer.error.message).toContain('gateway.http.maxJsonDepth');
+    expect(upstream.requests).toHaveLength(0);
+    expect(await gw.gateway.runtime.store!.getSession('agent:main:deep')).toBeFalsy();
+  });
+
+  it('counts levels exactly at the configured limit; brackets inside strings do not count', async () => {
+    // 16 levels: the body, messages, the message, and 13 objects under its extra key.
+    const at = `{"model":"openclaw/main","messages":[{"role":"user","content":"${'[{'.repeat(50)}","extra":${nested(13)}}]}`;
+    const passed = await post(shallow, '/v1/chat/completions', at);
+    expect(passed.status, JSON.stringify(passed.body)).toBe(200);
+    const over = at.replace(nested(13), nested(14));
+    const refused = await post(shallow, '/v1/chat/completions', over);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'json_too_deep' });
+    expect(refused.body.error.message).toContain('16 levels');
+  });
+});
+
+/** A JSON Schema nested `levels` objects deep, each level with an array of unions and a $ref, as generated schemas look. */
+function realisticSchema(levels: number): Record<string, unknown> {
+  let schema: Record<string, unknown> = { type: 'string', enum: ['a', 'b'] };
+  for (let i = 0; i < levels; i++) {
+    schema = {
+      type: 'object',
+      properties: {
+        [`field${i}`]: schema,
+        items: { type: 'array', items: { anyOf: [{ $ref: '#/$defs/leaf' }, { type: 'object', properties: { inner: { type: 'array', items: { type: 'number' } } } }] } },
+      },
+      required: [`field${i}`],
+      additionalProperties: false,
+    };
+  }
+  return { ...schema, $defs: { leaf: { type: 'object', properties: { id: { type: 'string' } } } } };
+}
+
+describe('legitimate deep schemas pass the default limit', () => {
+  it('a tool schema and a structured-output schema nested 10 objects deep (OpenAI structured outputs allow 10 levels)', async () => {
+    const schema = realisticSchema(10);
+    const body = {
+      model: 'openclaw/main',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
+      tools: [{ type: 'function', function: { name: 'deep', description: 'd', parameters: schema } }],
+      response_format: { type: 'json_schema', json_schema: { name: 'out', strict: true, schema } },
+    };
+    const { status } = await post(gw, '/v1/chat/completions', JSON.stringify(body));
+    expect(status).toBe(200);
+    expect(upstream.requests[0].body.tools[0].function.parameters).toEqual(schema);
+    expect(upstream.requests[0].body.response_format.json_schema.schema).toEqual(schema);
+  });
+
+  it('the same schema as a Responses text format', async () => {
+    const schema = realisticSchema(10);
+    const { status } = await post(gw, '/v1/responses', JSON.stringify({ model: 'openclaw/main', input: 'hi', text: { format: { type: 'json_schema', name: 'out', schema } } }));
+    expect(status).toBe(200);
+  });
+});
+
+describe('a failed run keeps the new user turn of its session', () => {
+  const failures: Array<[string, () => void, number, string]> = [
+    ['the upstream unavailable after its retries', () => upstream.setScript(() => ({ kind: 'status', status: 503 })), 502, 'upstream_unavailable'],
+    ['the upstream rejecting the request', () => upstream.setScript(() => ({ kind: 'status', status: 400, body: { error: { message: 'nope' } } })), 400, 'upstream_rejected'],
+    ['the upstream answering garbage', () => upstream.setScript(() => ({ kind: 'malformed' })), 502, 'upstream_malformed'],
+  ];
+  it.each(failures)('%s (chat completions and responses)', async (name, script, status, code) => {
+    script();
+    const key = `failed-${code}`;
+    const chatAnswer = await post(gw, '/v1/chat/completions', JSON.stringify({ model: 'openclaw/main', messages: [{ role: 'user', content: `first ${name}` }] }), { 'x-openclaw-session-key': key });
+    expect(chatAnswer.status).toBe(status);
+    expect(chatAnswer.body.error.code).toBe(code);
+    const responsesAnswer = await post(gw, '/v1/responses', JSON.stringify({ model: 'openclaw/main', input: `second ${name}` }), { 'x-openclaw-session-key': key });
+    expect(responsesAnswer.status).toBe(status);
+    expect(responsesAnswer.body.error.code).toBe(code);
+    const transcript = await chatTranscript(gw.gateway.runtime.store!, `agent:main:${key}`);
+    expect(transcript).toEqual([
+      expect.objectContaining({ role: 'user', content: `first ${name}` }),
+      expect.objectContaining({ role: 'user', content: `second ${name}` }),
+    ]);
+  });
+});

@@ -11,6 +11,8 @@ const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED)
 const CASES = Number(process.env.FUZZ_CASES ?? 2_500);
 const PROVIDER_KEY = 'sk-fuzz-provider-key-7d41c0ffee93a2';
 /** 5xx codes a request may honestly end with: the upstream's or the run's, never the request's own. */
+/** Stands for a deeply nested value until the body is written out. */
+const DEEP = '__fuzz_deep_value__';
 const DOCUMENTED_5XX = new Set(['upstream_unavailable', 'upstream_malformed', 'upstream_auth_failed', 'upstream_misconfigured', 'agent_timeout', 'shutting_down']);
 
 let upstream: FakeUpstream;
@@ -102,6 +104,16 @@ function generator(random: () => number, token: string) {
     ];
     for (const [key, make] of optional) if (chance(0.15)) body[key] = make();
     if (chance(0.1)) delete body[pick(['model', 'messages'])];
+    // Deep nesting where the validator does not look, marked here and spliced in as text.
+    if (chance(0.08)) {
+      // Otherwise valid, so that only the nesting is wrong.
+      const valid: Record<string, unknown> = { model: 'openclaw/main', messages: [{ role: 'user', content: 'hi' }] };
+      const where = int(3);
+      if (where === 0) valid.tools = [{ type: 'function', function: { name: 'f', parameters: DEEP } }];
+      else if (where === 1) valid.response_format = { type: 'json_schema', json_schema: { name: 'x', schema: DEEP } };
+      else valid.messages = [{ role: 'user', content: 'hi', extra: DEEP }];
+      return valid;
+    }
     return body;
   };
   const responsesBody = (): Record<string, unknown> => {
@@ -118,10 +130,11 @@ function generator(random: () => number, token: string) {
       [pick(strings), () => value()],
     ];
     for (const [key, make] of optional) if (chance(0.15)) body[key] = make();
+    if (chance(0.08)) return { model: 'openclaw/main', input: 'hi', text: { format: { type: 'json_schema', name: 'x', schema: DEEP } } };
     return body;
   };
   const json = (body: unknown): string => {
-    const text = JSON.stringify(body);
+    const text = JSON.stringify(body).replace(`"${DEEP}"`, () => deep(65 + int(8_000), chance(0.3)));
     switch (int(14)) {
       case 0:
         return text.slice(0, int(text.length)); // truncated

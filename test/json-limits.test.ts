@@ -2,6 +2,7 @@
 // validator or the run walks it; realistic deep schemas still pass; a run that fails for any
 // reason keeps the new user turn of a stateful session.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { nestsDeeperThan } from '../src/http/json-depth.ts';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { chatTranscript } from './helpers/sessions.ts';
@@ -80,7 +81,8 @@ function realisticSchema(levels: number): Record<string, unknown> {
     schema = {
       type: 'object',
       properties: {
-        [`field${i}`]: schema,
+        // Nullable, as generators write an optional field: an anyOf level between objects.
+        [`field${i}`]: { anyOf: [schema, { type: 'null' }] },
         items: { type: 'array', items: { anyOf: [{ $ref: '#/$defs/leaf' }, { type: 'object', properties: { inner: { type: 'array', items: { type: 'number' } } } }] } },
       },
       required: [`field${i}`],
@@ -99,6 +101,9 @@ describe('legitimate deep schemas pass the default limit', () => {
       tools: [{ type: 'function', function: { name: 'deep', description: 'd', parameters: schema } }],
       response_format: { type: 'json_schema', json_schema: { name: 'out', strict: true, schema } },
     };
+    // The deepest point is 49 levels down (the tool's parameters): well inside the default of 64.
+    expect(nestsDeeperThan(JSON.stringify(body), 48)).toBe(true);
+    expect(nestsDeeperThan(JSON.stringify(body), 49)).toBe(false);
     const { status } = await post(gw, '/v1/chat/completions', JSON.stringify(body));
     expect(status).toBe(200);
     expect(upstream.requests[0].body.tools[0].function.parameters).toEqual(schema);

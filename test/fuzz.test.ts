@@ -163,7 +163,7 @@ function generator(random: () => number, token: string) {
     if (roll === 5) return 'Bearer ' + 'x'.repeat(2_000);
     return `Bearer ${token}`;
   };
-  const id = () => pick(['resp_0', 'resp_', '..', '%2e%2e', 'resp_%00', encodeURIComponent(pick(strings).toWellFormed()) || 'x', 'openclaw%2Fmain', 'openclaw/main', 'up/m', '%E0%A4%A']);
+  const id = () => pick(['resp_0', 'resp_', '..', '%2e%2e', 'resp_%00', encodeURIComponent(pick(strings).replace(/[\ud800-\udfff]/g, '')) || 'x', 'openclaw%2Fmain', 'openclaw/main', 'up/m', '%E0%A4%A']);
 
   return (): FuzzCase => {
     const headers: Record<string, string> = {};

@@ -2,7 +2,7 @@
 // validator or the run walks it; realistic deep schemas still pass; a run that fails for any
 // reason keeps the new user turn of a stateful session.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { nestsDeeperThan } from '../src/http/json-depth.ts';
+import { JsonDepthScanner, nestsDeeperThan } from '../src/http/json-depth.ts';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { chatTranscript } from './helpers/sessions.ts';
@@ -137,5 +137,29 @@ describe('a failed run keeps the new user turn of its session', () => {
       expect.objectContaining({ role: 'user', content: `first ${name}` }),
       expect.objectContaining({ role: 'user', content: `second ${name}` }),
     ]);
+  });
+});
+
+describe('the depth scan', () => {
+  it('agrees with the parsed value on random JSON, however the bytes are split (strings full of quotes, escapes and brackets)', () => {
+    const depthOf = (value: unknown): number => (value && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0);
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const tricky = ['a"b', 'x\\', '\\"{[', '{[', ']}', 'plain', 'é€😀', '\\'];
+    const generate = (level: number): unknown => {
+      const roll = random();
+      if (level > 12 || roll < 0.3) return tricky[Math.floor(random() * tricky.length)];
+      if (roll < 0.65) return Array.from({ length: Math.floor(random() * 4) }, () => generate(level + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, (_, i) => [`k{${i}"\\`, generate(level + 1)]));
+    };
+    for (let n = 0; n < 1_000; n++) {
+      const value = generate(0);
+      const text = Buffer.from(JSON.stringify(value));
+      for (const slice of [1, 2, 3, 7, 64, text.length]) {
+        const scanner = new JsonDepthScanner(1_000);
+        for (let offset = 0; offset < text.length; offset += slice) scanner.push(text.subarray(offset, offset + slice));
+        expect(scanner.deepest, `${text.toString()} in slices of ${slice}`).toBe(depthOf(value));
+      }
+    }
   });
 });

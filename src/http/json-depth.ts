@@ -22,13 +22,32 @@ export class JsonDepthScanner {
   push(bytes: Uint8Array): boolean {
     let { depth, inString, escaped, deepest } = this;
     const limit = this.limit;
-    for (let i = 0; i < bytes.length; i++) {
-      const byte = bytes[i];
+    const length = bytes.length;
+    // Where the next quote and backslash are, found natively (indexOf) and kept until passed:
+    // strings are most of a large body and are skipped rather than walked byte by byte.
+    let nextQuote = -1;
+    let nextBackslash = -1;
+    let i = 0;
+    if (escaped && length > 0) {
+      escaped = false;
+      i = 1;
+    }
+    while (i < length) {
       if (inString) {
-        if (escaped) escaped = false;
-        else if (byte === 0x5c) escaped = true;
-        else if (byte === 0x22) inString = false;
-      } else if (byte === 0x22) {
+        if (nextQuote < i) nextQuote = indexOrEnd(bytes, 0x22, i);
+        if (nextBackslash < i) nextBackslash = indexOrEnd(bytes, 0x5c, i);
+        if (nextBackslash < nextQuote) {
+          // An escape: the byte after the backslash is never the string's end.
+          i = nextBackslash + 2;
+          if (i > length) escaped = true;
+        } else {
+          if (nextQuote < length) inString = false;
+          i = nextQuote + 1;
+        }
+        continue;
+      }
+      const byte = bytes[i++];
+      if (byte === 0x22) {
         inString = true;
       } else if (byte === 0x7b || byte === 0x5b) {
         if (++depth > deepest) deepest = depth;
@@ -52,4 +71,10 @@ export class JsonDepthScanner {
 export function nestsDeeperThan(text: Uint8Array | string, limit: number): boolean {
   const bytes = typeof text === 'string' ? Buffer.from(text) : text;
   return !new JsonDepthScanner(limit).push(bytes);
+}
+
+/** The position of `byte` from `from` on, or the length when there is none. */
+function indexOrEnd(bytes: Uint8Array, byte: number, from: number): number {
+  const at = bytes.indexOf(byte, from);
+  return at === -1 ? bytes.length : at;
 }

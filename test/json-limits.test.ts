@@ -3,6 +3,7 @@
 // reason keeps the new user turn of a stateful session.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JsonDepthScanner, nestsDeeperThan } from '../src/http/json-depth.ts';
+import { OFF_THREAD_BYTES } from '../src/http/json-body.ts';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { chatTranscript } from './helpers/sessions.ts';
@@ -161,5 +162,53 @@ describe('the depth scan', () => {
         expect(scanner.deepest, `${text.toString()} in slices of ${slice}`).toBe(depthOf(value));
       }
     }
+  });
+});
+
+describe('large bodies, checked on the body-check worker', () => {
+  const checks = () => ({ ...gw.gateway.app.bodyChecks.stats });
+  let before: { checked: number; failed: number };
+  beforeAll(() => {
+    before = checks();
+  });
+  afterAll(() => {
+    // Four large bodies, all checked by the worker (none fell back to the main thread).
+    expect(checks()).toEqual({ checked: before.checked + 4, failed: before.failed });
+  });
+
+  // Over OFF_THREAD_BYTES (256 KiB): 3,000 messages of ~200 bytes.
+  const many = (last: Record<string, unknown>) =>
+    JSON.stringify({ model: 'openclaw/main', messages: [...Array.from({ length: 3_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i} `.padEnd(180, 'x') })), last] });
+
+  it('a valid one is answered and forwarded whole', async () => {
+    const body = many({ role: 'user', content: 'last' });
+    expect(body.length).toBeGreaterThan(OFF_THREAD_BYTES);
+    const { status } = await post(gw, '/v1/chat/completions', body);
+    expect(status).toBe(200);
+    expect(upstream.requests[0].body.messages).toHaveLength(3_001);
+    expect(upstream.requests[0].body.messages.at(-1)).toEqual({ role: 'user', content: 'last' });
+  });
+
+  it('an invalid one gets exactly the error a small one gets', async () => {
+    const bad = { role: 'user', content: 5 };
+    const large = await post(gw, '/v1/chat/completions', many(bad));
+    const small = await post(gw, '/v1/chat/completions', JSON.stringify({ model: 'openclaw/main', messages: [{ role: 'user', content: 'x' }, bad] }));
+    expect(large.status).toBe(400);
+    expect(small.status).toBe(400);
+    const { request_id: _a, ...largeError } = large.body.error;
+    const { request_id: _b, ...smallError } = small.body.error;
+    expect(largeError).toEqual({ ...smallError, param: 'messages[3000].content', message: smallError.message.replace('messages[1]', 'messages[3000]') });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('too deep, or not JSON: the same refusals as a small body', async () => {
+    const deep = many({ role: 'user', content: 'x', extra: JSON.parse(nested(100)) });
+    const refused = await post(gw, '/v1/chat/completions', deep);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('json_too_deep');
+    const broken = await post(gw, '/v1/chat/completions', many({ role: 'user', content: 'x' }).slice(0, -2));
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toMatchObject({ code: 'invalid_json', param: null });
+    expect(broken.body.error.message).not.toContain('message 2999');
   });
 });

@@ -7,6 +7,7 @@ import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, UpgradeRequiredError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { cors } from './cors.ts';
+import { BodyCheckPool } from './body-pool.ts';
 import { jsonBody } from './json-body.ts';
 import { errorMiddleware } from './errors.ts';
 import { turnAwayWhileDraining } from './drain.ts';
@@ -22,6 +23,9 @@ import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
 export type HttpApp = express.Express & {
   /** Loads what the first API request would otherwise wait for (the request validator). */
   warmUp(): Promise<void>;
+  /** The worker thread that checks large bodies (its counts); `close()` ends it. */
+  bodyChecks: BodyCheckPool;
+  close(): Promise<void>;
 };
 
 /** The HTTP app, in the order a request meets it. */
@@ -54,7 +58,8 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use(knownRoutesOnly(spec));
   app.use('/v1', endpointEnabled());
   app.use('/v1', authenticate(authGuard));
-  app.use(jsonBody());
+  const bodyChecks = new BodyCheckPool();
+  app.use(jsonBody(bodyChecks));
   const validator = specValidator(spec, runtime);
   app.use(validator.handler);
 
@@ -68,7 +73,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.get('/v1/models/:model', retrieveModelRoute());
 
   app.use(errorMiddleware(runtime.logger, createBodyExplainer(spec.document)));
-  return Object.assign(app, { warmUp: validator.load });
+  return Object.assign(app, { warmUp: validator.load, bodyChecks, close: () => bodyChecks.close() });
 }
 
 /**
@@ -101,6 +106,8 @@ function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: Reques
     return loading;
   };
   const handler: RequestHandler = (req, res, next) => {
+    // A large body was validated by the same validator on the body-check worker.
+    if (res.locals.bodyValidated === true) return next();
     if (ready) return validator(req, res, next);
     load().then(
       () => validator(req, res, next),

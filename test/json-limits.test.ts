@@ -1,7 +1,7 @@
 // JSON nesting is limited where the body is parsed (gateway.http.maxJsonDepth), before the
 // validator or the run walks it; realistic deep schemas still pass; a run that fails for any
 // reason keeps the new user turn of a stateful session.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JsonDepthScanner, nestsDeeperThan } from '../src/http/json-depth.ts';
 import { OFF_THREAD_BYTES } from '../src/http/json-body.ts';
 import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
@@ -166,15 +166,13 @@ describe('the depth scan', () => {
 });
 
 describe('large bodies, checked on the body-check worker', () => {
+  /** Each large body is checked by the worker, none falls back to the main thread. */
   const checks = () => ({ ...gw.gateway.app.bodyChecks.stats });
   let before: { checked: number; failed: number };
-  beforeAll(() => {
+  beforeEach(() => {
     before = checks();
   });
-  afterAll(() => {
-    // Four large bodies, all checked by the worker (none fell back to the main thread).
-    expect(checks()).toEqual({ checked: before.checked + 4, failed: before.failed });
-  });
+  const expectWorkerChecked = (bodies: number) => expect(checks()).toEqual({ checked: before.checked + bodies, failed: before.failed });
 
   // Over OFF_THREAD_BYTES (256 KiB): 3,000 messages of ~200 bytes.
   const many = (last: Record<string, unknown>) =>
@@ -187,6 +185,7 @@ describe('large bodies, checked on the body-check worker', () => {
     expect(status).toBe(200);
     expect(upstream.requests[0].body.messages).toHaveLength(3_001);
     expect(upstream.requests[0].body.messages.at(-1)).toEqual({ role: 'user', content: 'last' });
+    expectWorkerChecked(1);
   });
 
   it('an invalid one gets exactly the error a small one gets', async () => {
@@ -199,6 +198,29 @@ describe('large bodies, checked on the body-check worker', () => {
     const { request_id: _b, ...smallError } = small.body.error;
     expect(largeError).toEqual({ ...smallError, param: 'messages[3000].content', message: smallError.message.replace('messages[1]', 'messages[3000]') });
     expect(upstream.requests).toHaveLength(0);
+    expectWorkerChecked(1);
+  });
+
+  it('other requests are answered while a large body is with the worker', async () => {
+    // A gateway of its own: its worker starts cold (loads the spec and compiles the validator), so the check takes a while.
+    const fresh = await startTestGateway(config());
+    try {
+      const pool = fresh.gateway.app.bodyChecks;
+      const events: string[] = [];
+      const large = post(fresh, '/v1/chat/completions', many({ role: 'user', content: 'last' })).then((answer) => {
+        events.push(`large ${answer.status}`);
+      });
+      for (let polls = 0; pool.inFlight === 0; polls++) {
+        if (polls > 10_000) throw new Error('the large body never reached the worker');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const health = await fetch(`${fresh.url}/health`);
+      events.push(`health ${health.status} while ${pool.inFlight} in the worker`);
+      await large;
+      expect(events).toEqual(['health 200 while 1 in the worker', 'large 200']);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('too deep, or not JSON: the same refusals as a small body', async () => {
@@ -210,5 +232,6 @@ describe('large bodies, checked on the body-check worker', () => {
     expect(broken.status).toBe(400);
     expect(broken.body.error).toMatchObject({ code: 'invalid_json', param: null });
     expect(broken.body.error.message).not.toContain('message 2999');
+    expectWorkerChecked(2);
   });
 });

@@ -16,6 +16,11 @@ export class BodyCheckPool {
   /** Bodies the worker checked, and those it could not (checked on the main thread instead). */
   readonly stats = { checked: 0, failed: 0 };
 
+  /** Bodies with the worker now. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   check(request: Omit<BodyCheck, 'id'>): Promise<BodyVerdict> {
     const id = this.nextId++;
     if (this.closed) return Promise.resolve({ id, kind: 'failed', reason: 'closed' });

@@ -224,6 +224,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       await ws.close();
       for (const server of servers) server.closeAllConnections();
       await closed;
+      await app.close();
       await runtime.current.close();
       await tools.close();
       await runtime.store?.close();

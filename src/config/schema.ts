@@ -122,6 +122,13 @@ export const configSchema = {
           description: 'HTTP limits, timeouts and endpoints.',
           properties: {
             maxBodyBytes: { ...positiveInt, default: 20 * 1024 * 1024, description: 'Largest request body; larger is 413.' },
+            maxJsonDepth: {
+              type: 'integer',
+              minimum: 8,
+              maximum: 512,
+              default: 64,
+              description: 'Deepest nesting of objects and arrays a JSON request body (or WebSocket frame) may have; deeper is 400 `json_too_deep`, refused before it is parsed.',
+            },
             keepAliveIntervalMs: { ...positiveInt, default: 15_000, description: 'A `: keep-alive` comment is sent when a stream has been silent this long.' },
             headersTimeoutMs: { ...positiveInt, default: 30_000, description: 'Time a client has to send its request headers.' },
             requestTimeoutMs: { ...nonNegativeInt, default: 120_000, description: 'Time a client has to send its whole request (0: no limit). Never limits a streamed reply.' },

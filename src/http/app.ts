@@ -4,9 +4,11 @@ import type { AuthGuard } from '../auth/guard.ts';
 import { authenticate } from '../auth/middleware.ts';
 import { httpMetrics, metricsRoute, routeLabeler } from './metrics.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
-import { BadRequestError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, UpgradeRequiredError } from '../errors.ts';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, UpgradeRequiredError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { cors } from './cors.ts';
+import { BodyCheckPool } from './body-pool.ts';
+import { jsonBody } from './json-body.ts';
 import { errorMiddleware } from './errors.ts';
 import { turnAwayWhileDraining } from './drain.ts';
 import { createBodyExplainer } from './explain.ts';
@@ -22,6 +24,9 @@ import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
 export type HttpApp = express.Express & {
   /** Loads what the first API request would otherwise wait for (the request validator). */
   warmUp(): Promise<void>;
+  /** The worker thread that checks large bodies (its counts); `close()` ends it. */
+  bodyChecks: BodyCheckPool;
+  close(): Promise<void>;
 };
 
 /** The HTTP app, in the order a request meets it. */
@@ -54,7 +59,8 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.use(knownRoutesOnly(spec));
   app.use('/v1', endpointEnabled());
   app.use('/v1', authenticate(authGuard));
-  app.use(jsonBody());
+  const bodyChecks = new BodyCheckPool();
+  app.use(jsonBody(bodyChecks));
   const validator = specValidator(spec, runtime);
   app.use(validator.handler);
 
@@ -68,7 +74,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.get('/v1/models/:model', retrieveModelRoute());
 
   app.use(errorMiddleware(runtime.logger, createBodyExplainer(spec.document)));
-  return Object.assign(app, { warmUp: validator.load });
+  return Object.assign(app, { warmUp: validator.load, bodyChecks, close: () => bodyChecks.close() });
 }
 
 /**
@@ -101,6 +107,8 @@ function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: Reques
     return loading;
   };
   const handler: RequestHandler = (req, res, next) => {
+    // A large body was validated by the same validator on the body-check worker.
+    if (res.locals.bodyValidated === true) return next();
     if (ready) return validator(req, res, next);
     load().then(
       () => validator(req, res, next),
@@ -162,32 +170,5 @@ function endpointEnabled(): RequestHandler {
         : [chatCompletions.enabled || responses.enabled, 'The OpenAI endpoints are disabled (gateway.http.endpoints.chatCompletions.enabled, gateway.http.endpoints.responses.enabled)'];
     if (!enabled) throw new NotFoundError(`Unknown route: ${req.method} /v1${req.path}. ${which}.`, { code: 'endpoint_disabled' });
     next();
-  };
-}
-
-/** JSON bodies only, within `gateway.http.maxBodyBytes` (read per request, so a reload applies). */
-function jsonBody(): RequestHandler {
-  const parsers = new Map<number, RequestHandler>();
-  return (req, res, next) => {
-    if (req.method !== 'POST') return next();
-    const type = req.headers['content-type'];
-    const length = req.headers['content-length'];
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-    if (hasBody && !(type && /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type))) {
-      throw new UnsupportedMediaTypeError(`Request body must be JSON sent as Content-Type: application/json (got ${type ? JSON.stringify(type.slice(0, 100)) : 'none'}).`, {
-        code: 'unsupported_media_type',
-      });
-    }
-    const limit = generationOf(res).config.gateway.http.maxBodyBytes;
-    let parser = parsers.get(limit);
-    if (!parser) {
-      parser = express.json({ limit, strict: true, type: () => true });
-      parsers.set(limit, parser);
-    }
-    parser(req, res, (error?: unknown) => {
-      if (error) return next(error);
-      if (req.body === undefined) req.body = {};
-      next();
-    });
   };
 }

@@ -151,12 +151,14 @@ export function sendError(res: Response, error: GatewayError): void {
 }
 
 /** Request bodies the explainer knows, by route: it re-validates a rejected body to name the field at fault. */
-const BODY_SCHEMAS: Record<string, string> = { '/v1/chat/completions': 'CreateChatCompletionRequest', '/v1/responses': 'CreateResponse' };
+export const BODY_SCHEMAS: Record<string, string> = { '/v1/chat/completions': 'CreateChatCompletionRequest', '/v1/responses': 'CreateResponse' };
 
 export function errorMiddleware(logger: Logger, explainBody: BodyExplainer): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const schema = BODY_SCHEMAS[req.path];
-    const explain = () => (schema ? explainBody(schema, req.body) : undefined);
+    // A body the worker rejected comes with its explanation: it was never parsed here.
+    const offThread = (error as { checkedOffThread?: boolean })?.checkedOffThread === true;
+    const explain = () => (offThread ? (error as { explained?: ValidatorIssue }).explained : schema ? explainBody(schema, req.body) : undefined);
     sendError(res, toGatewayError(error, logger, res.locals.requestId, explain));
   };
 }

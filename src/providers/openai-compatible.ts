@@ -4,6 +4,7 @@ import { toUpstreamMessage, usageFromWire } from '../records/chat-completions.ts
 import type { UsageRecord } from '../records/record.ts';
 import type { FinishReason, ModelRequest, Provider, ProviderEvent, TokenLogprob } from './types.ts';
 import { ProviderError } from './types.ts';
+import { BadRequestError, InternalError } from '../errors.ts';
 import { readSseEvents } from './sse-events.ts';
 
 /** Longest error body read from a refusing upstream: enough for its message, never a whole page. */
@@ -73,13 +74,20 @@ export class OpenAICompatibleProvider implements Provider {
     const pool = await this.connect();
     // Reasoning is stored with each turn but goes back only to a provider configured to want it.
     const replay = { replayReasoning: this.config.replayReasoning };
-    const body = JSON.stringify({
-      ...request.params,
-      model: request.model,
-      messages: request.messages.map((message) => toUpstreamMessage(message, replay)),
-      stream: true,
-      stream_options: { include_usage: true },
-    });
+    let body: string;
+    try {
+      body = JSON.stringify({
+        ...request.params,
+        model: request.model,
+        messages: request.messages.map((message) => toUpstreamMessage(message, replay)),
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+    } catch (error) {
+      // Nothing was sent: the request itself cannot be written (nested past the stack, a value
+      // JSON has no form for). Never the provider's outage, so never retried or failed over.
+      throw unserializable(this.name, error);
+    }
     let response: Dispatcher.ResponseData;
     try {
       response = await pool.request({
@@ -378,4 +386,12 @@ export function toProviderError(provider: string, config: ProviderConfig, error:
   // Not the upstream's doing (a request the client made unserializable, a bug): never retried as an outage.
   if (error instanceof RangeError || error instanceof TypeError) return error;
   return new ProviderError(provider, 'unavailable', `Provider ${provider} at ${where} failed: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
+}
+
+/** A request the gateway could not write out for the provider, as the client's fault when its nesting is to blame. */
+function unserializable(provider: string, error: unknown): Error {
+  if (error instanceof RangeError) {
+    return new BadRequestError(`The request nests too deeply to be sent to provider ${provider}; flatten it (gateway.http.maxJsonDepth).`, { code: 'json_too_deep', cause: error });
+  }
+  return new InternalError(`The request could not be serialized for provider ${provider}.`, { code: 'request_unserializable', cause: error });
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { BadRequestError } from '../errors.ts';
+import { nestsDeeperThan } from '../http/json-depth.ts';
 
 export const WS_FRAMES_SCHEMA_PATH = fileURLToPath(new URL('../../openapi/ws-frames.schema.json', import.meta.url));
 
@@ -46,7 +47,11 @@ export class FrameValidator {
   }
 
   /** The frame as a request, or a 400 naming what is wrong and where (`param` is the frame path). */
-  parse(text: string): RequestFrame {
+  parse(text: string, maxDepth: number): RequestFrame {
+    // Nesting beyond the limit would overflow the stack of every recursive walk after the parse.
+    if (nestsDeeperThan(text, maxDepth)) {
+      throw new BadRequestError(`Frame nests objects and arrays deeper than ${maxDepth} levels (gateway.http.maxJsonDepth).`, { code: 'json_too_deep' });
+    }
     let frame: unknown;
     try {
       frame = JSON.parse(text);

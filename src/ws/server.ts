@@ -189,7 +189,7 @@ export class WsGateway {
     let frame: RequestFrame;
     try {
       if (text === undefined) throw new BadFrameError('Frames must be JSON text messages, not binary.');
-      frame = this.validator.parse(text);
+      frame = this.validator.parse(text, this.runtime.current.config.gateway.http.maxJsonDepth);
     } catch (error) {
       return this.reply(conn, guessId(text), this.asGatewayError(error));
     }

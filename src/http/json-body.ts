@@ -4,6 +4,7 @@ import { BadRequestError, UnsupportedMediaTypeError } from '../errors.ts';
 import type { BodyCheckPool } from './body-pool.ts';
 import { BODY_SCHEMAS } from './errors.ts';
 import { JsonDepthScanner } from './json-depth.ts';
+import { parseValidJsonInSlices } from './json-sliced.ts';
 import { generationOf } from './request-context.ts';
 
 /**
@@ -76,7 +77,8 @@ async function checkOffThread(pool: BodyCheckPool, req: Request, res: Response, 
     case 'failed':
       return parseJson(raw, maxDepth);
     case 'ok': {
-      const body = await parseJson(raw, maxDepth, true);
+      // Known valid: parsed in slices, so the event loop serves others meanwhile.
+      const body = await parseValidJsonInSlices(raw);
       res.locals.bodyValidated = true;
       return body;
     }
@@ -84,9 +86,9 @@ async function checkOffThread(pool: BodyCheckPool, req: Request, res: Response, 
 }
 
 /** The body's value, refused when it nests deeper than `maxDepth` or is not a JSON object or array. */
-export async function parseJson(raw: Buffer, maxDepth: number, scanned = false): Promise<unknown> {
+export async function parseJson(raw: Buffer, maxDepth: number): Promise<unknown> {
   const scanner = new JsonDepthScanner(maxDepth);
-  for (let offset = 0; !scanned && offset < raw.length; offset += SCAN_SLICE_BYTES) {
+  for (let offset = 0; offset < raw.length; offset += SCAN_SLICE_BYTES) {
     if (offset > 0) await nextTurn();
     if (!scanner.push(raw.subarray(offset, offset + SCAN_SLICE_BYTES))) throw tooDeep(maxDepth);
   }

@@ -9,7 +9,7 @@ import type { SessionStore } from './store.ts';
 /** The embedded default: `<stateDir>/sessions.sqlite` (SQLite, WAL). */
 export function openDefaultSessionStore(stateDir: string, config?: GatewayConfig): SqliteSessionStore {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  return new SqliteSessionStore(join(stateDir, SESSIONS_DB_FILE), { lockLeaseMs: config?.sessions.lockLeaseMs });
+  return new SqliteSessionStore(join(stateDir, SESSIONS_DB_FILE), { lockLeaseMs: config?.sessions.lockLeaseMs, durability: config?.sessions.durability });
 }
 
 /**
@@ -25,6 +25,7 @@ export async function openSessionStore(config: GatewayConfig, stateDir: string, 
     url: url!,
     poolSize: options.poolSize ?? poolSize,
     lockLeaseMs: config.sessions.lockLeaseMs,
+    durability: config.sessions.durability,
     onIdleError: (error) => logger?.warn({ event: 'session_store.connection_lost', driver, reason: error.message }, 'an idle PostgreSQL connection failed; it is replaced on next use'),
   });
 }

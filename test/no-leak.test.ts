@@ -29,7 +29,7 @@ const MIX: Kind[] = ['stateless', 'stateless', 'stateless-stream', 'stateless-st
 let upstream: FakeUpstream;
 let gateway: GatewayProcess;
 let inspector: Inspector;
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+let agent: Agent;
 const statuses = new Map<string, number>();
 
 beforeAll(async () => {
@@ -53,7 +53,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   inspector?.close();
-  agent.destroy();
   await gateway?.stop();
   await upstream?.close();
 });
@@ -104,13 +103,20 @@ function count(kind: Kind, outcome: string): void {
 let sent = 0;
 /** Sends requests `CONCURRENCY` at a time until `until` have been sent, the kinds interleaved. */
 async function drive(until: number): Promise<void> {
+  // A pool per burst: a keep-alive connection left idle through a census (longer than the
+  // gateway's keep-alive timeout) could be closed by the gateway just as it is reused.
+  agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const worker = async () => {
     while (sent < until) {
       const index = sent++;
       await send(MIX[index % MIX.length], index);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  try {
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  } finally {
+    agent.destroy();
+  }
   upstream.requests.length = 0;
 }
 

@@ -63,7 +63,7 @@ function send(kind: Kind, index: number): Promise<void> {
   if (kind === 'stateful' || kind === 'stateful-stream' || (kind === 'abort' && index % 2 === 0)) body.user = `leak-${index % 40}`;
   if (kind === 'new-session-stream') body.user = `leak-new-${index}`;
   const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${kind === 'bad-auth' ? 'not-the-token' : gateway.token}` };
-  if (kind === 'bad-auth') headers['x-forwarded-for'] = FAILING_ADDRESSES[index % FAILING_ADDRESSES.length];
+  if (kind === 'bad-auth') headers['x-forwarded-for'] = FAILING_ADDRESSES[Math.floor(index / MIX.length) % FAILING_ADDRESSES.length];
   const url = new URL('/v1/chat/completions', gateway.url);
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers }, (res: IncomingMessage) => {

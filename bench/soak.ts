@@ -121,33 +121,40 @@ const bump = (kind: Kind, outcome: string, body?: string) => {
   if (body !== undefined && !examples.has(key) && !/^(200|401|429)/.test(outcome)) examples.set(key, body.slice(0, 300));
 };
 
-/** One request of `kind`; never rejects (every outcome is counted). */
-function send(agent: Agent, base: string, kind: Kind, index: number): Promise<void> {
+/** One request of `kind`; never rejects (every outcome is counted once). */
+function send(agent: Agent, base: string, kind: Kind, index: number, minute: () => number): Promise<void> {
   const spec = requestFor(kind, index, TOKEN);
   return new Promise((done) => {
+    let counted = false;
+    const outcome = (what: string, body?: string) => {
+      if (counted) return;
+      counted = true;
+      bump(kind, what, body === undefined ? undefined : `(minute ${minute().toFixed(2)}) ${body}`);
+      done();
+    };
     const req = request(new URL(spec.path, base), { method: 'POST', agent, headers: spec.headers, timeout: 60_000 }, (res: IncomingMessage) => {
       let text = '';
       res.on('data', (chunk: Buffer) => {
         text += chunk.toString();
-        if (kind === 'abort' && /"content":"[^"]/.test(text)) {
+        if (kind === 'abort' && /"content":"[^"]/.test(text) && !text.includes('data: [DONE]')) {
           // Hang up mid-stream, once the first content has arrived.
-          bump(kind, `${res.statusCode} aborted mid-stream`);
+          outcome(`${res.statusCode} aborted mid-stream`);
           req.destroy();
-          done();
         }
       });
       res.on('end', () => {
         const whole = !spec.stream || text.includes('data: [DONE]') || text.includes('event: response.completed');
-        bump(kind, `${res.statusCode}${whole ? '' : ' cut short'}${kind === 'abort' ? ' (ended before its first content)' : ''}`, text);
-        done();
+        outcome(`${res.statusCode}${whole ? '' : ' cut short'}${kind === 'abort' ? ' (whole before the client could hang up)' : ''}`, text);
       });
       res.on('error', () => undefined);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (error) => {
-      if (kind === 'abort' && req.destroyed && !(error as NodeJS.ErrnoException).code?.startsWith('E')) return;
-      bump(kind, `error ${(error as NodeJS.ErrnoException).code ?? error.message}`, error.message);
-      done();
+      const code = (error as NodeJS.ErrnoException).code;
+      // A kept-alive connection the gateway closed (idle) just as this request went out on it: the
+      // reset reaches the client before any answer. Node's documented keep-alive race, on the client's side.
+      if (code === 'ECONNRESET' && req.reusedSocket) return outcome('reset on a reused keep-alive connection', error.message);
+      outcome(`error ${code ?? error.message}`, error.message);
     });
     req.end(spec.body);
   });
@@ -182,7 +189,7 @@ async function main(): Promise<void> {
     const due = Math.floor(((performance.now() - started) / 1000) * RATE);
     while (sent < due) {
       const index = sent++;
-      const pending = send(agent, gateway.url, pickKind(index), index);
+      const pending = send(agent, gateway.url, pickKind(index), index, () => (performance.now() - started) / 60_000);
       inFlight.add(pending);
       void pending.then(() => inFlight.delete(pending));
     }
@@ -205,8 +212,11 @@ async function main(): Promise<void> {
   const file = join(resultsDir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ minutes: MINUTES, rate: RATE, sent, counts: Object.fromEntries(counts), examples: Object.fromEntries(examples), samples, analysis }, null, 2));
   log(`samples written to ${file}`);
+  // The gateway drains and stops; the upstream (and anything else still running) is killed on exit.
+  const stopped = new Promise((resolve) => gateway.child.once('exit', resolve));
   gateway.child.kill('SIGTERM');
-  process.exitCode = analysis.pass ? 0 : 1;
+  await Promise.race([stopped, sleep(15_000)]);
+  process.exit(analysis.pass ? 0 : 1);
 }
 
 main().catch((error: unknown) => {

@@ -27,7 +27,12 @@ interface Snapshot {
 }
 
 export function summariseHeap(file: string): HeapSummary {
-  const snapshot = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+  return summariseSnapshot(readFileSync(file, 'utf8'));
+}
+
+/** The same from a snapshot's JSON text (as the inspector sends it). */
+export function summariseSnapshot(text: string): HeapSummary {
+  const snapshot = JSON.parse(text) as Snapshot;
   const fields = snapshot.snapshot.meta.node_fields;
   const types = snapshot.snapshot.meta.node_types[0];
   const width = fields.length;

@@ -357,6 +357,12 @@ export const configSchema = {
           default: 30_000,
           description: 'Session lock lease: runs on one session are serialized across processes, and a killed holder blocks its session at most this long.',
         },
+        durability: {
+          enum: ['normal', 'full'],
+          default: 'normal',
+          description:
+            'What a committed turn survives. Either way a crash of the gateway process loses nothing committed and the store is never left corrupt. SQLite: `normal` (WAL, `synchronous = NORMAL`): an OS crash or power loss can lose the last turns committed before it; `full` (`synchronous = FULL`): those survive too, at the cost of an fsync per commit. PostgreSQL: `normal` keeps the database\'s own `synchronous_commit`; `full` sets it `on` for the store\'s connections. See the operations guide. Applies at the next restart.',
+        },
         store: {
           type: 'object',
           additionalProperties: false,

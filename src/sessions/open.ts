@@ -9,7 +9,11 @@ import type { SessionStore } from './store.ts';
 /** The embedded default: `<stateDir>/sessions.sqlite` (SQLite, WAL). */
 export function openDefaultSessionStore(stateDir: string, config?: GatewayConfig, options: { backgroundCheckpoints?: boolean } = {}): SqliteSessionStore {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  return new SqliteSessionStore(join(stateDir, SESSIONS_DB_FILE), { lockLeaseMs: config?.sessions.lockLeaseMs, backgroundCheckpoints: options.backgroundCheckpoints });
+  return new SqliteSessionStore(join(stateDir, SESSIONS_DB_FILE), {
+    lockLeaseMs: config?.sessions.lockLeaseMs,
+    durability: config?.sessions.durability,
+    backgroundCheckpoints: options.backgroundCheckpoints,
+  });
 }
 
 /**
@@ -30,6 +34,7 @@ export async function openSessionStore(
     url: url!,
     poolSize: options.poolSize ?? poolSize,
     lockLeaseMs: config.sessions.lockLeaseMs,
+    durability: config.sessions.durability,
     onIdleError: (error) => logger?.warn({ event: 'session_store.connection_lost', driver, reason: error.message }, 'an idle PostgreSQL connection failed; it is replaced on next use'),
   });
 }

@@ -26,6 +26,8 @@ export class PgClient implements SqlClient {
     // An idle connection the server dropped (a restart) is reported here; without a listener it
     // would be an uncaught 'error' event and end the process. The pool replaces it on next use.
     this.pool.on('error', onIdleError);
+    // Queued on the new connection before the statement it was opened for, so no commit runs without it.
+    if (options.durability === 'full') this.pool.on('connect', (client) => void client.query('SET synchronous_commit = on').catch(() => undefined));
   }
 
   query<Row = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {

@@ -105,6 +105,8 @@ export interface PostgresSessionStoreOptions {
   queryTimeoutMs?: number;
   /** Where connection trouble on idle connections is reported. */
   onIdleError?: (error: Error) => void;
+  /** `sessions.durability`: `full` makes every commit wait for its WAL flush whatever the database's `synchronous_commit`. */
+  durability?: 'normal' | 'full';
   /** Another client library behind the same seam (the store benchmark compares them). */
   client?: (options: SqlClientOptions, onIdleError: (error: Error) => void) => SqlClient;
 }
@@ -141,6 +143,7 @@ export class PostgresSessionStore implements SessionStore {
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
       queryTimeoutMs: options.queryTimeoutMs ?? 15_000,
       applicationName: 'openclaw-gateway',
+      durability: options.durability,
     };
     const onIdleError = options.onIdleError ?? (() => undefined);
     this.sql = options.client ? options.client(clientOptions, onIdleError) : new PgClient(clientOptions, onIdleError);
@@ -414,6 +417,13 @@ export class PostgresSessionStore implements SessionStore {
   async ping(): Promise<void> {
     this.assertOpen();
     await this.guard(() => this.sql.query('SELECT 1'));
+  }
+
+  /** `synchronous_commit` on one of the store's own connections. */
+  async commitDurability(): Promise<string> {
+    this.assertOpen();
+    const result = await this.guard(() => this.sql.query<{ synchronous_commit: string }>("SELECT current_setting('synchronous_commit') AS synchronous_commit"));
+    return result.rows[0].synchronous_commit;
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,11 @@ export interface SqlClientOptions {
   /** Client-side bound on one query, so a database that stops answering fails requests instead of hanging them. */
   queryTimeoutMs: number;
   applicationName: string;
+  /**
+   * `full`: every connection runs with `synchronous_commit = on` whatever the database's setting
+   * (a commit returns once its WAL is flushed). `normal` or unset: the database's own setting.
+   */
+  durability?: 'normal' | 'full';
 }
 
 /**

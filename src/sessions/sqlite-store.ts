@@ -416,6 +416,13 @@ export class SqliteSessionStore implements SessionStore {
     this.stmt.ping.get();
   }
 
+  /** `synchronous` of this store's connection (a pragma per connection: another one does not see it). */
+  async commitDurability(): Promise<string> {
+    this.assertOpen();
+    const level = Number((this.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous);
+    return ['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? String(level);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

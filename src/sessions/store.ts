@@ -126,6 +126,11 @@ export interface SessionStore {
 
   /** Cheap reachability check for /ready. */
   ping(): Promise<void>;
+  /**
+   * The commit durability the store's connections run with, as the database names it (SQLite's
+   * `synchronous`, PostgreSQL's `synchronous_commit`): what `sessions.durability` came to.
+   */
+  commitDurability?(): Promise<string>;
   /** Connection pool figures, for drivers that keep a pool (metrics). */
   poolStats?(): PoolStats;
   close(): Promise<void>;

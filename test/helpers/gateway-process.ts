@@ -24,12 +24,12 @@ export interface GatewayProcess {
 }
 
 /** Writes `config` (the endpoint enabled and the test token set unless it says otherwise) and starts the gateway on an ephemeral port. */
-export async function startGatewayProcess(config: Record<string, any>, options: { env?: Record<string, string>; dir?: string } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(config: Record<string, any>, options: { env?: Record<string, string>; dir?: string; nodeArgs?: string[] } = {}): Promise<GatewayProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'openclaw-proc-'));
   const stateDir = join(dir, 'state');
   const configPath = join(dir, 'openclaw.json');
   writeFileSync(configPath, JSON.stringify(mergeDeep({ gateway: { auth: { mode: 'token', token: TEST_TOKEN }, http: { endpoints: { chatCompletions: { enabled: true } } } } }, config)));
-  const child = spawn(process.execPath, [BIN, 'gateway', '--config', configPath, '--port', '0', '--bind', '127.0.0.1'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'gateway', '--config', configPath, '--port', '0', '--bind', '127.0.0.1'], {
     env: { PATH: process.env.PATH ?? '', HOME: dir, OPENCLAW_STATE_DIR: stateDir, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

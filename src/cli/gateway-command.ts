@@ -5,7 +5,6 @@ import { resolveStateDir } from '../config/load.ts';
 import { prepareStateDir } from '../config/state-dir.ts';
 import { ConfigError } from '../errors.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
-import { ClusterAuthLimiter } from '../auth/cluster-limiter.ts';
 import type { AuthFailureLimiter } from '../auth/limiter.ts';
 import { openAuthLimiter } from '../auth/open-limiter.ts';
 import { bindRefusal } from '../auth/policy.ts';
@@ -117,7 +116,7 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
   try {
     sessionStore = await openSessionStore(config, stateDir, { logger });
     // Workers count failures together in the supervisor, unless a shared store (Redis) does it.
-    authLimiter = role === 'worker' && config.gateway.auth.rateLimit.store.driver === 'memory' ? new ClusterAuthLimiter() : openAuthLimiter(config, logger);
+    authLimiter = role === 'worker' && config.gateway.auth.rateLimit.store.driver === 'memory' ? new (await import('../auth/cluster-limiter.ts')).ClusterAuthLimiter() : await openAuthLimiter(config, logger);
     gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, authLimiter, processMetrics: createProcessMetrics() });
     const { url } = await gateway.listen({ port, bind });
     listeningUrl = url;

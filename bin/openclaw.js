@@ -9,11 +9,13 @@ import module from 'node:module';
 import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const GATEWAY_SEMI_SPACE = '--max-semi-space-size=16';
 const [major, minor] = process.versions.node.split('.').map(Number);
 const runsSources = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
 if (runsSources) {
   if (process.env.OPENCLAW_HANDED_OVER === '1' && process.channel) watchLauncher();
+  else restartWithGatewayFlags();
   // Start-up is mostly module loading; Node's on-disk compile cache (in the OS temp dir, or
   // NODE_COMPILE_CACHE) roughly halves it from the second start on.
   module.enableCompileCache?.();
@@ -38,7 +40,7 @@ function handOver() {
   // tells the child when the launcher is gone, however it went.
   // The project's Node first on PATH, so what the CLI starts with `node` (the demo's MCP server, say)
   // runs on it too rather than on the old one.
-  const child = spawn(projectNode, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn(projectNode, [...gatewayNodeFlags(), ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
     env: { ...process.env, PATH: `${dirname(projectNode)}${delimiter}${process.env.PATH ?? ''}`, OPENCLAW_HANDED_OVER: '1' },
@@ -56,6 +58,27 @@ function handOver() {
     }
     process.exit(code ?? 1);
   });
+}
+
+/**
+ * `openclaw gateway` caps V8's young generation at 2 × 16 MB (Node's default lets it grow to
+ * 2 × 64 MB under load, the largest single item of the gateway's peak memory; bench/RESULTS.md,
+ * "issue 16: memory"). A process cannot change it once started, so the gateway command replaces
+ * itself (execve: same pid, nothing left behind) with the flag added, before loading anything.
+ * An operator's own value (node flag or NODE_OPTIONS) is kept; so is any process with an IPC
+ * channel (execve would close it: a cluster worker inherits the flag from its supervisor anyway).
+ */
+function restartWithGatewayFlags() {
+  const flags = gatewayNodeFlags();
+  if (flags.length === 0 || typeof process.execve !== 'function' || process.channel) return;
+  process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
+}
+
+/** The node flags `openclaw gateway` adds for itself: none for other commands or when the operator set their own. */
+function gatewayNodeFlags() {
+  if (process.argv[2] !== 'gateway') return [];
+  const given = process.execArgv.concat((process.env.NODE_OPTIONS || '').split(/\s+/));
+  return given.some((arg) => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)) ? [] : [GATEWAY_SEMI_SPACE];
 }
 
 /** In a handed-over CLI: when the launcher goes away (even killed outright), stop as on SIGTERM. */

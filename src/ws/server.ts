@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { lastForwardedAddress, normalizeAddress } from '../auth/client-address.ts';
@@ -12,6 +11,9 @@ import { toUpstreamMessage } from '../records/chat-completions.ts';
 import type { Runtime } from '../runtime.ts';
 import { runOverSocket } from './agent-run.ts';
 import { FrameValidator, type EventFrame, type FrameId, type RequestFrame, type ResponseFrame } from './frames.ts';
+
+// Not `import { STATUS_CODES } from 'node:http'`: see the note on createServer in src/gateway.ts.
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 export const WS_PATH = '/ws';
 /** An upgrade without an Authorization header has this long to send `connect`. */

@@ -9,7 +9,9 @@ import module from 'node:module';
 import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const GATEWAY_SEMI_SPACE = '--max-semi-space-size=16';
+// What `openclaw gateway` runs with unless the operator gave a value of their own; measured in
+// bench/RESULTS.md ("issue 16: memory").
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];
 const [major, minor] = process.versions.node.split('.').map(Number);
 const runsSources = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
@@ -61,12 +63,14 @@ function handOver() {
 }
 
 /**
- * `openclaw gateway` caps V8's young generation at 2 × 16 MB (Node's default lets it grow to
- * 2 × 64 MB under load, the largest single item of the gateway's peak memory; bench/RESULTS.md,
- * "issue 16: memory"). A process cannot change it once started, so the gateway command replaces
- * itself (execve: same pid, nothing left behind) with the flag added, before loading anything.
- * An operator's own value (node flag or NODE_OPTIONS) is kept; so is any process with an IPC
- * channel (execve would close it: a cluster worker inherits the flag from its supervisor anyway).
+ * `openclaw gateway` runs with a smaller young generation (2 × 16 MB instead of up to 2 × 64 MB,
+ * the largest single item of its peak memory) and an old generation that grows by at most 2× its
+ * live size before a major GC (so request garbage promoted under load, and the Buffers it holds,
+ * are collected at about twice the live heap rather than four times). A process cannot set these
+ * for itself once started, so the gateway command replaces itself (execve: same pid, nothing left
+ * behind) with the flags added, before loading anything. A flag the operator set (on the command
+ * line or in NODE_OPTIONS) is left as they set it; a process with an IPC channel is not replaced
+ * (execve would close the channel: a cluster worker inherits its supervisor's flags anyway).
  */
 function restartWithGatewayFlags() {
   const flags = gatewayNodeFlags();
@@ -74,11 +78,16 @@ function restartWithGatewayFlags() {
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
 }
 
-/** The node flags `openclaw gateway` adds for itself: none for other commands or when the operator set their own. */
+/** The node flags `openclaw gateway` adds for itself: none for other commands, none the operator set. */
 function gatewayNodeFlags() {
   if (process.argv[2] !== 'gateway') return [];
-  const given = process.execArgv.concat((process.env.NODE_OPTIONS || '').split(/\s+/));
-  return given.some((arg) => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)) ? [] : [GATEWAY_SEMI_SPACE];
+  const given = process.execArgv.concat((process.env.NODE_OPTIONS || '').split(/\s+/)).map(flagName);
+  return GATEWAY_NODE_FLAGS.filter((flag) => given.indexOf(flagName(flag)) === -1);
+}
+
+/** `--max_semi-space-size=8` → `max-semi-space-size` (V8 takes either separator). */
+function flagName(arg) {
+  return arg.split('=')[0].replace(/^--/, '').replace(/_/g, '-');
 }
 
 /** In a handed-over CLI: when the launcher goes away (even killed outright), stop as on SIGTERM. */

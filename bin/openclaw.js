@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 // What `openclaw gateway` runs with unless the operator gave a value of their own; measured in
 // bench/RESULTS.md ("issue 16: memory").
-const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
 const [major, minor] = process.versions.node.split('.').map(Number);
 const runsSources = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
@@ -63,7 +63,7 @@ function handOver() {
 }
 
 /**
- * `openclaw gateway` runs with a smaller young generation (2 × 16 MB instead of up to 2 × 64 MB,
+ * `openclaw gateway` runs with a smaller young generation (2 × 8 MB instead of up to 2 × 64 MB,
  * the largest single item of its peak memory) and an old generation that grows by at most 2× its
  * live size before a major GC (so request garbage promoted under load, and the Buffers it holds,
  * are collected at about twice the live heap rather than four times). A process cannot set these

@@ -16,16 +16,16 @@ function nodeArgs(gateway: GatewayProcess): string[] {
 }
 
 describe.skipIf(process.platform !== 'linux')('openclaw gateway node flags', () => {
-  it('runs with --max-semi-space-size=16 and --heap-growing-percent=100, in the process that was started', async () => {
+  it('runs with --max-semi-space-size=8 and --heap-growing-percent=100, in the process that was started', async () => {
     const gateway = await startGatewayProcess({});
     running.push(gateway);
-    expect(nodeArgs(gateway)).toEqual(['--max-semi-space-size=16', '--heap-growing-percent=100']);
+    expect(nodeArgs(gateway)).toEqual(['--max-semi-space-size=8', '--heap-growing-percent=100']);
     const ready = await fetch(`${gateway.url}/ready`);
     expect(ready.status).toBe(200);
   });
 
   it("keeps the operator's own young-generation size from NODE_OPTIONS and adds only the other flag", async () => {
-    const gateway = await startGatewayProcess({}, { env: { NODE_OPTIONS: '--max_semi_space_size=8' } });
+    const gateway = await startGatewayProcess({}, { env: { NODE_OPTIONS: '--max_semi_space_size=32' } });
     running.push(gateway);
     expect(nodeArgs(gateway)).toEqual(['--heap-growing-percent=100']);
   });

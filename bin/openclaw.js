@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 // What `openclaw gateway` runs with unless the operator gave a value of their own; measured in
 // bench/RESULTS.md ("issue 16: memory").
-const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];
 const [major, minor] = process.versions.node.split('.').map(Number);
 const runsSources = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
@@ -63,7 +63,7 @@ function handOver() {
 }
 
 /**
- * `openclaw gateway` runs with a smaller young generation (2 × 8 MB instead of up to 2 × 64 MB,
+ * `openclaw gateway` runs with a smaller young generation (2 × 16 MB instead of up to 2 × 64 MB,
  * the largest single item of its peak memory) and an old generation that grows by at most 2× its
  * live size before a major GC (so request garbage promoted under load, and the Buffers it holds,
  * are collected at about twice the live heap rather than four times). A process cannot set these
@@ -78,11 +78,15 @@ function restartWithGatewayFlags() {
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
 }
 
-/** The node flags `openclaw gateway` adds for itself: none for other commands, none the operator set. */
+/**
+ * The node flags `openclaw gateway` adds for itself: none for other commands, none the operator set.
+ * OPENCLAW_GATEWAY_NODE_FLAGS replaces the defaults (empty: add nothing, Node's own defaults).
+ */
 function gatewayNodeFlags() {
   if (process.argv[2] !== 'gateway') return [];
+  const wanted = process.env.OPENCLAW_GATEWAY_NODE_FLAGS === undefined ? GATEWAY_NODE_FLAGS : process.env.OPENCLAW_GATEWAY_NODE_FLAGS.split(/\s+/).filter(Boolean);
   const given = process.execArgv.concat((process.env.NODE_OPTIONS || '').split(/\s+/)).map(flagName);
-  return GATEWAY_NODE_FLAGS.filter((flag) => given.indexOf(flagName(flag)) === -1);
+  return wanted.filter((flag) => given.indexOf(flagName(flag)) === -1);
 }
 
 /** `--max_semi-space-size=8` → `max-semi-space-size` (V8 takes either separator). */

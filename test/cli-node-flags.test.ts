@@ -16,10 +16,10 @@ function nodeArgs(gateway: GatewayProcess): string[] {
 }
 
 describe.skipIf(process.platform !== 'linux')('openclaw gateway node flags', () => {
-  it('runs with --max-semi-space-size=8 and --heap-growing-percent=100, in the process that was started', async () => {
+  it('runs with --max-semi-space-size=16 and --heap-growing-percent=100, in the process that was started', async () => {
     const gateway = await startGatewayProcess({});
     running.push(gateway);
-    expect(nodeArgs(gateway)).toEqual(['--max-semi-space-size=8', '--heap-growing-percent=100']);
+    expect(nodeArgs(gateway)).toEqual(['--max-semi-space-size=16', '--heap-growing-percent=100']);
     const ready = await fetch(`${gateway.url}/ready`);
     expect(ready.status).toBe(200);
   });
@@ -28,5 +28,14 @@ describe.skipIf(process.platform !== 'linux')('openclaw gateway node flags', () 
     const gateway = await startGatewayProcess({}, { env: { NODE_OPTIONS: '--max_semi_space_size=32' } });
     running.push(gateway);
     expect(nodeArgs(gateway)).toEqual(['--heap-growing-percent=100']);
+  });
+
+  it('takes OPENCLAW_GATEWAY_NODE_FLAGS instead of its defaults, and none when it is empty', async () => {
+    const own = await startGatewayProcess({}, { env: { OPENCLAW_GATEWAY_NODE_FLAGS: '--max-semi-space-size=32' } });
+    running.push(own);
+    expect(nodeArgs(own)).toEqual(['--max-semi-space-size=32']);
+    const none = await startGatewayProcess({}, { env: { OPENCLAW_GATEWAY_NODE_FLAGS: '' } });
+    running.push(none);
+    expect(nodeArgs(none)).toEqual([]);
   });
 });

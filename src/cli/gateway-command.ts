@@ -44,6 +44,8 @@ Environment:
   OPENCLAW_GATEWAY_PASSWORD gateway password in auth mode "password"
   DATABASE_URL, REDIS_URL   conventional names for sessions.store.url / gateway.auth.rateLimit.store.url ("\${DATABASE_URL}" in the config)
   LOG_LEVEL                 fatal, error, warn, info (default), debug, trace or silent
+  OPENCLAW_GATEWAY_NODE_FLAGS node flags the gateway restarts itself with (default
+                            "--max-semi-space-size=16 --heap-growing-percent=100"; empty: none)
 
 Examples:
   openclaw gateway --config examples/demo.json5 --port 18789

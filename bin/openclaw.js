@@ -9,11 +9,15 @@ import module from 'node:module';
 import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// What `openclaw gateway` runs with unless the operator gave a value of their own; measured in
+// bench/RESULTS.md ("issue 16: memory").
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];
 const [major, minor] = process.versions.node.split('.').map(Number);
 const runsSources = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
 if (runsSources) {
   if (process.env.OPENCLAW_HANDED_OVER === '1' && process.channel) watchLauncher();
+  else restartWithGatewayFlags();
   // Start-up is mostly module loading; Node's on-disk compile cache (in the OS temp dir, or
   // NODE_COMPILE_CACHE) roughly halves it from the second start on.
   module.enableCompileCache?.();
@@ -38,7 +42,7 @@ function handOver() {
   // tells the child when the launcher is gone, however it went.
   // The project's Node first on PATH, so what the CLI starts with `node` (the demo's MCP server, say)
   // runs on it too rather than on the old one.
-  const child = spawn(projectNode, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn(projectNode, [...gatewayNodeFlags(), ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
     env: { ...process.env, PATH: `${dirname(projectNode)}${delimiter}${process.env.PATH ?? ''}`, OPENCLAW_HANDED_OVER: '1' },
@@ -56,6 +60,38 @@ function handOver() {
     }
     process.exit(code ?? 1);
   });
+}
+
+/**
+ * `openclaw gateway` runs with a smaller young generation (2 × 16 MB instead of up to 2 × 64 MB,
+ * the largest single item of its peak memory) and an old generation that grows by at most 2× its
+ * live size before a major GC (so request garbage promoted under load, and the Buffers it holds,
+ * are collected at about twice the live heap rather than four times). A process cannot set these
+ * for itself once started, so the gateway command replaces itself (execve: same pid, nothing left
+ * behind) with the flags added, before loading anything. A flag the operator set (on the command
+ * line or in NODE_OPTIONS) is left as they set it; a process with an IPC channel is not replaced
+ * (execve would close the channel: a cluster worker inherits its supervisor's flags anyway).
+ */
+function restartWithGatewayFlags() {
+  const flags = gatewayNodeFlags();
+  if (flags.length === 0 || typeof process.execve !== 'function' || process.channel) return;
+  process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
+}
+
+/**
+ * The node flags `openclaw gateway` adds for itself: none for other commands, none the operator set.
+ * OPENCLAW_GATEWAY_NODE_FLAGS replaces the defaults (empty: add nothing, Node's own defaults).
+ */
+function gatewayNodeFlags() {
+  if (process.argv[2] !== 'gateway') return [];
+  const wanted = process.env.OPENCLAW_GATEWAY_NODE_FLAGS === undefined ? GATEWAY_NODE_FLAGS : process.env.OPENCLAW_GATEWAY_NODE_FLAGS.split(/\s+/).filter(Boolean);
+  const given = process.execArgv.concat((process.env.NODE_OPTIONS || '').split(/\s+/)).map(flagName);
+  return wanted.filter((flag) => given.indexOf(flagName(flag)) === -1);
+}
+
+/** `--max_semi-space-size=8` → `max-semi-space-size` (V8 takes either separator). */
+function flagName(arg) {
+  return arg.split('=')[0].replace(/^--/, '').replace(/_/g, '-');
 }
 
 /** In a handed-over CLI: when the launcher goes away (even killed outright), stop as on SIGTERM. */

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -21,6 +21,12 @@ import { SessionRetention } from './sessions/retention.ts';
 import type { SessionStore } from './sessions/store.ts';
 import { ToolManager } from './tools/manager.ts';
 import { WsGateway } from './ws/server.ts';
+
+// node:http taken as CommonJS, not as an ES module import: building the ES module namespace of
+// node:http reads every export, its lazy WebSocket, MessageEvent and CloseEvent among them, which
+// loads Node's bundled undici (web streams, fetch, WebSocket): 75 internal modules, ≈2.3 MB of heap
+// that nothing here uses.
+const { createServer } = process.getBuiltinModule('node:http');
 
 export interface GatewayDeps {
   logger?: Logger;

@@ -1,6 +1,11 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { createRequire } from 'node:module';
+import type * as RateLimiterFlexible from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config/types.ts';
 import { isLoopbackAddress, lockoutKey } from './client-address.ts';
+
+// The memory limiter's own file: the package's index requires every backend it supports (Redis,
+// Mongo, MySQL, DynamoDB, etc.), two dozen modules this process would otherwise hold for nothing.
+const RateLimiterMemory = createRequire(import.meta.url)('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof RateLimiterFlexible.RateLimiterMemory;
 
 /**
  * Counts failed authentications per client address and locks an address out. One per gateway,

@@ -5,7 +5,6 @@ import { resolveStateDir } from '../config/load.ts';
 import { prepareStateDir } from '../config/state-dir.ts';
 import { ConfigError } from '../errors.ts';
 import { createGateway, isLoopbackBind } from '../gateway.ts';
-import { ClusterAuthLimiter } from '../auth/cluster-limiter.ts';
 import type { AuthFailureLimiter } from '../auth/limiter.ts';
 import { openAuthLimiter } from '../auth/open-limiter.ts';
 import { bindRefusal } from '../auth/policy.ts';
@@ -45,6 +44,8 @@ Environment:
   OPENCLAW_GATEWAY_PASSWORD gateway password in auth mode "password"
   DATABASE_URL, REDIS_URL   conventional names for sessions.store.url / gateway.auth.rateLimit.store.url ("\${DATABASE_URL}" in the config)
   LOG_LEVEL                 fatal, error, warn, info (default), debug, trace or silent
+  OPENCLAW_GATEWAY_NODE_FLAGS node flags the gateway restarts itself with (default
+                            "--max-semi-space-size=16 --heap-growing-percent=100"; empty: none)
 
 Examples:
   openclaw gateway --config examples/demo.json5 --port 18789
@@ -117,7 +118,7 @@ async function runGateway(options: GatewayOptions, env: Record<string, string | 
   try {
     sessionStore = await openSessionStore(config, stateDir, { logger, backgroundCheckpoints: true });
     // Workers count failures together in the supervisor, unless a shared store (Redis) does it.
-    authLimiter = role === 'worker' && config.gateway.auth.rateLimit.store.driver === 'memory' ? new ClusterAuthLimiter() : openAuthLimiter(config, logger);
+    authLimiter = role === 'worker' && config.gateway.auth.rateLimit.store.driver === 'memory' ? new (await import('../auth/cluster-limiter.ts')).ClusterAuthLimiter() : await openAuthLimiter(config, logger);
     gateway = createGateway(config, { logger, env, stateDir, configPath, sessionStore, authLimiter, processMetrics: createProcessMetrics() });
     const { url } = await gateway.listen({ port, bind });
     listeningUrl = url;

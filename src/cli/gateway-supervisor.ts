@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { startClusterAuthLimiterHub } from '../auth/cluster-limiter.ts';
 
 // `openclaw gateway --workers N`: one supervisor process and N worker processes on one port
 // (node:cluster; the supervisor accepts connections and hands them to the workers in turn). Each
@@ -87,9 +86,9 @@ export interface SupervisorOptions {
 }
 
 /** Runs the supervisor until it is stopped; resolves with the exit code. */
-export function superviseWorkers(options: SupervisorOptions): Promise<number> {
+export async function superviseWorkers(options: SupervisorOptions): Promise<number> {
   const { logger, workers: count } = options;
-  startClusterAuthLimiterHub();
+  (await import('../auth/cluster-limiter.ts')).startClusterAuthLimiterHub();
   const slots: Slot[] = [];
   let servingUrl: string | undefined;
   let stopping = false;

@@ -87,3 +87,6 @@ async function run<Row>(target: pg.Pool | pg.PoolClient, statement: pg.QueryConf
   const result = await target.query(statement);
   return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
 }
+
+/** The default client factory of the PostgreSQL store (loaded on demand: see PostgresSessionStore.open). */
+export const pgClient = (options: SqlClientOptions, onIdleError: (error: Error) => void): SqlClient => new PgClient(options, onIdleError);

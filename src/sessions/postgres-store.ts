@@ -10,7 +10,6 @@
 // A lease row costs no connection between statements and lapses on the database's clock.
 import { SessionConflictError, SessionCorruptError, SessionStoreUnavailableError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
-import { PgClient } from './pg-client.ts';
 import { isUnavailableError, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
 import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
 import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
@@ -124,7 +123,9 @@ export class PostgresSessionStore implements SessionStore {
 
   /** Connects, applies pending migrations under the migration lock, and resolves with the store. */
   static async open(options: PostgresSessionStoreOptions): Promise<PostgresSessionStore> {
-    const store = new PostgresSessionStore(options);
+    // pg loads with the first PostgreSQL store, so a gateway on the SQLite default never holds it.
+    const client = options.client ?? (await import('./pg-client.ts')).pgClient;
+    const store = new PostgresSessionStore(options, client);
     try {
       await store.migrate();
     } catch (error) {
@@ -135,7 +136,7 @@ export class PostgresSessionStore implements SessionStore {
     return store;
   }
 
-  private constructor(options: PostgresSessionStoreOptions) {
+  private constructor(options: PostgresSessionStoreOptions, client: NonNullable<PostgresSessionStoreOptions['client']>) {
     this.location = redactUrl(options.url);
     const clientOptions: SqlClientOptions = {
       url: options.url,
@@ -146,7 +147,7 @@ export class PostgresSessionStore implements SessionStore {
       durability: options.durability,
     };
     const onIdleError = options.onIdleError ?? (() => undefined);
-    this.sql = options.client ? options.client(clientOptions, onIdleError) : new PgClient(clientOptions, onIdleError);
+    this.sql = client(clientOptions, onIdleError);
     this.leaseMs = options.lockLeaseMs ?? 30_000;
     const backend: LeaseBackend = {
       // Taken when free, lapsed, or already ours; one statement, so two replicas never both win.

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
@@ -31,7 +31,10 @@ export class ChildStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
 
   private child: ChildProcess | undefined;
-  private readonly buffer = new ReadBuffer();
+  // The SDK's framing (and the zod schemas it validates with, several MB of heap) loads with the
+  // first server started, not with every gateway: most run without MCP servers.
+  private buffer: ReadBuffer | undefined;
+  private serialize: ((message: JSONRPCMessage) => string) | undefined;
   private stderr = '';
   private exited = false;
   private readonly params: StdioServerParams;
@@ -49,7 +52,11 @@ export class ChildStdioTransport implements Transport {
     return this.stderr;
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    const { ReadBuffer, serializeMessage } = await import('@modelcontextprotocol/sdk/shared/stdio.js');
+    const buffer = new ReadBuffer();
+    this.buffer = buffer;
+    this.serialize = serializeMessage;
     const { command, args, env, cwd } = this.params;
     const [file, argv] = process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', command, ...args]] : [command, args];
     return new Promise((resolve, reject) => {
@@ -66,11 +73,11 @@ export class ChildStdioTransport implements Transport {
       });
       child.stdin!.on('error', (error) => this.onerror?.(error));
       child.stdout!.on('data', (chunk: Buffer) => {
-        this.buffer.append(chunk);
+        buffer.append(chunk);
         for (;;) {
           let message: JSONRPCMessage | null;
           try {
-            message = this.buffer.readMessage();
+            message = buffer.readMessage();
           } catch (error) {
             this.onerror?.(error as Error);
             continue;
@@ -88,8 +95,8 @@ export class ChildStdioTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     return new Promise((resolve, reject) => {
       const stdin = this.child?.stdin;
-      if (!stdin || this.exited || stdin.destroyed) return reject(new Error('the server process is not running'));
-      if (stdin.write(serializeMessage(message))) resolve();
+      if (!stdin || !this.serialize || this.exited || stdin.destroyed) return reject(new Error('the server process is not running'));
+      if (stdin.write(this.serialize(message))) resolve();
       else stdin.once('drain', () => resolve());
     });
   }

@@ -15,6 +15,9 @@ import type { Runtime } from '../runtime.ts';
 import { runOverSocket } from './agent-run.ts';
 import { FrameValidator, type EventFrame, type FrameId, type RequestFrame, type ResponseFrame } from './frames.ts';
 
+// Not `import { STATUS_CODES } from 'node:http'`: see the note on createServer in src/gateway.ts.
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
+
 export const WS_PATH = '/ws';
 /** An upgrade without an Authorization header has this long to send `connect`. */
 export const CONNECT_TIMEOUT_MS = 10_000;

@@ -5,9 +5,13 @@
 // debugger would make the gateway keep async stack traces and change what is measured).
 import WebSocket from 'ws';
 
-/** The inspector's WebSocket URL from a process's stderr ("Debugger listening on ws://…"). */
+/**
+ * The inspector's WebSocket URL from a process's stderr ("Debugger listening on ws://…"): the last
+ * one, since `openclaw gateway` replaces itself (execve) to add its node flags, and the inspector
+ * the first image announced is gone with it.
+ */
 export function inspectorUrl(stderr: string): string | undefined {
-  return /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
+  return [...stderr.matchAll(/Debugger listening on (ws:\/\/\S+)/g)].at(-1)?.[1];
 }
 
 export class Inspector {

@@ -54,7 +54,7 @@ async function startGateway(checkout: string, name: string, upstreamPort: number
     config,
     JSON.stringify({
       // Loopback is one address: its per-address limits are lifted for the load.
-      gateway: { auth: { mode: 'token', token: TOKEN }, http: { maxConnectionsPerAddress: 0, maxConcurrentRunsPerAddress: 0, endpoints: { chatCompletions: { enabled: true } } } },
+      gateway: { auth: { mode: 'token', token: TOKEN }, http: { ...addressLimitsOff(checkout), endpoints: { chatCompletions: { enabled: true } } } },
       models: { providers: { up: { api: 'openai-completions', baseUrl: `http://127.0.0.1:${upstreamPort}/v1` } } },
       agents: { defaults: { model: 'up/bench' } },
     }),
@@ -74,6 +74,15 @@ async function startGateway(checkout: string, name: string, upstreamPort: number
     }
     await sleep(50);
   }
+}
+
+/**
+ * All the load comes from one address (loopback): the per-address limits are lifted, where the
+ * checkout has them (an older one refuses the keys it does not know).
+ */
+function addressLimitsOff(checkout: string): Record<string, number> {
+  const schema = readFileSync(join(checkout, 'src/config/schema.ts'), 'utf8');
+  return schema.includes('maxConnectionsPerAddress') ? { maxConnectionsPerAddress: 0, maxConcurrentRunsPerAddress: 0 } : {};
 }
 
 /** User plus system CPU time of a process so far, in ms (Linux). */

@@ -2,7 +2,8 @@
 // else's latency. The gateway runs in this process (its loop measured with
 // perf_hooks.monitorEventLoopDelay, 1 ms resolution); a child process runs the upstream and the
 // client, which polls /health back to back while it sends one ~19 MB body (100,000 messages):
-// once valid (forwarded upstream), once rejected by the validator (its last message bad). The
+// once valid (forwarded upstream), once rejected by the validator (its last message bad), once
+// valid but for an unknown agent (parsed and validated, then a 404 before any run). The
 // bench upstream refuses bodies over 8 MB, so the valid case ends in a 502 after the gateway has
 // parsed, validated and sent it: what counts here is the gateway's loop, not the answer.
 //   node bench/large-body.ts [--messages 100000]
@@ -58,8 +59,18 @@ async function child(): Promise<void> {
   const messages = Array.from({ length: MESSAGES }, (_, i) => message(i));
   const valid = JSON.stringify({ model: 'openclaw/main', messages: [...messages.slice(0, -1), { role: 'user', content: 'hi' }] });
   const invalid = JSON.stringify({ model: 'openclaw/main', messages: [...messages.slice(0, -1), { role: 'bogus', content: 'hi' }] });
+  // Valid, but for an agent that does not exist: parsed and validated, then refused before any run
+  // (the window the body checks alone take).
+  const unknownAgent = valid.replace('"model":"openclaw/main"', '"model":"openclaw/nobody"');
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  for (const [label, body] of [['valid', valid], ['invalid (last message)', invalid], ['valid', valid]] as const) {
+  const cases = [
+    ['valid', valid],
+    ['invalid (last message)', invalid],
+    ['valid, unknown agent (parse and validation only)', unknownAgent],
+    ['valid', valid],
+    ['valid, unknown agent (parse and validation only)', unknownAgent],
+  ] as const;
+  for (const [label, body] of cases) {
     process.send!({ type: 'start' });
     const latencies: number[] = [];
     let stop = false;

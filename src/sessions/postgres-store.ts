@@ -10,9 +10,9 @@
 // A lease row costs no connection between statements and lapses on the database's clock.
 import { SessionConflictError, SessionCorruptError, SessionStoreUnavailableError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
+import { decodeMessage, parseMeta, toSummary, type Row } from './stored-rows.ts';
 import { isUnavailableError, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
 import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
-import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type PoolStats, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 interface Migration {
@@ -109,8 +109,6 @@ export interface PostgresSessionStoreOptions {
   /** Another client library behind the same seam (the store benchmark compares them). */
   client?: (options: SqlClientOptions, onIdleError: (error: Error) => void) => SqlClient;
 }
-
-type Row = Record<string, unknown>;
 
 export class PostgresSessionStore implements SessionStore {
   readonly driver = 'postgres';
@@ -486,38 +484,6 @@ export class PostgresSessionStore implements SessionStore {
 }
 
 const SUMMARY = 'key, agent_id, created_at, updated_at, turn_count, message_count';
-
-function decodeMessage(key: string, row: Row): MessageRecord {
-  const format = Number(row.format);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(String(row.message));
-  } catch (error) {
-    throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is not valid JSON`, error);
-  }
-  if (format === RECORD_VERSION) return parsed as MessageRecord;
-  if (format === 1 && parsed && typeof parsed === 'object') return fromChatMessage(parsed as ChatMessage);
-  throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is in an unknown format (${format})`);
-}
-
-function parseMeta(text: unknown): TurnMeta {
-  try {
-    return JSON.parse(String(text)) as TurnMeta;
-  } catch {
-    return {};
-  }
-}
-
-function toSummary(row: Row): SessionSummary {
-  return {
-    key: String(row.key),
-    agentId: String(row.agent_id),
-    turnCount: Number(row.turn_count),
-    messageCount: Number(row.message_count),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
 
 function describe(error: unknown): string {
   const e = error as { code?: string; message?: string };

@@ -7,6 +7,7 @@ import { fromChatMessage, type ChatMessage } from '../records/chat-completions.t
 import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
 import { SessionConflictError, SessionCorruptError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
+import { decodeMessage, parseMeta, toSummary, type Row } from './stored-rows.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
@@ -139,8 +140,6 @@ export interface SqliteSessionStoreOptions {
   /** WAL checkpoints on a worker thread instead of inside commits on the event loop (the gateway; see sqlite-checkpointer.ts). */
   backgroundCheckpoints?: boolean;
 }
-
-type Row = Record<string, unknown>;
 
 export class SqliteSessionStore implements SessionStore {
   readonly driver = 'sqlite';
@@ -478,39 +477,6 @@ function parseRecord(key: string, text: string, seq: number): MessageRecord {
   } catch (error) {
     throw new SessionCorruptError(key, `its stored message #${seq} is not valid JSON`, error);
   }
-}
-
-function decodeMessage(key: string, row: Row): MessageRecord {
-  const format = Number(row.format);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(String(row.message));
-  } catch (error) {
-    throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is not valid JSON`, error);
-  }
-  if (format === RECORD_VERSION) return parsed as MessageRecord;
-  // A first-release message the migration could not convert.
-  if (format === 1 && parsed && typeof parsed === 'object') return fromChatMessage(parsed as ChatMessage);
-  throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is in an unknown format (${format})`);
-}
-
-function parseMeta(text: unknown): TurnMeta {
-  try {
-    return JSON.parse(String(text)) as TurnMeta;
-  } catch {
-    return {};
-  }
-}
-
-function toSummary(row: Row): SessionSummary {
-  return {
-    key: String(row.key),
-    agentId: String(row.agent_id),
-    turnCount: Number(row.turn_count),
-    messageCount: Number(row.message_count),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
 }
 
 function migrate(db: DatabaseSync): void {

@@ -1,0 +1,41 @@
+// Rows of the session tables as both SQL stores read them back: the same columns, the same formats.
+import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
+import { RECORD_VERSION, type MessageRecord, type TurnMeta } from '../records/record.ts';
+import { SessionCorruptError } from './errors.ts';
+import type { SessionSummary } from './store.ts';
+
+export type Row = Record<string, unknown>;
+
+/** A stored message: the gateway's record, or a first-release chat message the migration could not convert. */
+export function decodeMessage(key: string, row: Row): MessageRecord {
+  const format = Number(row.format);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(row.message));
+  } catch (error) {
+    throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is not valid JSON`, error);
+  }
+  if (format === RECORD_VERSION) return parsed as MessageRecord;
+  if (format === 1 && parsed && typeof parsed === 'object') return fromChatMessage(parsed as ChatMessage);
+  throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is in an unknown format (${format})`);
+}
+
+/** A turn's meta; unreadable meta is no meta (it describes the turn, the transcript does not depend on it). */
+export function parseMeta(text: unknown): TurnMeta {
+  try {
+    return JSON.parse(String(text)) as TurnMeta;
+  } catch {
+    return {};
+  }
+}
+
+export function toSummary(row: Row): SessionSummary {
+  return {
+    key: String(row.key),
+    agentId: String(row.agent_id),
+    turnCount: Number(row.turn_count),
+    messageCount: Number(row.message_count),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}

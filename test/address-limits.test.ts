@@ -1,32 +1,17 @@
 // Per-client-address limits through real sockets: open connections (gateway.http.maxConnectionsPerAddress)
 // and runs in flight over HTTP and the WebSocket together (gateway.http.maxConcurrentRunsPerAddress).
 // Loopback is not exempt, so the tests' 127.0.0.1 is the address limited.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseConfig } from '../src/config/load.ts';
-import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
-import { mergeDeep, sseData, startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
+import { mergeDeep, sseData, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
 import { hasWholeResponse, parseResponses, rawConnection, type RawConnection } from './helpers/raw-http.ts';
+import { perTestResources } from './helpers/per-test.ts';
 
 const auth = { authorization: `Bearer ${TEST_TOKEN}` };
 const HOME = '127.0.0.1';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function start(raw: Record<string, any> = {}): Promise<TestGateway> {
-  const gw = await startTestGateway(raw);
-  cleanups.push(() => gw.close());
-  return gw;
-}
-
-async function upstream(...args: Parameters<typeof startFakeUpstream>): Promise<FakeUpstream> {
-  const up = await startFakeUpstream(...args);
-  cleanups.push(() => up.close());
-  return up;
-}
+const { cleanups, start, upstream } = perTestResources();
 
 /** `openclaw_address_limit_refusals_total`, by `limit/transport`. */
 async function refusals(gw: TestGateway): Promise<Record<string, number>> {

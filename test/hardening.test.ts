@@ -1,29 +1,14 @@
 // Abuse protection through real HTTP: body limit, header limit, slow clients, long streams,
 // security headers, CORS, and a /health that says nothing about the config.
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
-import { sseData, startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
+import { describe, expect, it } from 'vitest';
+import { sseData, TEST_TOKEN } from './helpers/gateway.ts';
+import { perTestResources } from './helpers/per-test.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const auth = { authorization: `Bearer ${TEST_TOKEN}` };
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function start(raw: Record<string, any> = {}): Promise<TestGateway> {
-  const gw = await startTestGateway(raw);
-  cleanups.push(() => gw.close());
-  return gw;
-}
-
-async function upstream(...args: Parameters<typeof startFakeUpstream>): Promise<FakeUpstream> {
-  const up = await startFakeUpstream(...args);
-  cleanups.push(() => up.close());
-  return up;
-}
+const { cleanups, start, upstream } = perTestResources();
 
 /** Writes raw bytes to the gateway and collects whatever comes back until the server closes. */
 function rawConnection(port: number) {

@@ -1,27 +1,12 @@
 // Errors the HTTP server sends itself, before or outside the app (its parser, Expect, pipelining),
 // over raw sockets: each one OpenAI's JSON error shape with a request id, the connection closing
 // after it, the gateway serving on.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeUpstream, type FakeUpstream } from './fixtures/upstream.ts';
-import { sseData, startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
+import { describe, expect, it } from 'vitest';
+import { sseData, TEST_TOKEN } from './helpers/gateway.ts';
 import { parseResponses, rawConnection, type RawResponse } from './helpers/raw-http.ts';
+import { perTestResources } from './helpers/per-test.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function start(raw: Record<string, any> = {}): Promise<TestGateway> {
-  const gw = await startTestGateway(raw);
-  cleanups.push(() => gw.close());
-  return gw;
-}
-
-async function upstream(...args: Parameters<typeof startFakeUpstream>): Promise<FakeUpstream> {
-  const up = await startFakeUpstream(...args);
-  cleanups.push(() => up.close());
-  return up;
-}
+const { cleanups, start, upstream } = perTestResources();
 
 /** Sends `bytes` on a new connection and returns every response the server wrote before it closed the connection. */
 async function exchange(port: number, bytes: string): Promise<RawResponse[]> {

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fromChatMessage } from '../src/records/chat-completions.ts';
 import { SessionCorruptError } from '../src/sessions/errors.ts';
 import { openDefaultSessionStore } from '../src/sessions/open.ts';
-import { MIGRATIONS, SCHEMA_VERSION, SqliteSessionStore } from '../src/sessions/sqlite-store.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/sessions/sqlite-migrations.ts';
+import { SqliteSessionStore } from '../src/sessions/sqlite-store.ts';
 
 let dir: string;
 let stores: SqliteSessionStore[];

@@ -1,7 +1,8 @@
 // What only the PostgreSQL store has: its migrations (applied once when many processes start
 // together, refused when the database is newer than the gateway) and how it fails at start.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_SCHEMA_VERSION, PostgresSessionStore } from '../src/sessions/postgres-store.ts';
+import { PG_SCHEMA_VERSION } from '../src/sessions/postgres-migrations.ts';
+import { PostgresSessionStore } from '../src/sessions/postgres-store.ts';
 import { checkPostgres, createTestDatabase, runSql, type TestDatabase } from './helpers/services.ts';
 
 const postgres = await checkPostgres();

@@ -108,6 +108,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     for (const server of servers) {
       server.headersTimeout = next.gateway.http.headersTimeoutMs;
       server.requestTimeout = next.gateway.http.requestTimeoutMs;
+      server.keepAliveTimeout = next.gateway.http.keepAliveTimeoutMs;
     }
     if (next.gateway.port !== before.gateway.port || next.gateway.bind !== before.gateway.bind) {
       logger.warn({ event: 'config.restart_needed', keys: ['gateway.port', 'gateway.bind'] }, 'port and bind changes apply at the next restart');
@@ -157,7 +158,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: checkingInterval(headersTimeoutMs, requestTimeoutMs) }, (req, res) => {
         if (!serverGuard.refuseRequest(req, res)) app(req, res);
       });
-      server.keepAliveTimeout = 5_000;
+      server.keepAliveTimeout = runtime.current.config.gateway.http.keepAliveTimeoutMs;
       serverGuard.attach(server);
       server.on('upgrade', (req, socket, head) => {
         if (!serverGuard.refuseUpgrade(req, socket)) ws.handleUpgrade(req, socket, head);

@@ -2,7 +2,8 @@
 // security headers, CORS, and a /health that says nothing about the config.
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { sseData, TEST_TOKEN } from './helpers/gateway.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { mergeDeep, sseData, TEST_TOKEN } from './helpers/gateway.ts';
 import { perTestResources } from './helpers/per-test.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,6 +82,15 @@ describe('limits', () => {
 });
 
 describe('slow clients and long streams', () => {
+  it('keeps idle keep-alive connections for gateway.http.keepAliveTimeoutMs, announced to the client, and a reload changes it', async () => {
+    const raw = { gateway: { auth: { mode: 'token', token: TEST_TOKEN }, http: { keepAliveTimeoutMs: 7_000, endpoints: { chatCompletions: { enabled: true } } } } };
+    const gw = await start(raw);
+    const keepAlive = async () => (await fetch(`${gw.url}/health`)).headers.get('keep-alive');
+    expect(await keepAlive()).toBe('timeout=7');
+    gw.gateway.applyConfig(parseConfig(mergeDeep(raw, { gateway: { http: { keepAliveTimeoutMs: 61_000 } } }), {}));
+    expect(await keepAlive()).toBe('timeout=61');
+  });
+
   it('a client that sends its headers too slowly is cut off by headersTimeoutMs; the gateway keeps serving', async () => {
     // No request timeout: only headersTimeoutMs can end this.
     const gw = await start({ gateway: { http: { headersTimeoutMs: 400, requestTimeoutMs: 0 } } });

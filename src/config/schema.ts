@@ -132,6 +132,12 @@ export const configSchema = {
             keepAliveIntervalMs: { ...positiveInt, default: 15_000, description: 'A `: keep-alive` comment is sent when a stream has been silent this long.' },
             headersTimeoutMs: { ...positiveInt, default: 30_000, description: 'Time a client has to send its request headers.' },
             requestTimeoutMs: { ...nonNegativeInt, default: 120_000, description: 'Time a client has to send its whole request (0: no limit). Never limits a streamed reply.' },
+            keepAliveTimeoutMs: {
+              ...positiveInt,
+              default: 5_000,
+              description:
+                'How long an idle keep-alive connection is kept open for the client’s next request (announced in `Keep-Alive: timeout=…`). Behind a load balancer or reverse proxy that reuses connections, set it above that proxy’s idle timeout, so that the proxy, not the gateway, closes idle connections (otherwise a request the proxy sends just as the gateway closes fails with a reset).',
+            },
             maxConnectionsPerAddress: {
               ...nonNegativeInt,
               default: 256,

@@ -21,9 +21,9 @@ interface Run {
 }
 
 /** Runs `openclaw agent`; `onStdout` sees the output as it grows. */
-function cli(args: string[], onStdout?: (stdout: string) => void): Promise<Run> {
+function cli(args: string[], onStdout?: (stdout: string) => void, config = configPath): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, 'agent', '--config', configPath, ...args], {
+    const child = spawn(process.execPath, [BIN, 'agent', '--config', config, ...args], {
       env: { PATH: process.env.PATH, HOME: dir, OPENCLAW_STATE_DIR: stateDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -72,6 +72,24 @@ describe('openclaw agent', () => {
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ agentId: 'main', sessionKey: null, model: 'echo/echo', content: 'Echo: json please', toolCalls: [], finishReason: 'stop' });
     expect(result.usage.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it('--stream shows each tool step on stderr as it runs, the reply alone on stdout', async () => {
+    const withTools = join(dir, 'tools.json5');
+    const server = resolve(import.meta.dirname, '../examples/mcp-demo-server.ts');
+    writeFileSync(
+      withTools,
+      `{
+        mcp: { servers: { demo: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(server)}] } } },
+        agents: { list: [ { id: "main", default: true, tools: { allow: ["demo__*"] } } ] },
+      }`,
+    );
+    const run = await cli(['--message', '/tool demo__add_note {"text": "buy milk"}', '--stream'], undefined, withTools);
+    expect(run.code).toBe(0);
+    const steps = run.stderr.split('\n').filter((line) => line.startsWith('[tool] '));
+    expect(steps).toEqual(['[tool] demo__add_note({"text": "buy milk"})', expect.stringMatching(/^\[tool\] demo__add_note: ok \(\d+ ms\)$/)]);
+    expect(run.stdout).toContain('Tool result:');
+    expect(run.stdout).not.toContain('[tool]');
   });
 
   it('--stream prints the reply as it arrives', async () => {

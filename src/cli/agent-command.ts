@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.ts';
 import { createLogger, logLevel } from '../log.ts';
 import { prepareRun } from '../runs/prepare.ts';
 import { runAgent } from '../runs/run.ts';
-import type { RunResult } from '../runs/events.ts';
+import type { RunEvent, RunResult } from '../runs/events.ts';
 import { Runtime } from '../runtime.ts';
 import { ToolManager } from '../tools/manager.ts';
 import { openSessionStore } from '../sessions/open.ts';
@@ -35,7 +35,7 @@ export function registerAgentCommand(program: Command, env: Env, setExit: (code:
     .requiredOption('-m, --message <text>', 'the user message')
     .option('-s, --session-key <key>', 'continue / store the session <key> (as the x-openclaw-session-key header); without it or --user the run is stateless')
     .option('-u, --user <user>', 'session of an OpenAI `user` (as the request field)')
-    .option('--stream', 'print the reply as it arrives')
+    .option('--stream', 'print the reply as it arrives, and each tool step the agent runs (on stderr)')
     .option('--json', 'print the full result as JSON')
     .option('-c, --config <file>', 'JSON5 config file (default: OPENCLAW_CONFIG_PATH, then ~/.openclaw/openclaw.json)')
     .option('-v, --verbose', 'debug-level logs on stderr')
@@ -96,6 +96,9 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
       if (event.type === 'content' && options.stream && !options.json) {
         streamed = true;
         process.stdout.write(event.text);
+      } else if ((event.type === 'tool.started' || event.type === 'tool.finished') && options.stream && !options.json) {
+        // On stderr: stdout stays the reply alone, for a pipe.
+        process.stderr.write(toolStepLine(event));
       } else if (event.type === 'run.finished') result = event.result;
       else if (event.type === 'run.failed') throw event.error;
     }
@@ -125,4 +128,13 @@ async function runAgentCommand(options: AgentOptions, env: Env): Promise<number>
     await tools?.close();
     await store?.close();
   }
+}
+
+/** One line per tool step while `--stream` shows a run: the call as it starts, its outcome as it ends. */
+function toolStepLine(event: Extract<RunEvent, { type: 'tool.started' | 'tool.finished' }>): string {
+  if (event.type === 'tool.started') {
+    const args = event.arguments.length > 200 ? `${event.arguments.slice(0, 200)}…` : event.arguments;
+    return `[tool] ${event.name}(${args})\n`;
+  }
+  return `[tool] ${event.name}: ${event.outcome} (${Math.round(event.durationMs)} ms)\n`;
 }

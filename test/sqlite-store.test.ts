@@ -1,8 +1,10 @@
 // What only the embedded SQLite store has: its file, its migrations (including the store the first
 // release wrote), and how it fails at start-up.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fromChatMessage } from '../src/records/chat-completions.ts';
@@ -128,6 +130,25 @@ describe('SqliteSessionStore', () => {
     expect(() => statSync(`${file}-wal`)).toThrow();
     const reopened = open(file);
     expect((await reopened.loadTranscript('agent:main:c')).position).toBe(200);
+  });
+
+  it('an idle checkpoint worker never keeps a process alive, even when its store is not closed', () => {
+    const file = join(dir, 'sessions.sqlite');
+    const store = pathToFileURL(join(import.meta.dirname, '../src/sessions/sqlite-store.ts')).href;
+    const script = `
+      const { SqliteSessionStore } = await import(${JSON.stringify(store)});
+      const s = new SqliteSessionStore(${JSON.stringify(file)}, { backgroundCheckpoints: true });
+      let position = 0;
+      for (let i = 0; i < 40; i++) position = await s.appendTurn('agent:main:c', { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], meta: {} }, { expectedPosition: position });
+      console.log('done', position);
+    `;
+    // A process with nothing left to do ends on its own; a referenced worker would hold it until killed.
+    const scriptFile = join(dir, 'open-and-leave.mjs');
+    writeFileSync(scriptFile, script);
+    const run = spawnSync(process.execPath, [scriptFile], { encoding: "utf8", timeout: 20_000 });
+    expect(run.stdout.trim()).toBe('done 40');
+    expect(run.signal).toBeNull();
+    expect(run.status).toBe(0);
   });
 
   it('refuses a store written by a newer schema, naming the file', async () => {

@@ -45,13 +45,15 @@ export class SqliteCheckpointer {
   constructor(db: DatabaseSync, file: string, options: { busyTimeoutMs: number; synchronous: 'NORMAL' | 'FULL' }) {
     this.db = db;
     this.worker = new Worker(SOURCE, { eval: true, workerData: { file, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous }, resourceLimits: { maxOldGenerationSizeMb: 16 } });
-    this.worker.unref();
     this.worker.on('message', (message: string) => {
       this.pending = false;
       if (message !== 'done') this.fallBack();
     });
     this.worker.on('error', () => this.fallBack());
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    // Last: adding a 'message' listener references a worker again, and an idle checkpointer must
+    // never keep a process alive.
+    this.worker.unref();
     db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   }
 

@@ -274,7 +274,17 @@ class ToolServer {
   private async connect(): Promise<void> {
     if (this.closing) return;
     this.state = 'connecting';
-    const [{ Client }, transport] = await Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), this.makeTransport()]);
+    let loaded: [typeof import('@modelcontextprotocol/sdk/client/index.js'), Transport];
+    try {
+      loaded = await Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), this.makeTransport()]);
+    } catch (error) {
+      // The SDK (loaded on first use) or the transport could not be had: a failed attempt like any
+      // other, logged and retried with backoff, never an unhandled rejection.
+      this.failed(error, undefined);
+      this.markFirstAttempt();
+      return;
+    }
+    const [{ Client }, transport] = loaded;
     if (this.closing) return;
     const client = new Client(
       { name: this.deps.clientName ?? 'openclaw-gateway', version: '0.1.0' },

@@ -78,6 +78,8 @@ export class WsGateway {
       });
       return wss;
     });
+    // A failed load is tried again at the next upgrade rather than remembered.
+    this.wss.catch(() => (this.wss = undefined));
     return this.wss;
   }
 

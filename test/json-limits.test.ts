@@ -1,6 +1,7 @@
 // JSON nesting is limited where the body is parsed (gateway.http.maxJsonDepth), before the
 // validator or the run walks it; realistic deep schemas still pass; a run that fails for any
 // reason keeps the new user turn of a stateful session.
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JsonDepthScanner, nestsDeeperThan } from '../src/http/json-depth.ts';
 import { OFF_THREAD_BYTES } from '../src/http/json-body.ts';
@@ -186,6 +187,23 @@ describe('large bodies, checked on the body-check worker', () => {
     expect(upstream.requests[0].body.messages).toHaveLength(3_001);
     expect(upstream.requests[0].body.messages.at(-1)).toEqual({ role: 'user', content: 'last' });
     expectWorkerChecked(1);
+  });
+
+  it('a client that leaves while its body is with the worker starts no run and no upstream call', async () => {
+    const body = many({ role: 'user', content: 'last' });
+    const socket = connect(gw.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${gw.token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const pool = gw.gateway.app.bodyChecks;
+    while (pool.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    socket.destroy();
+    while (checks().checked === before.checked) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The verdict is back; what would follow it (the sliced parse, the run, the upstream call) takes
+    // a few ms of this idle machine's time. Give it far more, then look.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(upstream.requests).toHaveLength(0);
+    expect(gw.gateway.perAddress.runs.total).toBe(0);
   });
 
   it('an invalid one gets exactly the error a small one gets', async () => {

@@ -51,6 +51,11 @@ export function generationOf(res: Response): Generation {
 /** Aborted when the client goes away before the response has been written in full. */
 export function clientAbortSignal(res: Response): AbortSignal {
   const aborter = new AbortController();
+  // Already gone (it left while a large body was being checked): aborted from the start, so no run begins.
+  if ((res.closed || res.destroyed) && !res.writableFinished) {
+    aborter.abort(new Error('client disconnected'));
+    return aborter.signal;
+  }
   res.on('close', () => {
     if (!res.writableFinished) aborter.abort(new Error('client disconnected'));
   });

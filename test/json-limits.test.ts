@@ -189,6 +189,17 @@ describe('large bodies, checked on the body-check worker', () => {
     expectWorkerChecked(1);
   });
 
+  it('one that is not an object or array gets the invalid_json a small one gets', async () => {
+    for (const value of ['null', '"text"', '123', 'true']) {
+      const small = await post(gw, '/v1/chat/completions', value);
+      const large = await post(gw, '/v1/chat/completions', `${' '.repeat(OFF_THREAD_BYTES)}${value}`);
+      expect(large.status).toBe(400);
+      expect(large.body.error.code).toBe('invalid_json');
+      expect(large.body.error.message).toBe(small.body.error.message);
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('a client that leaves while its body is with the worker starts no run and no upstream call', async () => {
     const body = many({ role: 'user', content: 'last' });
     const socket = connect(gw.port, '127.0.0.1');

@@ -66,6 +66,8 @@ export function jsonBody(pool?: BodyCheckPool): RequestHandler {
  * When the worker could not check it, it is checked here like a small one.
  */
 async function checkOffThread(pool: BodyCheckPool, req: Request, res: Response, raw: Buffer, maxDepth: number): Promise<unknown> {
+  // The rule parseJson applies to a small body, before the worker sees this one.
+  if (!topLevelIsContainer(raw)) throw notAnObject();
   const verdict = await pool.check({ method: req.method, url: req.originalUrl, headers: req.headers, body: raw, maxDepth, schema: BODY_SCHEMAS[req.path] });
   switch (verdict.kind) {
     case 'too_deep':
@@ -95,14 +97,23 @@ export async function parseJson(raw: Buffer, maxDepth: number): Promise<unknown>
   const text = raw.toString('utf8');
   // Like express.json's strict mode: a body is an object or an array, not a bare string or number.
   const first = /^[\s\uFEFF]*(.)/.exec(text)?.[1];
-  if (first !== '{' && first !== '[') {
-    throw new BadRequestError('Request body is not valid JSON: it must be a JSON object.', { code: 'invalid_json' });
-  }
+  if (first !== '{' && first !== '[') throw notAnObject();
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     throw new BadRequestError(`Request body is not valid JSON: ${syntaxProblem(error)}.`, { code: 'invalid_json' });
   }
+}
+
+function notAnObject(): BadRequestError {
+  return new BadRequestError('Request body is not valid JSON: it must be a JSON object.', { code: 'invalid_json' });
+}
+
+/** Whether the text's first character (after a byte-order mark and whitespace) opens an object or an array. */
+function topLevelIsContainer(raw: Buffer): boolean {
+  let at = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  while (raw[at] === 0x20 || raw[at] === 0x0a || raw[at] === 0x0d || raw[at] === 0x09) at++;
+  return raw[at] === 0x7b || raw[at] === 0x5b;
 }
 
 export function tooDeep(maxDepth: number): BadRequestError {

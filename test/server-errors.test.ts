@@ -152,6 +152,38 @@ describe('a malformed request pipelined behind a stream', () => {
     expectJsonError(responses[1], 400, 'malformed_request');
   });
 
+  it('a request pipelined behind one waiting for its model, timing out in its body: the first is answered whole, then the 408 is the late one’s', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const up = await upstream(() => ({ kind: 'gated', until: gate, then: { kind: 'text', text: 'the real answer', chunks: 1 } }));
+    const gw = await start({
+      gateway: { http: { headersTimeoutMs: 300, requestTimeoutMs: 500 } },
+      models: { providers: { up: { api: 'openai-completions', baseUrl: up.baseUrl } } },
+      agents: { defaults: { model: 'up/fake-model' } },
+    });
+    await gw.gateway.app.warmUp();
+    await gw.gateway.runtime.current.providers.warmUp();
+    const first = JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }] });
+    const conn = rawConnection(gw.port);
+    cleanups.push(() => void conn.socket.destroy());
+    await conn.connected;
+    // The first request whole (its run waits for the gated model), the second with 5 of its 500 bytes.
+    conn.socket.write(`${chatHead(first, 'X-Request-Id: first\r\n')}${first}`);
+    while (up.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    conn.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: late\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"mo`);
+    // Past the late request's timeout, with the first still waiting for its model.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(conn.socket.destroyed).toBe(false);
+    release();
+    await conn.closed;
+    const responses = parseResponses(conn.received());
+    expect(responses.map((response) => response.status)).toEqual([200, 408]);
+    expect(responses[0].headers['x-request-id']).toBe('first');
+    expect(JSON.parse(responses[0].body).choices[0].message.content).toBe('the real answer');
+    expectJsonError(responses[1], 408, 'request_timeout');
+    expect(responses[1].headers['x-request-id']).toBe('late');
+  });
+
   it('behind a request that closes the connection: its response whole, and nothing after it', async () => {
     const gw = await start();
     const body = JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'last one' }] });

@@ -102,28 +102,31 @@ export class ServerGuard {
     if (!error) return void socket.destroy();
     if (!socket.writable) return closeAfterFlush(socket);
     this.runtime.logger.debug({ event: 'http.client_error', code: cause.code, reason: cause.reason }, 'request refused by the HTTP parser or its timeouts');
-    const current = socket._httpMessage ?? undefined;
     const timedOut = error.kind === 'request_timeout';
-    if (current && !current.headersSent && (timedOut || !current.req?.complete)) {
-      // The request at fault is the one the app is handling (its body was malformed or too slow):
-      // the error is its answer, under the id the app gave it.
-      const requestId = current.getHeader('x-request-id');
-      return this.answer(socket, error, typeof requestId === 'string' ? requestId : randomUUID(), timedOut);
-    }
-    // Otherwise the fault is in a request pipelined behind the ones under way (a stream): they
-    // finish first, whole, then the error closes the connection.
-    this.afterResponses(socket, () => this.answer(socket, error, randomUUID(), timedOut));
+    // The responses under way for requests received whole (a stream, a run waiting for its model)
+    // finish first, in order; the error answers the request at fault: one the app is handling whose
+    // body was malformed or too slow (under the id the app gave it), or one the parser could not
+    // read at all, pipelined behind the others (a new id). Then the connection closes.
+    this.atFault(socket, (message) => {
+      const requestId = message?.getHeader('x-request-id');
+      this.answer(socket, error, typeof requestId === 'string' ? requestId : randomUUID(), timedOut);
+    });
   }
 
-  /** Calls `then` once no response is being written on the socket (at once when none is); never if the socket closes first. */
-  private afterResponses(socket: HttpSocket, then: () => void): void {
+  /**
+   * Calls `then` with the response of the request at fault once every response before it was
+   * written: the first one whose request is incomplete and unanswered, or none once no response is
+   * left. Never, if the socket closes first.
+   */
+  private atFault(socket: HttpSocket, then: (message: HttpSocket['_httpMessage'] | undefined) => void): void {
     const current = socket._httpMessage;
-    if (!current) return then();
+    if (!current) return then(undefined);
+    if (!current.headersSent && !current.req?.complete) return then(current);
     const onClose = () => current.off('finish', onFinish);
     // Node hands the socket to the next pipelined response in its own 'finish' listener, which ran before this one.
     const onFinish = () => {
       socket.off('close', onClose);
-      setImmediate(() => this.afterResponses(socket, then));
+      setImmediate(() => this.atFault(socket, then));
     };
     current.once('finish', onFinish);
     socket.once('close', onClose);

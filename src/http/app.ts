@@ -19,7 +19,7 @@ import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
 import { cancelResponseRoute, createResponseRoute, deleteResponseRoute, getResponseRoute, listInputItemsRoute } from './routes/responses.ts';
 import { withRunSlot } from './run-slot.ts';
-import { routeTable, validatorCopy, type PublishedSpec } from './spec.ts';
+import { routeTable, validatorOptions, type PublishedSpec } from './spec.ts';
 
 export type HttpApp = express.Express & {
   /** Loads what the first API request would otherwise wait for (the request validator). */
@@ -91,14 +91,7 @@ function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: Reques
   const load = () => {
     loading ??= import('express-openapi-validator').then((OpenApiValidator) => {
       validator.use(
-        OpenApiValidator.middleware({
-          apiSpec: validatorCopy(spec.document) as never,
-          validateRequests: { allowUnknownQueryParameters: true },
-          validateResponses: false,
-          validateSecurity: false,
-          ignoreUndocumented: true,
-          validateApiSpec: false,
-        }),
+        OpenApiValidator.middleware(validatorOptions(spec.document)),
       );
       ready = true;
     });

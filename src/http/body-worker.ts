@@ -7,7 +7,7 @@ import express from 'express';
 import { parentPort } from 'node:worker_threads';
 import { createBodyExplainer } from './explain.ts';
 import { JsonDepthScanner } from './json-depth.ts';
-import { loadSpec, validatorCopy } from './spec.ts';
+import { loadSpec, validatorOptions } from './spec.ts';
 
 export interface BodyCheck {
   id: number;
@@ -43,14 +43,7 @@ async function check(request: BodyCheck): Promise<BodyVerdict> {
   } catch (error) {
     return { id, kind: 'not_json', problem: (error as Error).message };
   }
-  validator ??= (await import('express-openapi-validator')).middleware({
-    apiSpec: validatorCopy(spec.document) as never,
-    validateRequests: { allowUnknownQueryParameters: true },
-    validateResponses: false,
-    validateSecurity: false,
-    ignoreUndocumented: true,
-    validateApiSpec: false,
-  }) as unknown as express.RequestHandler;
+  validator ??= (await import('express-openapi-validator')).middleware(validatorOptions(spec.document)) as unknown as express.RequestHandler;
   const failure = await new Promise<unknown>((done) => {
     const req = Object.assign(Object.create(app.request), { method: request.method, url: request.url, originalUrl: request.url, headers: request.headers, body, app });
     const res = Object.assign(Object.create(app.response), { app, req, locals: {} });

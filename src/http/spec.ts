@@ -65,3 +65,19 @@ export function routeTable(document: OpenApiDocument): Array<{ pattern: RegExp; 
       .map((method) => method.toUpperCase()),
   }));
 }
+
+/**
+ * express-openapi-validator's options, the same on the event loop and on the body-check worker (so
+ * a large body gets exactly the errors a small one gets). The spec itself is checked by the test
+ * suite rather than at every start (`validateApiSpec: false`).
+ */
+export function validatorOptions(document: OpenApiDocument) {
+  return {
+    apiSpec: validatorCopy(document) as never,
+    validateRequests: { allowUnknownQueryParameters: true },
+    validateResponses: false,
+    validateSecurity: false,
+    ignoreUndocumented: true,
+    validateApiSpec: false,
+  };
+}

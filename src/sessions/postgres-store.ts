@@ -8,12 +8,12 @@
 // lock: an advisory lock lives on a connection, so a run would pin a pooled connection for its
 // whole length, and a replica whose process hangs without its TCP connection dying would keep it.
 // A lease row costs no connection between statements and lapses on the database's clock.
-import { SessionConflictError, SessionCorruptError, SessionStoreUnavailableError } from './errors.ts';
+import { SessionConflictError, SessionStoreUnavailableError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
-import { decodeMessage, parseMeta, toSummary, type Row } from './stored-rows.ts';
+import { decodeMessage, decodeResponse, parseMeta, toSummary, type Row } from './stored-rows.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { isUnavailableError, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
-import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
+import { RECORD_VERSION, type MessageRecord, type TurnRecord } from '../records/record.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type PoolStats, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 /** The database's clock in epoch ms: lease expiries are compared on one clock, whatever the replicas' clocks say. */
@@ -280,22 +280,7 @@ export class PostgresSessionStore implements SessionStore {
     const { rows } = await this.guard(() => this.sql.query('SELECT * FROM responses WHERE id = $1', [id]));
     if (rows.length === 0) return undefined;
     const row = rows[0];
-    try {
-      return {
-        id: String(row.id),
-        agentId: String(row.agent_id),
-        sessionKey: String(row.session_key),
-        position: Number(row.position),
-        previousResponseId: row.previous_response_id === null ? null : String(row.previous_response_id),
-        createdAt: Number(row.created_at),
-        input: JSON.parse(String(row.input)) as MessageRecord[],
-        output: JSON.parse(String(row.output)) as MessageRecord[],
-        meta: JSON.parse(String(row.meta)) as TurnMeta,
-        extra: JSON.parse(String(row.extra)) as Record<string, unknown>,
-      };
-    } catch (error) {
-      throw new SessionCorruptError(String(row.session_key), `its stored response ${id} is not valid JSON`, error);
-    }
+    return decodeResponse(id, row);
   }
 
   async deleteResponse(id: string): Promise<boolean> {

@@ -3,10 +3,10 @@
 // transactions, and the session lock is a lease row every process honours.
 import { chmodSync, existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { RECORD_VERSION, type MessageRecord, type TurnMeta, type TurnRecord } from '../records/record.ts';
+import { RECORD_VERSION, type MessageRecord, type TurnRecord } from '../records/record.ts';
 import { SessionConflictError, SessionCorruptError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
-import { decodeMessage, parseMeta, toSummary, type Row } from './stored-rows.ts';
+import { decodeMessage, decodeResponse, parseMeta, toSummary, type Row } from './stored-rows.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { migrate } from './sqlite-migrations.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
@@ -264,22 +264,7 @@ export class SqliteSessionStore implements SessionStore {
     this.assertOpen();
     const row = this.stmt.getResponse.get(id) as Row | undefined;
     if (!row) return undefined;
-    try {
-      return {
-        id: String(row.id),
-        agentId: String(row.agent_id),
-        sessionKey: String(row.session_key),
-        position: Number(row.position),
-        previousResponseId: row.previous_response_id === null ? null : String(row.previous_response_id),
-        createdAt: Number(row.created_at),
-        input: JSON.parse(String(row.input)) as MessageRecord[],
-        output: JSON.parse(String(row.output)) as MessageRecord[],
-        meta: JSON.parse(String(row.meta)) as TurnMeta,
-        extra: JSON.parse(String(row.extra)) as Record<string, unknown>,
-      };
-    } catch (error) {
-      throw new SessionCorruptError(String(row.session_key), `its stored response ${id} is not valid JSON`, error);
-    }
+    return decodeResponse(id, row);
   }
 
   /** Every stored response's id, oldest first (`openclaw sessions migrate` copies them). */

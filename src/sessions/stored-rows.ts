@@ -2,7 +2,7 @@
 import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
 import { RECORD_VERSION, type MessageRecord, type TurnMeta } from '../records/record.ts';
 import { SessionCorruptError } from './errors.ts';
-import type { SessionSummary } from './store.ts';
+import type { SessionSummary, StoredResponse } from './store.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -38,4 +38,24 @@ export function toSummary(row: Row): SessionSummary {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
+}
+
+/** A stored response row; one that cannot be read is that session's corruption, not the store's. */
+export function decodeResponse(id: string, row: Row): StoredResponse {
+  try {
+    return {
+      id: String(row.id),
+      agentId: String(row.agent_id),
+      sessionKey: String(row.session_key),
+      position: Number(row.position),
+      previousResponseId: row.previous_response_id === null ? null : String(row.previous_response_id),
+      createdAt: Number(row.created_at),
+      input: JSON.parse(String(row.input)) as MessageRecord[],
+      output: JSON.parse(String(row.output)) as MessageRecord[],
+      meta: JSON.parse(String(row.meta)) as TurnMeta,
+      extra: JSON.parse(String(row.extra)) as Record<string, unknown>,
+    };
+  } catch (error) {
+    throw new SessionCorruptError(String(row.session_key), `its stored response ${id} is not valid JSON`, error);
+  }
 }

@@ -65,7 +65,7 @@ async function rawPost(body: Record<string, unknown>, headers: Record<string, st
 }
 
 describe('forwarding', () => {
-  it('forwards sampling fields unchanged and streams upstream', async () => {
+  it('forwards sampling fields unchanged; asks the upstream for the whole answer when the client does not stream', async () => {
     const sampling = {
       temperature: 0.3,
       top_p: 0.9,
@@ -79,7 +79,8 @@ describe('forwarding', () => {
     };
     const { response } = await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...sampling }).withResponse();
     const body = lastChat().body;
-    expect(body).toMatchObject({ ...sampling, model: 'agent-model', stream: true });
+    expect(body).toMatchObject({ ...sampling, model: 'agent-model', stream: false });
+    expect(body).not.toHaveProperty('stream_options');
     expect(body.messages.at(-1)).toEqual({ role: 'user', content: 'hi' });
     // The request id the client got back travels upstream with the call.
     expect(lastChat().headers).toMatchObject({ authorization: 'Bearer sk-test', 'x-tenant': 'acme', 'x-request-id': response.headers.get('x-request-id') });
@@ -219,13 +220,18 @@ describe('request fields', () => {
     // The fixture covers OpenAI's whole request: a field OpenAI adds shows up here.
     const interpreted = ['model', 'messages', 'stream', 'stream_options', 'user'];
     expect(Object.keys(OPENAI_FIELDS).sort()).toEqual(openAiObjectFields('CreateChatCompletionRequest').filter((name) => !interpreted.includes(name)));
-    const body = { model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...OPENAI_FIELDS };
-    assertOpenAiShape('CreateChatCompletionRequest', body);
-    const { status, text } = await rawPost(body);
-    expect(status, text).toBe(200);
-    const sent = lastChat().body;
-    for (const [name, value] of Object.entries(OPENAI_FIELDS)) expect(sent[name], name).toEqual(value);
-    expect(sent).toMatchObject({ model: 'agent-model', stream: true, stream_options: { include_usage: true } });
+    for (const stream of [false, true]) {
+      const body = { model: 'openclaw', messages: [{ role: 'user', content: 'hi' }], ...OPENAI_FIELDS, stream };
+      assertOpenAiShape('CreateChatCompletionRequest', body);
+      const { status, text } = await rawPost(body);
+      expect(status, text).toBe(200);
+      const sent = lastChat().body;
+      for (const [name, value] of Object.entries(OPENAI_FIELDS)) expect(sent[name], name).toEqual(value);
+      // A streaming client's run streams upstream (usage included); one that waits gets the whole answer asked for.
+      if (stream) expect(sent).toMatchObject({ model: 'agent-model', stream: true, stream_options: { include_usage: true } });
+      else expect(sent).toMatchObject({ model: 'agent-model', stream: false });
+      if (!stream) expect(sent).not.toHaveProperty('stream_options');
+    }
   });
 
   it('does not forward null fields (the model’s default), nor `user` unless the agent forwards it', async () => {

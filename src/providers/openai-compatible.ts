@@ -1,18 +1,23 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/types.ts';
-import { toUpstreamMessage, usageFromWire } from '../records/chat-completions.ts';
-import type { UsageRecord } from '../records/record.ts';
-import type { FinishReason, ModelRequest, Provider, ProviderEvent, TokenLogprob } from './types.ts';
+import { toUpstreamMessage } from '../records/chat-completions.ts';
+import { completionEvents, type CompletionState, type UpstreamChunk } from './completion-events.ts';
+import type { ModelRequest, Provider, ProviderEvent } from './types.ts';
 import { ProviderError } from './types.ts';
 import { readSseEvents } from './sse-events.ts';
 import { refusalError, toProviderError, unserializable } from './upstream-failures.ts';
+
+/** What a streaming request adds: usage arrives in a last chunk only when asked for. */
+const STREAMING = { stream: true, stream_options: { include_usage: true } } as const;
 
 /**
  * Any upstream that speaks the OpenAI Chat Completions protocol (OpenAI, vLLM, Ollama, llama.cpp,
  * OpenRouter…). The request goes out with undici's `request()` on a keep-alive pool of the
  * provider's own: the openai SDK (the conformance tests' client) built each request with a third of
- * the gateway's CPU per request in the profile, and combined abort signals per call. Streaming is
- * always on upstream; the run relays deltas. Retries are the run's job (with fallbacks).
+ * the gateway's CPU per request in the profile, and combined abort signals per call. A streaming
+ * client's run asks the upstream for a stream and relays its deltas; for a client that waits for
+ * the whole reply it asks for one whole completion (no 20 chunks to parse, one body to read).
+ * Retries are the run's job (with fallbacks).
  */
 export class OpenAICompatibleProvider implements Provider {
   private pool: Promise<Dispatcher> | undefined;
@@ -77,8 +82,7 @@ export class OpenAICompatibleProvider implements Provider {
         ...request.params,
         model: request.model,
         messages: request.messages.map((message) => toUpstreamMessage(message, replay)),
-        stream: true,
-        stream_options: { include_usage: true },
+        ...(request.whole ? { stream: false } : STREAMING),
       });
     } catch (error) {
       // Nothing was sent: the request itself cannot be written (nested past the stack, a value
@@ -99,153 +103,89 @@ export class OpenAICompatibleProvider implements Provider {
       throw this.failure(error);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) throw await refusalError(this.name, this.config, response);
-    return this.events(response.body);
+    return this.events(response, request.whole === true);
   }
 
   private failure(error: unknown): Error {
     return toProviderError(this.name, this.config, error);
   }
 
-  private async *events(body: AsyncIterable<Uint8Array>): AsyncGenerator<ProviderEvent> {
-    let usage: UsageRecord | undefined;
-    /** By choice index. */
-    const finishReasons: FinishReason[] = [];
-    /** Completion-level fields as last seen, and those new or changed since they were last relayed. */
-    let completionFields: Record<string, unknown> | undefined;
-    let changedFields: Record<string, unknown> | undefined;
-    let done = false;
+  /**
+   * The reply as events, whichever form the upstream answered in: a stream of chunks, or one
+   * whole completion (asked for when the client does not stream; also taken from a server that
+   * answers JSON to a streaming request). The content type decides; without one, what was asked.
+   */
+  private async *events(response: Dispatcher.ResponseData, whole: boolean): AsyncGenerator<ProviderEvent> {
+    const type = response.headers['content-type'];
+    const contentType = typeof type === 'string' ? type : '';
+    const asWhole = contentType.includes('json') || (whole && !contentType.includes('event-stream'));
+    const state: CompletionState = { finishReasons: [] };
+    const out: ProviderEvent[] = [];
     try {
-      for await (const event of readSseEvents(body)) {
-        // Read on to the end after [DONE] rather than leave: a body dropped before its end costs the
-        // pooled connection.
-        if (done) continue;
-        if (event.data === '[DONE]') {
-          done = true;
-          continue;
-        }
-        const chunk = JSON.parse(event.data) as UpstreamChunk | null;
-        if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} sent a stream event that is not a JSON object.`);
-        if (event.event === 'error' || chunk.error) {
-          throw new ProviderError(this.name, 'unavailable', `Provider ${this.name} reported an error in its stream: ${String(chunk.error?.message ?? event.data).slice(0, 300)}`);
-        }
-        for (const key in chunk) {
-          if (OWN_COMPLETION_FIELDS.has(key)) continue;
-          const value = chunk[key];
-          // Sent again on every chunk (system_fingerprint): relayed once, until it changes.
-          if (value === null || value === undefined || completionFields?.[key] === value) continue;
-          (completionFields ??= {})[key] = value;
-          (changedFields ??= {})[key] = value;
-        }
-        const choices = chunk.choices;
-        if (Array.isArray(choices)) {
-          for (const choice of choices) {
-            if (typeof choice !== 'object' || choice === null) continue;
-            const index = typeof choice.index === 'number' ? choice.index : 0;
-            const delta = choice.delta;
-            if (delta && typeof delta === 'object') {
-              let content: string | undefined;
-              let refusal: string | undefined;
-              let reasoningContent: string | undefined;
-              let reasoning: string | undefined;
-              let toolCalls: UpstreamToolCallDelta[] | undefined;
-              let unknown: Record<string, unknown> | undefined;
-              for (const key in delta) {
-                const value = delta[key];
-                switch (key) {
-                  case 'role':
-                    break;
-                  case 'content':
-                    if (typeof value === 'string') content = value;
-                    break;
-                  case 'refusal':
-                    if (typeof value === 'string') refusal = value;
-                    break;
-                  case 'reasoning_content':
-                    if (typeof value === 'string') reasoningContent = value;
-                    break;
-                  case 'reasoning':
-                    if (typeof value === 'string') reasoning = value;
-                    else if (value !== null && value !== undefined) (unknown ??= {})[key] = value;
-                    break;
-                  case 'tool_calls':
-                    if (Array.isArray(value)) toolCalls = value as UpstreamToolCallDelta[];
-                    break;
-                  default:
-                    if (value !== null && value !== undefined) (unknown ??= {})[key] = value;
-                }
-              }
-              const logprobs = choice.logprobs;
-              const contentLogprobs = logprobs?.content?.length ? logprobs.content : undefined;
-              const refusalLogprobs = logprobs?.refusal?.length ? logprobs.refusal : undefined;
-              const hasDelta = !!(reasoningContent || reasoning || content || refusal || contentLogprobs || refusalLogprobs || toolCalls?.length || unknown);
-              // Completion fields go out just before the first delta that follows them, so an
-              // upstream that failed before saying anything still counts as having said nothing.
-              if (hasDelta && changedFields) {
-                yield { type: 'completion_fields', fields: changedFields };
-                changedFields = undefined;
-              }
-              // Servers that send both names send the same text: it is relayed once.
-              if (reasoningContent) yield withChoice({ type: 'reasoning', text: reasoningContent, field: 'reasoning_content' }, index);
-              else if (reasoning) yield withChoice({ type: 'reasoning', text: reasoning, field: 'reasoning' }, index);
-              if (content || contentLogprobs) {
-                const next: ProviderEvent & { type: 'content' } = withChoice({ type: 'content', text: content ?? '' }, index);
-                if (contentLogprobs) next.logprobs = contentLogprobs;
-                yield next;
-              }
-              if (refusal || refusalLogprobs) {
-                const next: ProviderEvent & { type: 'refusal' } = withChoice({ type: 'refusal', text: refusal ?? '' }, index);
-                if (refusalLogprobs) next.logprobs = refusalLogprobs;
-                yield next;
-              }
-              if (toolCalls) {
-                for (const call of toolCalls) {
-                  yield withChoice({ type: 'tool_call', index: call.index ?? 0, id: call.id, name: call.function?.name, arguments: call.function?.arguments }, index);
-                }
-              }
-              if (unknown) yield withChoice({ type: 'message_fields', fields: unknown }, index);
-            }
-            if (typeof choice.finish_reason === 'string') finishReasons[index] = choice.finish_reason;
+      if (asWhole) {
+        this.completion(JSON.parse(await readWhole(response.body, MAX_COMPLETION_BYTES)), state, out);
+        yield* out;
+      } else {
+        let done = false;
+        for await (const event of readSseEvents(response.body)) {
+          // Read on to the end after [DONE] rather than leave: a body dropped before its end costs
+          // the pooled connection.
+          if (done) continue;
+          if (event.data === '[DONE]') {
+            done = true;
+            continue;
           }
+          this.chunk(JSON.parse(event.data), event.event === 'error', state, out);
+          for (const next of out) yield next;
+          out.length = 0;
         }
-        if (chunk.usage && typeof chunk.usage === 'object') usage = usageFromWire(chunk.usage);
       }
     } catch (error) {
       throw this.failure(error);
     }
-    if (finishReasons.length === 0 && !usage) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its stream without a finish reason.`);
+    const { finishReasons, usage, changedFields } = state;
+    if (finishReasons.length === 0 && !usage) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} ended its ${asWhole ? 'answer' : 'stream'} without a finish reason.`);
     if (changedFields) yield { type: 'completion_fields', fields: changedFields };
     const finish: ProviderEvent & { type: 'finish' } = { type: 'finish', finishReason: finishReasons[0] ?? finishReasons.find(Boolean) ?? 'stop' };
     if (usage) finish.usage = usage;
     if (finishReasons.length > 1) finish.finishReasons = Array.from(finishReasons, (reason) => reason ?? 'stop');
     yield finish;
   }
+
+  private chunk(chunk: unknown, namedError: boolean, state: CompletionState, out: ProviderEvent[]): void {
+    if (!isObject(chunk)) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} sent a stream event that is not a JSON object.`);
+    if (namedError || chunk.error) {
+      throw new ProviderError(this.name, 'unavailable', `Provider ${this.name} reported an error in its stream: ${String(chunk.error?.message ?? JSON.stringify(chunk)).slice(0, 300)}`);
+    }
+    completionEvents(chunk, 'delta', state, out);
+  }
+
+  private completion(completion: unknown, state: CompletionState, out: ProviderEvent[]): void {
+    if (!isObject(completion)) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} answered with JSON that is not an object.`);
+    if (completion.error) {
+      throw new ProviderError(this.name, 'unavailable', `Provider ${this.name} answered with an error: ${String(completion.error.message ?? JSON.stringify(completion.error)).slice(0, 300)}`);
+    }
+    if (!Array.isArray(completion.choices)) throw new ProviderError(this.name, 'malformed', `Provider ${this.name} answered without \`choices\`.`);
+    completionEvents(completion, 'message', state, out);
+  }
 }
 
-/** Fields of a streamed chunk that are the upstream's own bookkeeping, or read apart: never relayed as completion fields. */
-const OWN_COMPLETION_FIELDS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage', 'error', 'obfuscation']);
+/** No model's whole answer comes near this; a body that does is broken or hostile (a stream is held to 8 MB per event instead). */
+const MAX_COMPLETION_BYTES = 64 * 1024 * 1024;
 
-/** Marks a delta with its choice; the first choice's events carry none. */
-function withChoice<T extends ProviderEvent>(event: T, index: number): T {
-  if (index !== 0) (event as { choice?: number }).choice = index;
-  return event;
+async function readWhole(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const part of body) {
+    length += part.byteLength;
+    if (length > maxBytes) throw new SyntaxError(`A completion is larger than ${maxBytes} bytes.`);
+    parts.push(part);
+  }
+  return Buffer.concat(parts, length).toString('utf8');
 }
 
-interface UpstreamToolCallDelta {
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-
-interface UpstreamChunk {
-  choices?: Array<{
-    index?: number;
-    delta?: Record<string, unknown>;
-    logprobs?: { content?: TokenLogprob[] | null; refusal?: TokenLogprob[] | null } | null;
-    finish_reason?: FinishReason | null;
-  } | null>;
-  usage?: Record<string, unknown> | null;
-  error?: { message?: string };
-  [field: string]: unknown;
+function isObject(value: unknown): value is UpstreamChunk {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `<baseUrl>/chat/completions` as an origin and a path, or undefined when baseUrl is not a URL. */

@@ -21,6 +21,12 @@ export interface ModelRequest {
   params: ModelParams;
   signal: AbortSignal;
   requestId: string;
+  /**
+   * Nothing is relayed before the reply is complete (the client does not stream): a provider may
+   * ask for the whole answer in one response, which costs less to read than a stream of deltas.
+   * The events are the same either way.
+   */
+  whole?: boolean;
 }
 
 export type TokenLogprob = ChatCompletionTokenLogprob;

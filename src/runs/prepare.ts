@@ -55,6 +55,8 @@ export interface PreparedRun {
   /** Set when the agent may use server tools: the run then executes their calls in a loop. */
   readonly tools: RunTools | undefined;
   readonly timeoutMs: number;
+  /** Only the finished reply reaches the client (see RunRequest.wholeReply). */
+  readonly wholeReply: boolean;
   /** Compatibility spellings the request used, for one warning each. */
   readonly deprecations: string[];
 }
@@ -98,6 +100,7 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
     params,
     tools,
     timeoutMs: agent.timeoutSeconds * 1000,
+    wholeReply: request.wholeReply === true,
     deprecations,
   };
 }

@@ -57,6 +57,11 @@ export interface RunRequest {
   store?: boolean;
   /** The response this run produces (the Responses API), stored with the run's turn. */
   response?: ResponseSeed;
+  /**
+   * The transport shows the client only the finished reply (a request without `stream`): the
+   * provider may then ask its upstream for the whole answer at once rather than a stream of deltas.
+   */
+  wholeReply?: boolean;
 }
 
 /** What the transport knows of the response a run produces; the run adds where it was stored and what it holds. */

@@ -284,7 +284,7 @@ async function* callModels(
       let relayed = false;
       try {
         const sentAt = process.hrtime.bigint();
-        const events = await model.provider.open({ model: model.model, messages, params, signal, requestId: prepared.requestId });
+        const events = await model.provider.open({ model: model.model, messages, params, signal, requestId: prepared.requestId, whole: prepared.wholeReply });
         yield { type: 'accepted', model, sentAt };
         let finished = false;
         for await (const event of events) {

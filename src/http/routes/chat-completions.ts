@@ -15,7 +15,7 @@ export function chatCompletionsRoute(runtime: Runtime): RequestHandler {
   return async (req, res) => {
     const body = req.body as CreateChatCompletionRequest;
     const generation = generationOf(res);
-    const prepared = prepareRun(generation, { requestId: res.locals.requestId, transport: 'http', ...chatRunFields(body), ...runInputsFromHeaders(req.headers) });
+    const prepared = prepareRun(generation, { requestId: res.locals.requestId, transport: 'http', ...chatRunFields(body), ...runInputsFromHeaders(req.headers), wholeReply: !body.stream });
     res.locals.agentId = prepared.agent.id;
     const meta = { id: newCompletionId(), created: Math.floor(Date.now() / 1000), model: body.model ?? 'openclaw' };
     const events = runAgent(prepared, runtime.runDeps(), clientAbortSignal(res));

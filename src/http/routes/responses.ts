@@ -47,6 +47,7 @@ export function createResponseRoute(runtime: Runtime): RequestHandler {
       ...runInputsFromHeaders(req.headers),
       previous: previous && { response: previous, name: PREVIOUS },
       response: request.run.store ? { id, previousResponseId: body.previous_response_id ?? null, createdAt: createdAtMs, input: request.input, extra: request.shell } : undefined,
+      wholeReply: !body.stream,
     });
     res.locals.agentId = prepared.agent.id;
     const events = runAgent(prepared, runtime.runDeps(), clientAbortSignal(res));

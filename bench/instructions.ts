@@ -1,0 +1,143 @@
+// Instructions the gateway executes per request, counted by valgrind (cachegrind without its cache
+// simulation), for checkouts side by side. A count does not move with whatever else the machine
+// is doing, where CPU time on a shared two-core machine moves by 2× (CPU time per request read
+// 820 µs on a quiet machine and 1,700 µs with two other benchmarks running, for the same code):
+// for a change of a few percent to the hot path, this is the figure that can show it.
+//
+//   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 800] [--warmup 300] [--user]
+//
+// Each checkout's gateway runs twice under valgrind, once for `warmup` requests and once for
+// `warmup + requests`; the difference of the two totals over `requests` is the count per request,
+// with start-up, warm-up and shutdown cancelled out. Requests go one at a time over one keep-alive
+// connection, to the same bench/upstream.ts; `--user` makes them stateful (sessions of 20 turns, one after another).
+// Slow: a gateway under valgrind answers ≈30–50× slower (a few minutes per checkout).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'non-stream': { type: 'boolean', default: false },
+    user: { type: 'boolean', default: false },
+    requests: { type: 'string', default: '800' },
+    warmup: { type: 'string', default: '300' },
+  },
+});
+if (positionals.length === 0) {
+  console.error('usage: node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests N] [--warmup N] [--user]');
+  process.exit(2);
+}
+const REQUESTS = Number(flags.requests);
+const WARMUP = Number(flags.warmup);
+const TOKEN = 'bench-token-0123456789abcdef';
+/** The node flags bin/openclaw.js gives `openclaw gateway`, given here so it does not re-exec itself under valgrind. */
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];
+const scratch = mkdtempSync(join(tmpdir(), 'openclaw-instructions-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(scratch, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+
+function startUpstream(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const child = spawn(process.execPath, ['bench/upstream.ts', '--port', '0'], { cwd: resolve(positionals[0]), stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (data) => {
+      out += data;
+      const match = /\{"port":(\d+)\}/.exec(out);
+      if (match) resolvePort(Number(match[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`upstream exited (${code})`)));
+  });
+}
+
+function writeConfig(checkout: string, name: string, upstreamPort: number): string {
+  const schema = readFileSync(join(checkout, 'src/config/schema.ts'), 'utf8');
+  const limitsOff = schema.includes('maxConnectionsPerAddress') ? { maxConnectionsPerAddress: 0, maxConcurrentRunsPerAddress: 0 } : {};
+  const file = join(scratch, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      gateway: { auth: { mode: 'token', token: TOKEN }, http: { ...limitsOff, endpoints: { chatCompletions: { enabled: true } } } },
+      models: { providers: { up: { api: 'openai-completions', baseUrl: `http://127.0.0.1:${upstreamPort}/v1` } } },
+      agents: { defaults: { model: 'up/bench' } },
+    }),
+  );
+  return file;
+}
+
+/** With `--user`, every 20 requests share a session: the last of them replays 19 earlier turns. */
+const bodyOf = (index: number) => JSON.stringify({ model: 'openclaw', stream: !flags['non-stream'], messages: [{ role: 'user', content: 'hi' }], ...(flags.user ? { user: `instructions-${Math.floor(index / 20)}` } : {}) });
+
+function send(port: number, agent: Agent, index: number): Promise<void> {
+  const body = bodyOf(index);
+  return new Promise((done, fail) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        if (res.statusCode !== 200) fail(new Error(`status ${res.statusCode}`));
+        res.resume();
+        res.on('end', () => done());
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** Total instructions of one gateway run that answers `count` requests. */
+async function countRun(checkout: string, name: string, config: string, count: number): Promise<number> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const stateDir = join(scratch, `${name}-${count}`);
+  const child = spawn('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, ...GATEWAY_NODE_FLAGS, 'bin/openclaw.js', 'gateway', '--config', config, '--port', String(port), '--bind', '127.0.0.1'], {
+    cwd: checkout,
+    env: { ...process.env, OPENCLAW_STATE_DIR: stateDir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (data) => (stderr += data));
+  const exited = new Promise<void>((done) => child.on('exit', () => done()));
+  for (let tries = 0; ; tries++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) break;
+    } catch {
+      if (tries > 1200) throw new Error(`the gateway from ${checkout} did not start under valgrind`);
+    }
+    await sleep(250);
+  }
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < count; i++) await send(port, agent, i);
+  agent.destroy();
+  child.kill('SIGTERM');
+  await exited;
+  const match = /I\s+refs:\s+([\d,]+)/.exec(stderr);
+  if (!match) throw new Error(`no instruction count from valgrind for ${checkout}:\n${stderr.slice(-2000)}`);
+  return Number(match[1].replaceAll(',', ''));
+}
+
+const upstreamPort = await startUpstream();
+const results = await Promise.all(
+  positionals.map(async (path, index) => {
+    const checkout = resolve(path);
+    const config = writeConfig(checkout, `gw${index}`, upstreamPort);
+    // The two runs of a checkout one after the other, the checkouts side by side: counts do not depend on timing.
+    const short = await countRun(checkout, `gw${index}`, config, WARMUP);
+    const long = await countRun(checkout, `gw${index}`, config, WARMUP + REQUESTS);
+    return { checkout, perRequest: (long - short) / REQUESTS };
+  }),
+);
+const mode = `${flags['non-stream'] ? 'non-stream' : 'stream'}${flags.user ? ', stateful (one session)' : ', stateless'}`;
+console.log(`instructions per request (${mode}; ${REQUESTS} requests after ${WARMUP}, one connection):`);
+for (const { checkout, perRequest } of results) {
+  console.log(`  ${checkout}: ${(perRequest / 1000).toFixed(0)} k${results[0] !== undefined && results[0].perRequest !== perRequest ? ` (${(perRequest / results[0].perRequest).toFixed(3)}× the first)` : ''}`);
+}
+process.exit(0);

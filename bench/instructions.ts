@@ -4,7 +4,7 @@
 // 820 µs on a quiet machine and 1,700 µs with two other benchmarks running, for the same code):
 // for a change of a few percent to the hot path, this is the figure that can show it.
 //
-//   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 800] [--warmup 300] [--user]
+//   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 800] [--warmup 300] [--user] [--express]
 //
 // Each checkout's gateway runs twice under valgrind, once for `warmup` requests and once for
 // `warmup + requests`; the difference of the two totals over `requests` is the count per request,
@@ -25,6 +25,8 @@ const { values: flags, positionals } = parseArgs({
     'non-stream': { type: 'boolean', default: false },
     user: { type: 'boolean', default: false },
     requests: { type: 'string', default: '800' },
+    /** Also count the bare express 5 + undici proxy (bench/express-proxy.ts) on the same upstream: the floor the issue's CPU targets are set against. */
+    express: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '300' },
   },
 });
@@ -93,25 +95,38 @@ function send(port: number, agent: Agent, index: number): Promise<void> {
   });
 }
 
-/** Total instructions of one gateway run that answers `count` requests. */
-async function countRun(checkout: string, name: string, config: string, count: number): Promise<number> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+const VALGRIND = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath];
+
+/** Total instructions of one run of a gateway (`config`) or of the express proxy (no config) that answers `count` requests. */
+async function countRun(checkout: string, name: string, config: string | undefined, count: number, upstreamPort: number): Promise<number> {
+  let port = 20_000 + Math.floor(Math.random() * 20_000);
   const stateDir = join(scratch, `${name}-${count}`);
-  const child = spawn('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, ...GATEWAY_NODE_FLAGS, 'bin/openclaw.js', 'gateway', '--config', config, '--port', String(port), '--bind', '127.0.0.1'], {
-    cwd: checkout,
-    env: { ...process.env, OPENCLAW_STATE_DIR: stateDir },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = config
+    ? [...VALGRIND, ...GATEWAY_NODE_FLAGS, 'bin/openclaw.js', 'gateway', '--config', config, '--port', String(port), '--bind', '127.0.0.1']
+    : [...VALGRIND, 'bench/express-proxy.ts', '--upstream', `http://127.0.0.1:${upstreamPort}`];
+  const child = spawn('valgrind', args, { cwd: checkout, env: { ...process.env, OPENCLAW_STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (data) => (stderr += data));
+  child.stdout!.on('data', (data) => (stdout += data));
   const exited = new Promise<void>((done) => child.on('exit', () => done()));
   for (let tries = 0; ; tries++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) break;
-    } catch {
-      if (tries > 1200) throw new Error(`the gateway from ${checkout} did not start under valgrind`);
+    if (!config) {
+      // The proxy prints its port once it listens.
+      const listening = /\{"port":(\d+)\}/.exec(stdout);
+      if (listening) {
+        port = Number(listening[1]);
+        break;
+      }
+    } else {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) break;
+      } catch {
+        // not yet
+      }
     }
+    if (tries > 1200) throw new Error(`${config ? 'the gateway' : 'the express proxy'} from ${checkout} did not start under valgrind`);
     await sleep(250);
   }
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -125,14 +140,17 @@ async function countRun(checkout: string, name: string, config: string, count: n
 }
 
 const upstreamPort = await startUpstream();
+const targets = positionals.map((path, index) => {
+  const checkout = resolve(path);
+  return { label: checkout, checkout, name: `gw${index}`, config: writeConfig(checkout, `gw${index}`, upstreamPort) as string | undefined };
+});
+if (flags.express) targets.push({ label: 'bare express 5 + undici proxy', checkout: resolve(positionals[0]), name: 'express', config: undefined });
 const results = await Promise.all(
-  positionals.map(async (path, index) => {
-    const checkout = resolve(path);
-    const config = writeConfig(checkout, `gw${index}`, upstreamPort);
-    // The two runs of a checkout one after the other, the checkouts side by side: counts do not depend on timing.
-    const short = await countRun(checkout, `gw${index}`, config, WARMUP);
-    const long = await countRun(checkout, `gw${index}`, config, WARMUP + REQUESTS);
-    return { checkout, perRequest: (long - short) / REQUESTS };
+  targets.map(async ({ label, checkout, name, config }) => {
+    // The two runs of a target one after the other, the targets side by side: counts do not depend on timing.
+    const short = await countRun(checkout, name, config, WARMUP, upstreamPort);
+    const long = await countRun(checkout, name, config, WARMUP + REQUESTS, upstreamPort);
+    return { checkout: label, perRequest: (long - short) / REQUESTS };
   }),
 );
 const mode = `${flags['non-stream'] ? 'non-stream' : 'stream'}${flags.user ? ', stateful (one session)' : ', stateless'}`;

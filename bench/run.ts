@@ -10,7 +10,7 @@
 //   --store postgres             sessions in PostgreSQL (a fresh database on OPENCLAW_BENCH_POSTGRES_URL,
 //                                default the local server, dropped at the end) instead of SQLite
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -1543,6 +1543,15 @@ async function nodeArgsRun(upstream: Upstream, configPath: string, store: Record
   );
 }
 
+/**
+ * The gateway's own profile among those written to `dir`: bin/openclaw.js writes a short one of its
+ * own when it re-executes itself with the gateway's node flags (same pid), so the largest is taken.
+ */
+function gatewayProfile(dir: string): string | undefined {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile')).map((file) => join(dir, file));
+  return files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+}
+
 async function profileRun(upstream: Upstream, configPath: string, direct: Target, log: (line: string) => void) {
   const outDir = join(RESULTS, 'profiles');
   mkdirSync(outDir, { recursive: true });
@@ -1561,13 +1570,13 @@ async function profileRun(upstream: Upstream, configPath: string, direct: Target
     const d = await cannon(direct, stream, stateless, 16, Math.min(3, durationSec));
     log(`profile ${name}: gateway ${fmt(result.rps, 0)} req/s (direct ${fmt(d.rps, 0)}) over ${durationSec}s at 16 connections`);
     const code = await stopChild(gw.child, 'SIGTERM', 10_000);
-    const files = readdirSync(profDir).filter((file) => file.endsWith('.cpuprofile'));
-    if (files.length === 0) {
+    const written = gatewayProfile(profDir);
+    if (!written) {
       log(`no .cpuprofile written (gateway exit ${code}); it must exit normally for --cpu-prof to write one`);
       continue;
     }
     const target = join(outDir, `gateway-${name}-16c.cpuprofile`);
-    writeFileSync(target, readFileSync(join(profDir, files[0])));
+    writeFileSync(target, readFileSync(written));
     // Leave out start-up and the 1 s warm-up: only the measured load is summarised.
     const summary = summariseProfile(JSON.parse(readFileSync(target, 'utf8')), ROOT, { skipMs: gw.readyMs + warmupMs + 200 });
     summaries.push(`## ${name}, 16 connections, ${durationSec}s (${fmt(result.rps, 0)} req/s; ${result.requests} requests)\n\n${formatProfileSummary(summary, result.requests)}`);
@@ -1664,11 +1673,11 @@ async function statefulRun(upstream: Upstream, configPath: string, store: Record
     '',
   ];
   if (profDir) {
-    const files = readdirSync(profDir).filter((file) => file.endsWith('.cpuprofile'));
-    if (files.length) {
+    const written = gatewayProfile(profDir);
+    if (written) {
       const target = join(RESULTS, 'profiles', 'gateway-stateful-16c.cpuprofile');
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, readFileSync(join(profDir, files[0])));
+      writeFileSync(target, readFileSync(written));
       const profile = JSON.parse(readFileSync(target, 'utf8'));
       for (const window of profiled) {
         const summary = summariseProfile(profile, ROOT, { skipMs: window.from - spawnedAt, untilMs: window.until - spawnedAt });

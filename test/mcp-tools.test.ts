@@ -112,6 +112,24 @@ describe('the tool loop', () => {
     expect(reply.usage!.total_tokens).toBe(12 + 14);
   });
 
+  it('does not cancel a call that has answered when its run ends', async () => {
+    const marker = `answered-${Date.now()}`;
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('n1', 'local__echo', { text: marker })] }, { kind: 'text', text: 'done' }));
+    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'once' }] });
+    // A second run's call: a cancellation the first run's end sent would be on stdin before it.
+    upstream.reset();
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('n2', 'local__echo', { text: `${marker}-2` })] }, { kind: 'text', text: 'done' }));
+    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'twice' }] });
+    const records = await until(() => {
+      const all = stdioRecords();
+      const second = all.findIndex((record) => record.type === 'call' && (record.args as { text?: string })?.text === `${marker}-2`);
+      return second >= 0 && all.slice(0, second);
+    }, 'the second call');
+    const first = records.findIndex((record) => record.type === 'call' && (record.args as { text?: string })?.text === marker);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(records.slice(first).filter((record) => record.type === 'cancel_notice')).toEqual([]);
+  });
+
   it('runs the calls of one step in parallel (streamable HTTP server)', async () => {
     upstream.setScript(steps({ kind: 'tool_calls', calls: [call('p1', 'remote__sleep', { ms: 150 }), call('p2', 'remote__sleep', { ms: 150 })] }, { kind: 'text', text: 'both slept' }));
     const before = remote.records.length;

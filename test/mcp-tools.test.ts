@@ -73,7 +73,7 @@ beforeAll(async () => {
       defaults: { model: 'up/m', tools: { deny: ['remote__image'] } },
       list: [
         { id: 'main', default: true, tools: { allow: ['local__*', 'remote__*'] } },
-        { id: 'quick', tools: { allow: ['remote__*'] }, toolTimeoutSeconds: 0.3 },
+        { id: 'quick', tools: { allow: ['remote__*', 'local__big'] }, toolTimeoutSeconds: 0.3 },
         { id: 'short', tools: { allow: ['local__*'] }, maxToolSteps: 2, maxToolResultBytes: 300 },
         { id: 'plain' },
       ],
@@ -180,6 +180,20 @@ describe('the tool loop', () => {
     expect(reply.choices[0].message.content).toBe('It timed out.');
     expect(toolMessages(upstream.requests[1])[0].content).toBe('Error: The tool did not answer within 0.3 s (toolTimeoutSeconds).');
     expect(remote.records.slice(before).map((record) => record.type)).toEqual(['call', 'cancelled']);
+  });
+
+  it('drops a stdio message past the size limit, not the gateway: the call times out and the server serves on', async () => {
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('o1', 'local__big', { bytes: 11 * 1024 * 1024 })] }, { kind: 'text', text: 'Too big.' }));
+    const pid = stdioRecords().at(-1)?.pid;
+    const reply = await gw.client.chat.completions.create({ model: 'openclaw/quick', messages: [{ role: 'user', content: 'huge' }] });
+    expect(reply.choices[0].message.content).toBe('Too big.');
+    expect(toolMessages(upstream.requests[1])[0].content).toBe('Error: The tool did not answer within 0.3 s (toolTimeoutSeconds).');
+    // The same server process answers the next call (once it has written the rest of the big one).
+    upstream.reset();
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('o2', 'local__echo', { text: 'still here' })] }, { kind: 'text', text: 'ok' }));
+    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'small' }] });
+    expect(toolMessages(upstream.requests[1])[0].content).toBe('still here');
+    expect(stdioRecords().at(-1)).toMatchObject({ type: 'call', tool: 'echo', pid });
   });
 
   it('answers a call to a denied tool, or to a tool that does not exist, without executing it', async () => {

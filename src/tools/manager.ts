@@ -310,6 +310,11 @@ class ToolServer {
     client.onclose = () => {
       if (connected) this.wentAway(client);
     };
+    // What a stdio server wrote that is not a message (a line that is not JSON, one past the size
+    // limit, an answer to no request): dropped, and said so here rather than nowhere.
+    if (transport instanceof ChildStdioTransport) {
+      client.onerror = (error) => this.deps.logger.warn({ event: 'mcp.protocol_error', server: this.name, reason: error.message }, `MCP server ${this.name}: ${error.message}`);
+    }
     try {
       await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
       connected = true;

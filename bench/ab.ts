@@ -4,6 +4,8 @@
 // noisy machine, where two `--first-chunk` runs minutes apart differ more than the change could.
 //
 //   node bench/ab.ts <checkout A> <checkout B> [requests per side, default 3000] [--non-stream]
+//   --tool-step: non-streaming runs with one server tool step instead (the demo MCP server of each
+//   checkout over stdio, its `time` tool), the CPU of its MCP child counted too
 //
 // Prints, per side: request sent → first `data:` event (first chunk) and → first non-empty content
 // delta (first content), p50 and p90; and the gateway process's CPU time per request (from
@@ -15,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const NON_STREAM = process.argv.includes('--non-stream');
+const TOOL_STEP = process.argv.includes('--tool-step');
+const NON_STREAM = TOOL_STEP || process.argv.includes('--non-stream');
 const [checkoutA, checkoutB, perSide = '3000'] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 if (!checkoutA || !checkoutB) {
   console.error('usage: node bench/ab.ts <checkout A> <checkout B> [requests per side]');
@@ -56,7 +59,8 @@ async function startGateway(checkout: string, name: string, upstreamPort: number
       // Loopback is one address: its per-address limits are lifted for the load.
       gateway: { auth: { mode: 'token', token: TOKEN }, http: { ...addressLimitsOff(checkout), endpoints: { chatCompletions: { enabled: true } } } },
       models: { providers: { up: { api: 'openai-completions', baseUrl: `http://127.0.0.1:${upstreamPort}/v1` } } },
-      agents: { defaults: { model: 'up/bench' } },
+      agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }, ...(TOOL_STEP ? [{ id: 'tools', tools: { allow: ['bench__time'] } }] : [])] },
+      ...(TOOL_STEP ? { mcp: { servers: { bench: { command: process.execPath, args: [join(checkout, 'examples', 'mcp-demo-server.ts')] } } } } : {}),
     }),
   );
   const port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -68,7 +72,7 @@ async function startGateway(checkout: string, name: string, upstreamPort: number
   children.push(child);
   for (let tries = 0; ; tries++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) return { port, pid: child.pid! };
+      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok && (!TOOL_STEP || (await toolReady(port)))) return { port, pid: child.pid! };
     } catch {
       if (tries > 400) throw new Error(`the gateway from ${checkout} did not start`);
     }
@@ -85,15 +89,27 @@ function addressLimitsOff(checkout: string): Record<string, number> {
   return schema.includes('maxConnectionsPerAddress') ? { maxConnectionsPerAddress: 0, maxConcurrentRunsPerAddress: 0 } : {};
 }
 
+/** The MCP server connects in the background: ready when a run makes its tool step (two upstream calls' usage). */
+async function toolReady(port: number): Promise<boolean> {
+  const response = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+  const reply = (await response.json().catch(() => undefined)) as { usage?: { total_tokens?: number } } | undefined;
+  return (reply?.usage?.total_tokens ?? 0) > 20;
+}
+
 /** User plus system CPU time of a process so far, in ms (Linux). */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** The CPU time of a gateway's children (its MCP server), in ms. */
+function childrenCpuMs(pid: number): number {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number).reduce((sum, child) => sum + cpuMs(child), 0);
+}
+
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 // Non-streaming: "first chunk" and "first content" are both the whole answer's first bytes.
-const body = JSON.stringify({ model: 'openclaw', stream: !NON_STREAM, messages: [{ role: 'user', content: 'hi' }] });
+const body = JSON.stringify({ model: TOOL_STEP ? 'openclaw/tools' : 'openclaw', stream: !NON_STREAM, messages: [{ role: 'user', content: 'hi' }] });
 
 function timeOne(port: number): Promise<[firstChunk: number, firstContent: number]> {
   return new Promise((done, fail) => {
@@ -130,6 +146,7 @@ const sides = [
 ];
 for (let i = 0; i < 200; i++) for (const side of sides) await timeOne(side.port);
 const cpuBefore = sides.map((side) => cpuMs(side.pid));
+const childrenBefore = sides.map((side) => childrenCpuMs(side.pid));
 for (let i = 0; i < REQUESTS; i++) {
   for (const side of i % 2 === 0 ? sides : [...sides].reverse()) side.times.push(await timeOne(side.port));
 }
@@ -137,8 +154,9 @@ sides.forEach((side, index) => {
   const chunk = side.times.map(([first]) => first);
   const content = side.times.map(([, first]) => first);
   const cpu = ((cpuMs(side.pid) - cpuBefore[index]) / REQUESTS) * 1000;
+  const children = ((childrenCpuMs(side.pid) - childrenBefore[index]) / REQUESTS) * 1000;
   console.log(
-    `${side.name} ${side.checkout}: first chunk p50 ${percentile(chunk, 0.5).toFixed(3)} ms, p90 ${percentile(chunk, 0.9).toFixed(3)} ms; first content p50 ${percentile(content, 0.5).toFixed(3)} ms, p90 ${percentile(content, 0.9).toFixed(3)} ms; gateway CPU ${cpu.toFixed(0)} µs per request (${REQUESTS} requests)`,
+    `${side.name} ${side.checkout}: first chunk p50 ${percentile(chunk, 0.5).toFixed(3)} ms, p90 ${percentile(chunk, 0.9).toFixed(3)} ms; first content p50 ${percentile(content, 0.5).toFixed(3)} ms, p90 ${percentile(content, 0.9).toFixed(3)} ms; gateway CPU ${cpu.toFixed(0)} µs per request${TOOL_STEP ? `, its MCP server ${children.toFixed(0)} µs` : ''} (${REQUESTS} requests)`,
   );
 });
 process.exit(0);

@@ -73,7 +73,7 @@ beforeAll(async () => {
       defaults: { model: 'up/m', tools: { deny: ['remote__image'] } },
       list: [
         { id: 'main', default: true, tools: { allow: ['local__*', 'remote__*'] } },
-        { id: 'quick', tools: { allow: ['remote__*'] }, toolTimeoutSeconds: 0.3 },
+        { id: 'quick', tools: { allow: ['remote__*', 'local__big'] }, toolTimeoutSeconds: 0.3 },
         { id: 'short', tools: { allow: ['local__*'] }, maxToolSteps: 2, maxToolResultBytes: 300 },
         { id: 'plain' },
       ],
@@ -110,6 +110,24 @@ describe('the tool loop', () => {
     expect(stdioRecords().filter((record) => record.type === 'call').at(-1)).toMatchObject({ tool: 'echo', args: { text: 'hello tools' } });
     // The usage of both model calls is summed.
     expect(reply.usage!.total_tokens).toBe(12 + 14);
+  });
+
+  it('does not cancel a call that has answered when its run ends', async () => {
+    const marker = `answered-${Date.now()}`;
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('n1', 'local__echo', { text: marker })] }, { kind: 'text', text: 'done' }));
+    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'once' }] });
+    // A second run's call: a cancellation the first run's end sent would be on stdin before it.
+    upstream.reset();
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('n2', 'local__echo', { text: `${marker}-2` })] }, { kind: 'text', text: 'done' }));
+    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'twice' }] });
+    const records = await until(() => {
+      const all = stdioRecords();
+      const second = all.findIndex((record) => record.type === 'call' && (record.args as { text?: string })?.text === `${marker}-2`);
+      return second >= 0 && all.slice(0, second);
+    }, 'the second call');
+    const first = records.findIndex((record) => record.type === 'call' && (record.args as { text?: string })?.text === marker);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(records.slice(first).filter((record) => record.type === 'cancel_notice')).toEqual([]);
   });
 
   it('runs the calls of one step in parallel (streamable HTTP server)', async () => {
@@ -162,6 +180,20 @@ describe('the tool loop', () => {
     expect(reply.choices[0].message.content).toBe('It timed out.');
     expect(toolMessages(upstream.requests[1])[0].content).toBe('Error: The tool did not answer within 0.3 s (toolTimeoutSeconds).');
     expect(remote.records.slice(before).map((record) => record.type)).toEqual(['call', 'cancelled']);
+  });
+
+  it('drops a stdio message past the size limit, not the gateway: the call times out and the server serves on', async () => {
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('o1', 'local__big', { bytes: 11 * 1024 * 1024 })] }, { kind: 'text', text: 'Too big.' }));
+    const pid = stdioRecords().at(-1)?.pid;
+    const reply = await gw.client.chat.completions.create({ model: 'openclaw/quick', messages: [{ role: 'user', content: 'huge' }] });
+    expect(reply.choices[0].message.content).toBe('Too big.');
+    expect(toolMessages(upstream.requests[1])[0].content).toBe('Error: The tool did not answer within 0.3 s (toolTimeoutSeconds).');
+    // The same server process answers the next call (once it has written the rest of the big one).
+    upstream.reset();
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('o2', 'local__echo', { text: 'still here' })] }, { kind: 'text', text: 'ok' }));
+    await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'small' }] });
+    expect(toolMessages(upstream.requests[1])[0].content).toBe('still here');
+    expect(stdioRecords().at(-1)).toMatchObject({ type: 'call', tool: 'echo', pid });
   });
 
   it('answers a call to a denied tool, or to a tool that does not exist, without executing it', async () => {

@@ -185,6 +185,8 @@ export class ToolManager implements ToolSource {
   }
 }
 
+type SdkErrors = Pick<typeof import('@modelcontextprotocol/sdk/types.js'), 'McpError' | 'ErrorCode'>;
+
 /** One configured server: its connection, restarted with backoff, and its cached tools. */
 class ToolServer {
   readonly name: string;
@@ -207,6 +209,8 @@ class ToolServer {
   private retryTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private markFirstAttempt!: () => void;
+  /** The SDK's error class and codes, loaded with its client (a call does not await an import for them). */
+  private sdk: SdkErrors | undefined;
 
   constructor(name: string, config: McpServerConfig, deps: ManagerDeps, changed: () => void) {
     this.name = name;
@@ -236,10 +240,18 @@ class ToolServer {
     if (this.state !== 'ready' || !client) {
       throw new ToolCallError('unavailable', `MCP server ${this.name} is not available (${this.state}${this.error ? `: ${this.error}` : ''}).`);
     }
-    const { McpError, ErrorCode } = await import('@modelcontextprotocol/sdk/types.js');
+    const { McpError, ErrorCode } = this.sdk!;
+    // The SDK sends notifications/cancelled to the server when the signal it is given fires or the
+    // timeout passes, and it never takes its listener off that signal: given the run's own, the end
+    // of the run (which aborts it) would cancel every call the run had made, long answered, one
+    // message each to the server. It gets a signal of this call's own, which follows the run's
+    // only while the call is out.
+    const own = new AbortController();
+    const follow = () => own.abort(options.signal.reason);
+    if (options.signal.aborted) follow();
+    else options.signal.addEventListener('abort', follow, { once: true });
     try {
-      // The SDK sends notifications/cancelled to the server when the signal fires or the timeout passes.
-      return (await client.callTool({ name: tool, arguments: args }, undefined, { signal: options.signal, timeout: options.timeoutMs })) as McpToolResult;
+      return (await client.callTool({ name: tool, arguments: args }, undefined, { signal: own.signal, timeout: options.timeoutMs })) as McpToolResult;
     } catch (error) {
       if (options.signal.aborted) throw new ToolCallError('cancelled', 'The call was cancelled.', { cause: error });
       if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
@@ -252,6 +264,8 @@ class ToolServer {
       // connection, an unknown session after its restart): connect again, as for an exited child.
       if (this.kind === 'http' && !(error instanceof McpError)) this.wentAway(client);
       throw new ToolCallError('failed', error instanceof McpError ? error.message : `MCP server ${this.name} failed the call: ${(error as Error).message}`, { cause: error });
+    } finally {
+      options.signal.removeEventListener('abort', follow);
     }
   }
 
@@ -274,9 +288,9 @@ class ToolServer {
   private async connect(): Promise<void> {
     if (this.closing) return;
     this.state = 'connecting';
-    let loaded: [typeof import('@modelcontextprotocol/sdk/client/index.js'), Transport];
+    let loaded: [typeof import('@modelcontextprotocol/sdk/client/index.js'), Transport, SdkErrors];
     try {
-      loaded = await Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), this.makeTransport()]);
+      loaded = await Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), this.makeTransport(), import('@modelcontextprotocol/sdk/types.js')]);
     } catch (error) {
       // The SDK (loaded on first use) or the transport could not be had: a failed attempt like any
       // other, logged and retried with backoff, never an unhandled rejection.
@@ -284,7 +298,8 @@ class ToolServer {
       this.markFirstAttempt();
       return;
     }
-    const [{ Client }, transport] = loaded;
+    const [{ Client }, transport, sdk] = loaded;
+    this.sdk = sdk;
     if (this.closing) return;
     const client = new Client(
       { name: this.deps.clientName ?? 'openclaw-gateway', version: '0.1.0' },
@@ -295,6 +310,11 @@ class ToolServer {
     client.onclose = () => {
       if (connected) this.wentAway(client);
     };
+    // What a stdio server wrote that is not a message (a line that is not JSON, one past the size
+    // limit, an answer to no request): dropped, and said so here rather than nowhere.
+    if (transport instanceof ChildStdioTransport) {
+      client.onerror = (error) => this.deps.logger.warn({ event: 'mcp.protocol_error', server: this.name, reason: error.message }, `MCP server ${this.name}: ${error.message}`);
+    }
     try {
       await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
       connected = true;

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 const STDERR_TAIL_BYTES = 4096;
 const SETPRIV = '/usr/bin/setpriv';
+/** The longest message the child may send (the SDK's own stdio limit); a longer one is dropped. */
+const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
 export interface StdioServerParams {
   command: string;
@@ -31,10 +32,7 @@ export class ChildStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
 
   private child: ChildProcess | undefined;
-  // The SDK's framing (and the zod schemas it validates with, several MB of heap) loads with the
-  // first server started, not with every gateway: most run without MCP servers.
-  private buffer: ReadBuffer | undefined;
-  private serialize: ((message: JSONRPCMessage) => string) | undefined;
+  private readonly lines = new LineReader(MAX_MESSAGE_BYTES);
   private stderr = '';
   private exited = false;
   private readonly params: StdioServerParams;
@@ -53,10 +51,6 @@ export class ChildStdioTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    const { ReadBuffer, serializeMessage } = await import('@modelcontextprotocol/sdk/shared/stdio.js');
-    const buffer = new ReadBuffer();
-    this.buffer = buffer;
-    this.serialize = serializeMessage;
     const { command, args, env, cwd } = this.params;
     const [file, argv] = process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', command, ...args]] : [command, args];
     return new Promise((resolve, reject) => {
@@ -72,20 +66,7 @@ export class ChildStdioTransport implements Transport {
         this.onclose?.();
       });
       child.stdin!.on('error', (error) => this.onerror?.(error));
-      child.stdout!.on('data', (chunk: Buffer) => {
-        buffer.append(chunk);
-        for (;;) {
-          let message: JSONRPCMessage | null;
-          try {
-            message = buffer.readMessage();
-          } catch (error) {
-            this.onerror?.(error as Error);
-            continue;
-          }
-          if (message === null) break;
-          this.onmessage?.(message);
-        }
-      });
+      child.stdout!.on('data', (chunk: Buffer) => this.lines.push(chunk, this.onLine, this.onTooLong));
       child.stderr!.on('data', (chunk: Buffer) => {
         this.stderr = (this.stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
       });
@@ -95,11 +76,39 @@ export class ChildStdioTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     return new Promise((resolve, reject) => {
       const stdin = this.child?.stdin;
-      if (!stdin || !this.serialize || this.exited || stdin.destroyed) return reject(new Error('the server process is not running'));
-      if (stdin.write(this.serialize(message))) resolve();
+      if (!stdin || this.exited || stdin.destroyed) return reject(new Error('the server process is not running'));
+      if (stdin.write(`${JSON.stringify(message)}\n`)) resolve();
       else stdin.once('drain', () => resolve());
     });
   }
+
+  /**
+   * One line from the child: a JSON object is passed on as it is. The SDK's client checks every
+   * message against the JSON-RPC shapes before it acts on one (and reports one that fits none), so
+   * it is not parsed against them here a second time.
+   */
+  private readonly onLine = (line: string): void => {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch (error) {
+      this.onerror?.(new Error(`the server wrote a line that is not JSON: ${(error as Error).message}`));
+      return;
+    }
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      this.onerror?.(new Error('the server wrote a line that is not a JSON-RPC message'));
+      return;
+    }
+    try {
+      this.onmessage?.(message as JSONRPCMessage);
+    } catch (error) {
+      this.onerror?.(error as Error);
+    }
+  };
+
+  private readonly onTooLong = (bytes: number): void => {
+    this.onerror?.(new Error(`the server wrote a message of ${bytes} bytes, more than ${MAX_MESSAGE_BYTES}; it was dropped`));
+  };
 
   /** Closes stdin (MCP's way of asking a stdio server to stop), then SIGTERM, then SIGKILL, to the whole group. */
   async close(): Promise<void> {
@@ -132,5 +141,44 @@ export class ChildStdioTransport implements Transport {
         // already gone
       }
     }
+  }
+}
+
+/**
+ * Newline-delimited messages out of a byte stream. A line that ends in the chunk it began in (the
+ * usual case) is decoded from that chunk, without copying; only a line split across chunks is
+ * gathered. A line longer than `maxBytes` is skipped to its end and reported, never kept whole.
+ */
+class LineReader {
+  private readonly maxBytes: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private skipping = false;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  push(chunk: Buffer, line: (text: string) => void, tooLong: (bytes: number) => void): void {
+    let start = 0;
+    for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
+      const bytes = this.pendingBytes + end - start;
+      if (this.skipping || bytes > this.maxBytes) tooLong(bytes);
+      else if (this.pending.length === 0) line(chunk.toString('utf8', start, end));
+      else line(Buffer.concat([...this.pending, chunk.subarray(start, end)], bytes).toString('utf8'));
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.skipping = false;
+      start = end + 1;
+    }
+    if (start === chunk.length) return;
+    this.pendingBytes += chunk.length - start;
+    if (this.skipping) return;
+    if (this.pendingBytes > this.maxBytes) {
+      this.skipping = true;
+      this.pending = [];
+      return;
+    }
+    this.pending.push(start === 0 ? chunk : chunk.subarray(start));
   }
 }

@@ -151,6 +151,16 @@ describe('raw HTTP: what the SDK hides', () => {
       body,
     });
 
+  it('JSON answer headers: the type with its charset, the exact length, the request id', async () => {
+    const res = await post(JSON.stringify({ messages: [{ role: 'user', content: 'héllo' }] }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+    expect(JSON.parse(bytes.toString('utf8')).object).toBe('chat.completion');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
   it('SSE framing and headers', async () => {
     const res = await post(JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hi' }] }));
     expect(res.status).toBe(200);

@@ -93,7 +93,7 @@ function deliver(sse: SseStream, renderer: SseRenderer, event: RunEvent, res: Re
 export async function respondWhenDone(res: Response, events: AsyncGenerator<RunEvent>, body: (result: RunResult) => unknown): Promise<void> {
   for await (const event of events) {
     if (event.type === 'run.finished') {
-      res.json(body(event.result));
+      sendJson(res, body(event.result));
       return;
     }
     if (event.type === 'run.failed') {
@@ -101,4 +101,16 @@ export async function respondWhenDone(res: Response, events: AsyncGenerator<RunE
       return;
     }
   }
+}
+
+/**
+ * What `res.json` sends, written directly: express's version also looks the type up, parses it
+ * back to set its charset and checks freshness for an ETag this app never sets, a few
+ * microseconds per answer on the hot path for the same bytes.
+ */
+function sendJson(res: Response, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }

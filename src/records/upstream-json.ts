@@ -1,64 +1,83 @@
-// The Chat Completions request body as JSON text, with stored messages spliced in as text.
+// Stored records read back, and the Chat Completions request body they go out in, as JSON text.
 //
-// A stateful request replays its session's tail: ~40 stored records on a 20-turn session, ≈20 KB.
-// Mapping each record to its upstream message and stringifying the whole body again cost about as
-// much as parsing the records in the first place. Most stored messages are a user's or an
-// assistant's plain text, whose upstream form is its stored JSON text with the content part's
-// wrapping removed: for those the body takes that slice of the text the store read, and the rest
-// go through toUpstreamMessage as before.
+// A stateful request replays its session's tail: ~40 stored records on a 20-turn session, ≈20 KB,
+// each parsed, mapped to its upstream message, and the whole body stringified again. Most stored
+// messages are a user's or an assistant's plain text, `{"role":…,"content":[{"type":"text","text":
+// "…"}]}`, whose upstream form is `{"role":…,"content":"…"}`: the same string literal. Those are
+// read by parsing only their literal, and keep it (on their text part, where nothing else sees it)
+// so that the body splices it in as text; every other record is parsed and mapped as before.
 import { toUpstreamMessage, type UpstreamMessageOptions } from './chat-completions.ts';
 import type { MessageRecord } from './record.ts';
 
 /**
- * Where a record read from a store keeps the JSON text it was parsed from: on its content array, so
- * that a copy of the record with other content (`{ ...record, content }`) does not carry it. A
- * symbol is never serialised, and array copies (`[...content]`, `slice`) leave it behind.
+ * The text part of a stored plain-text message: a `{ type, text }` like any other (serialised,
+ * copied and compared as one), which also holds the JSON literal `text` was read from. A part
+ * replaced or edited in place no longer matches its literal and is mapped as usual.
  */
-const STORED_TEXT = Symbol('stored JSON text');
+class StoredTextPart {
+  readonly type = 'text';
+  text: string;
+  readonly #literal: string;
+  readonly #read: string;
 
-type Carrier = { [STORED_TEXT]?: string };
+  constructor(text: string, literal: string) {
+    this.text = text;
+    this.#literal = literal;
+    this.#read = text;
+  }
 
-/**
- * Remembers the text a stored record was parsed from; `text` must be JSON.stringify of a record (as
- * every store writes it). Records are not changed in place once made (a text part edited in place
- * would be sent as its old text), so only the stores, at parse time, call this.
- */
-export function keepStoredText<T extends MessageRecord>(record: T, text: string): T {
-  // An assignment, not defineProperty: this runs for every message of every replay (defineProperty cost a third of the parse).
-  const content = record?.content as Carrier | undefined;
-  if (Array.isArray(content)) content[STORED_TEXT] = text;
-  return record;
+  static literalOf(part: unknown): string | undefined {
+    return part instanceof StoredTextPart && part.text === part.#read && part.type === 'text' ? part.#literal : undefined;
+  }
 }
 
 const USER_PREFIX = '{"role":"user","content":[{"type":"text","text":';
 const ASSISTANT_PREFIX = '{"role":"assistant","content":[{"type":"text","text":';
 const SUFFIX = '}]}';
-const PART_OPENING = '[{"type":"text","text":';
+const QUOTE = 34;
+const BACKSLASH = 92;
 
-/** One record as the upstream message's JSON text. */
-export function upstreamMessageJson(record: MessageRecord, options: UpstreamMessageOptions = {}): string {
-  return storedPlainText(record) ?? JSON.stringify(toUpstreamMessage(record, options));
+/**
+ * A stored record from its JSON text (what JSON.parse would make of it, and throwing what it
+ * throws). A plain-text user or assistant message, as JSON.stringify writes one, is read by
+ * parsing its one string literal (a third of the work of parsing the whole record).
+ */
+export function parseStoredRecord(text: string): MessageRecord {
+  const prefix = text.startsWith(USER_PREFIX) ? USER_PREFIX : text.startsWith(ASSISTANT_PREFIX) ? ASSISTANT_PREFIX : undefined;
+  if (prefix !== undefined && text.endsWith(SUFFIX) && oneStringLiteral(text, prefix.length, text.length - SUFFIX.length)) {
+    const literal = text.slice(prefix.length, text.length - SUFFIX.length);
+    const content = [new StoredTextPart(JSON.parse(literal) as string, literal)] as unknown as MessageRecord['content'];
+    return prefix === USER_PREFIX ? { role: 'user', content } : { role: 'assistant', content };
+  }
+  return JSON.parse(text) as MessageRecord;
 }
 
 /**
- * `{"role":…,"content":"…"}` cut from the stored text of a user or assistant message that is one
- * text part and nothing else, which is exactly what toUpstreamMessage makes of it (a single text
- * part travels as a string; such an assistant message has no calls, refusal, name or reasoning).
- * The record's own fields are checked, not just the text's shape: a text part followed by tool
- * calls ends in `}]}` too.
+ * Whether text[start, end) is a single JSON string literal: it opens and closes with a quote and
+ * every quote between is escaped (`"a","text":"b"`, a key written twice, is not). Whether the
+ * literal's escapes are valid is left to JSON.parse.
  */
-function storedPlainText(record: MessageRecord): string | undefined {
-  if (record.role !== 'user' && record.role !== 'assistant') return undefined;
-  const content = record.content;
-  const text = (content as Carrier)?.[STORED_TEXT];
-  if (text === undefined || content.length !== 1 || ownKeys(record) !== 2) return undefined;
-  const part = content[0];
-  if (part?.type !== 'text' || ownKeys(part) !== 2) return undefined;
-  const prefix = record.role === 'user' ? USER_PREFIX : ASSISTANT_PREFIX;
-  // With exactly those keys in that order, JSON.stringify wrote prefix + the text's literal + suffix.
-  if (!text.startsWith(prefix) || !text.endsWith(SUFFIX)) return undefined;
-  // `{"role":"user","content":` + literal + `}`: the part's wrapping (`[{"type":"text","text":` … `}]`) dropped.
-  return `${text.slice(0, prefix.length - PART_OPENING.length)}${text.slice(prefix.length, text.length - SUFFIX.length)}}`;
+function oneStringLiteral(text: string, start: number, end: number): boolean {
+  const last = end - 1;
+  if (last <= start || text.charCodeAt(start) !== QUOTE || text.charCodeAt(last) !== QUOTE) return false;
+  for (let at = text.indexOf('"', start + 1); at !== last; at = text.indexOf('"', at + 1)) {
+    if (at === -1) return false;
+    let backslashes = 0;
+    for (let i = at - 1; text.charCodeAt(i) === BACKSLASH; i--) backslashes++;
+    if (backslashes % 2 === 0) return false;
+  }
+  return true;
+}
+
+/** One record as the upstream message's JSON text. */
+export function upstreamMessageJson(record: MessageRecord, options: UpstreamMessageOptions = {}): string {
+  // A user or assistant message of one text part and nothing else: toUpstreamMessage sends its
+  // text as the content string (such an assistant message has no calls, refusal, name or reasoning).
+  if ((record.role === 'user' || record.role === 'assistant') && record.content.length === 1 && ownKeys(record) === 2) {
+    const literal = StoredTextPart.literalOf(record.content[0]);
+    if (literal !== undefined) return `${record.role === 'user' ? '{"role":"user","content":' : '{"role":"assistant","content":'}${literal}}`;
+  }
+  return JSON.stringify(toUpstreamMessage(record, options));
 }
 
 /** Own enumerable keys, counted without making an array. */
@@ -82,9 +101,9 @@ export function chatCompletionsBody(model: string, messages: readonly MessageRec
     delete own.messages;
     for (const name of Object.keys(fields)) delete own[name];
   }
-  let list = '';
-  for (let i = 0; i < messages.length; i++) list += (i === 0 ? '' : ',') + upstreamMessageJson(messages[i], options);
+  const list = new Array<string>(messages.length);
+  for (let i = 0; i < messages.length; i++) list[i] = upstreamMessageJson(messages[i], options);
   const head = JSON.stringify({ ...own, model });
   const tail = JSON.stringify(fields);
-  return `${head.slice(0, -1)},"messages":[${list}]${tail === '{}' ? '' : `,${tail.slice(1, -1)}`}}`;
+  return `${head.slice(0, -1)},"messages":[${list.join(',')}]${tail === '{}' ? '' : `,${tail.slice(1, -1)}`}}`;
 }

@@ -1,7 +1,7 @@
 // Rows of the session tables as both SQL stores read them back: the same columns, the same formats.
 import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
 import { RECORD_VERSION, type MessageRecord, type TurnMeta } from '../records/record.ts';
-import { keepStoredText } from '../records/upstream-json.ts';
+import { parseStoredRecord } from '../records/upstream-json.ts';
 import { SessionCorruptError } from './errors.ts';
 import type { SessionSummary, StoredResponse } from './store.ts';
 
@@ -13,11 +13,11 @@ export function decodeMessage(key: string, row: Row): MessageRecord {
   let parsed: unknown;
   const text = String(row.message);
   try {
-    parsed = JSON.parse(text);
+    parsed = format === RECORD_VERSION ? parseStoredRecord(text) : JSON.parse(text);
   } catch (error) {
     throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is not valid JSON`, error);
   }
-  if (format === RECORD_VERSION) return keepStoredText(parsed as MessageRecord, text);
+  if (format === RECORD_VERSION) return parsed as MessageRecord;
   if (format === 1 && parsed && typeof parsed === 'object') return fromChatMessage(parsed as ChatMessage);
   throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is in an unknown format (${format})`);
 }

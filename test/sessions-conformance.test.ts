@@ -201,6 +201,50 @@ describe('what is stored and what the model sees', () => {
     expect(await chatTranscript(store(), 'agent:main:openai-user:streamer')).toEqual([u('streamed'), a('re: streamed')]);
   });
 
+  it('stored messages reach the model as their upstream form, whichever shape they have and however their row is written', async () => {
+    const user = 'shapes';
+    const key = `agent:main:openai-user:${user}`;
+    const tricky = 'quotes " backslash \\ newline \n line separator \u2028 é 😀 lone \ud800 end';
+    await store().appendTurn(
+      key,
+      {
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: tricky }] },
+          { role: 'assistant', content: [{ type: 'text', text: 'calling' }], toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":1}', executor: 'client' }] },
+          { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'found' }] },
+          { role: 'assistant', content: [{ type: 'text', text: 'thought about it' }], reasoning: { text: 'hidden', field: 'reasoning_content' } },
+          { role: 'user', content: [{ type: 'text', text: 'named' }], name: 'bob' },
+          { role: 'user', content: [{ type: 'text', text: 'two ' }, { type: 'image', url: 'https://example.com/a.png' }] },
+          { role: 'assistant', content: [{ type: 'text', text: '' }] },
+          { role: 'user', content: [{ type: 'text', text: 'swapped keys' }] },
+          { role: 'assistant', content: [{ type: 'text', text: 'duplicate key' }] },
+        ],
+        meta: {},
+      },
+      { expectedPosition: 0 },
+    );
+    // Rows another writer could have written: the same records, other JSON text.
+    const raw = new DatabaseSync(join(gw.stateDir, 'sessions.sqlite'));
+    const update = raw.prepare('UPDATE messages SET message = ? WHERE session_key = ? AND seq = ?');
+    update.run('{"content":[{"text":"swapped keys","type":"text"}],"role":"user"}', key, 7);
+    update.run('{"role":"assistant","content":[{"type":"text","text":"first","text":"duplicate key"}]}', key, 8);
+    raw.close();
+    await chat([u('next')], { user });
+    expect(lastSent()).toEqual([
+      sys,
+      u(tricky),
+      { role: 'assistant', content: 'calling', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":1}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'found' },
+      a('thought about it'),
+      { role: 'user', content: 'named', name: 'bob' },
+      { role: 'user', content: [{ type: 'text', text: 'two ' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] },
+      a(''),
+      u('swapped keys'),
+      a('duplicate key'),
+      u('next'),
+    ]);
+  });
+
   it('a stored message that is not JSON fails that session with a 500, and only that session', async () => {
     const key = 'agent:main:openai-user:corrupt';
     await chat([u('before corruption')], { user: 'corrupt' });

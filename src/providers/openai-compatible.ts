@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/types.ts';
-import { toUpstreamMessage } from '../records/chat-completions.ts';
+import { chatCompletionsBody } from '../records/upstream-json.ts';
 import { completionEvents, type CompletionState, type UpstreamChunk } from './completion-events.ts';
 import type { ModelRequest, Provider, ProviderEvent } from './types.ts';
 import { ProviderError } from './types.ts';
@@ -78,12 +78,7 @@ export class OpenAICompatibleProvider implements Provider {
     const replay = { replayReasoning: this.config.replayReasoning };
     let body: string;
     try {
-      body = JSON.stringify({
-        ...request.params,
-        model: request.model,
-        messages: request.messages.map((message) => toUpstreamMessage(message, replay)),
-        ...(request.whole ? { stream: false } : STREAMING),
-      });
+      body = chatCompletionsBody(request.model, request.messages, request.params, request.whole ? { stream: false } : STREAMING, replay);
     } catch (error) {
       // Nothing was sent: the request itself cannot be written (nested past the stack, a value
       // JSON has no form for). Never the provider's outage, so never retried or failed over.

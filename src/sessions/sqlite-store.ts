@@ -4,6 +4,7 @@
 import { chmodSync, existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { RECORD_VERSION, type MessageRecord, type TurnRecord } from '../records/record.ts';
+import { parseStoredRecord } from '../records/upstream-json.ts';
 import { SessionConflictError, SessionCorruptError } from './errors.ts';
 import { SessionLeases, type LeaseBackend } from './lease.ts';
 import { decodeMessage, decodeResponse, parseMeta, toSummary, type Row } from './stored-rows.ts';
@@ -341,7 +342,7 @@ function encodeResponse(response: StoredResponse): [string, string, string, numb
 
 function parseRecord(key: string, text: string, seq: number): MessageRecord {
   try {
-    return JSON.parse(text) as MessageRecord;
+    return parseStoredRecord(text);
   } catch (error) {
     throw new SessionCorruptError(key, `its stored message #${seq} is not valid JSON`, error);
   }

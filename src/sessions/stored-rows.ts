@@ -1,6 +1,7 @@
 // Rows of the session tables as both SQL stores read them back: the same columns, the same formats.
 import { fromChatMessage, type ChatMessage } from '../records/chat-completions.ts';
 import { RECORD_VERSION, type MessageRecord, type TurnMeta } from '../records/record.ts';
+import { parseStoredRecord } from '../records/upstream-json.ts';
 import { SessionCorruptError } from './errors.ts';
 import type { SessionSummary, StoredResponse } from './store.ts';
 
@@ -10,8 +11,9 @@ export type Row = Record<string, unknown>;
 export function decodeMessage(key: string, row: Row): MessageRecord {
   const format = Number(row.format);
   let parsed: unknown;
+  const text = String(row.message);
   try {
-    parsed = JSON.parse(String(row.message));
+    parsed = format === RECORD_VERSION ? parseStoredRecord(text) : JSON.parse(text);
   } catch (error) {
     throw new SessionCorruptError(key, `its stored message #${String(row.seq)} is not valid JSON`, error);
   }

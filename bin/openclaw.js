@@ -13,10 +13,12 @@ import { fileURLToPath } from 'node:url';
 // bench/RESULTS.md ("issue 16: memory").
 const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];
 // glibc's malloc raises its mmap threshold to the size of the largest mapped block freed so far
-// (up to 32 MB), so after start-up has freed a few large buffers, later large blocks come from
-// arenas that keep freed memory resident. Fixing the threshold at its initial 128 KiB turns that
-// off: ≈ 10 MB less RSS at ready (bench/RESULTS.md). Ignored by other C libraries.
-const GATEWAY_MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=131072';
+// (up to 32 MB): once start-up has freed a few large buffers, blocks up to that size come from
+// arenas that keep them resident after they are freed. A fixed threshold turns that off: ≈ 10 MB
+// less RSS at ready (bench/RESULTS.md). 4 MiB rather than glibc's initial 128 KiB, which saved as
+// much but measured slower in the first seconds under load (every block of 128 KiB or more mapped
+// and unmapped on its own). Ignored by other C libraries.
+const GATEWAY_MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=4194304';
 const [major, minor] = process.versions.node.split('.').map(Number);
 const runsSources = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 

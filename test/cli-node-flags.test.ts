@@ -48,7 +48,7 @@ describe.skipIf(process.platform !== 'linux')('openclaw gateway node flags', () 
   it("fixes glibc's mmap threshold (no rise after start-up frees large blocks), unless GLIBC_TUNABLES is the operator's", async () => {
     const gateway = await startGatewayProcess({});
     running.push(gateway);
-    expect(tunables(gateway)).toBe('glibc.malloc.mmap_threshold=131072');
+    expect(tunables(gateway)).toBe('glibc.malloc.mmap_threshold=4194304');
     const own = await startGatewayProcess({}, { env: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' } });
     running.push(own);
     expect(tunables(own)).toBe('glibc.malloc.arena_max=2');
@@ -62,6 +62,6 @@ describe.skipIf(process.platform !== 'linux')('openclaw gateway node flags', () 
     const gateway = await startGatewayProcess({}, { nodeArgs: ['--max-semi-space-size=32', '--heap-growing-percent=50'] });
     running.push(gateway);
     expect(nodeArgs(gateway)).toEqual(['--max-semi-space-size=32', '--heap-growing-percent=50']);
-    expect(tunables(gateway)).toBe('glibc.malloc.mmap_threshold=131072');
+    expect(tunables(gateway)).toBe('glibc.malloc.mmap_threshold=4194304');
   });
 });

@@ -1,7 +1,7 @@
 // What only the embedded SQLite store has: its file, its migrations (including the store the first
 // release wrote), and how it fails at start-up.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -149,6 +149,31 @@ describe('SqliteSessionStore', () => {
     expect(run.stdout.trim()).toBe('done 40');
     expect(run.signal).toBeNull();
     expect(run.status).toBe(0);
+  });
+
+  it.skipIf(!existsSync('/proc/self/task'))('the checkpoint worker thread starts with the first checkpoint to do, not when the store opens', () => {
+    // Its own isolate is megabytes resident: a gateway that writes nothing must not carry it.
+    const file = join(dir, 'sessions.sqlite');
+    const store = pathToFileURL(join(import.meta.dirname, '../src/sessions/sqlite-store.ts')).href;
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
+      const { SqliteSessionStore } = await import(${JSON.stringify(store)});
+      const workerThreads = () => readdirSync('/proc/self/task').filter((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'WorkerThread').length;
+      const s = new SqliteSessionStore(${JSON.stringify(file)}, { backgroundCheckpoints: true });
+      let position = await s.appendTurn('agent:main:c', { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], meta: {} }, { expectedPosition: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const idle = workerThreads();
+      for (let i = 0; i < 40; i++) position = await s.appendTurn('agent:main:c', { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], meta: {} }, { expectedPosition: position });
+      while (workerThreads() === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      const busy = workerThreads();
+      await s.close();
+      console.log(JSON.stringify({ idle, busy, position }));
+    `;
+    const scriptFile = join(dir, 'threads.mjs');
+    writeFileSync(scriptFile, script);
+    const run = spawnSync(process.execPath, [scriptFile], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ idle: 0, busy: 1, position: 41 });
   });
 
   it('refuses a store written by a newer schema, naming the file', async () => {

@@ -1,6 +1,9 @@
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { GatewayError } from '../errors.ts';
 import { errorBody, errorHeaders, httpStatus } from './errors.ts';
+
+// Not `import { STATUS_CODES } from 'node:http'`: see the note on createServer in src/gateway.ts.
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 /**
  * Errors the server writes itself, outside the express app: a request the HTTP parser refused, a

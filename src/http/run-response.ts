@@ -22,15 +22,8 @@ export interface SseRenderer {
  * they come, and the next one is pulled only once the client has taken the last (backpressure).
  */
 export async function streamRun(res: Response, events: AsyncGenerator<RunEvent>, renderer: SseRenderer, keepAliveMs: number): Promise<void> {
-  try {
-    await pump(res, events, renderer, keepAliveMs);
-  } finally {
-    // Lets the run finish its bookkeeping (lock release, counters) once the last event is written.
-    await events.return(undefined);
-  }
-}
-
-async function pump(res: Response, events: AsyncGenerator<RunEvent>, renderer: SseRenderer, keepAliveMs: number): Promise<void> {
+  // One async frame for the whole stream, not a wrapper awaiting a second one: every open stream
+  // holds its suspended frames (register file, promise, context) for as long as it is open.
   const sse = new SseStream(res, keepAliveMs);
   let next = events.next();
   let opened = false;
@@ -39,34 +32,39 @@ async function pump(res: Response, events: AsyncGenerator<RunEvent>, renderer: S
     sse.open();
     renderer.open(sse);
   };
-  while (!opened) {
-    let timer: NodeJS.Timeout | undefined;
-    const silence = new Promise<'silent'>((resolve) => (timer = setTimeout(resolve, keepAliveMs, 'silent')));
-    const first = await Promise.race([next, silence]);
-    clearTimeout(timer);
-    if (first === 'silent') {
-      // Waiting (a busy session, a slow provider) counts as silence: the stream opens to keep
-      // proxies from cutting it.
+  try {
+    while (!opened) {
+      let timer: NodeJS.Timeout | undefined;
+      const silence = new Promise<'silent'>((resolve) => (timer = setTimeout(resolve, keepAliveMs, 'silent')));
+      const first = await Promise.race([next, silence]);
+      clearTimeout(timer);
+      if (first === 'silent') {
+        // Waiting (a busy session, a slow provider) counts as silence: the stream opens to keep
+        // proxies from cutting it.
+        open();
+        sse.comment('keep-alive');
+        break;
+      }
+      if (first.done) return void res.end();
+      const event = first.value;
+      if (event.type === 'run.failed') {
+        if (!res.destroyed) sendError(res, event.error);
+        return;
+      }
       open();
-      sse.comment('keep-alive');
-      break;
+      next = events.next();
+      if (deliver(sse, renderer, event, res)) return;
     }
-    if (first.done) return void res.end();
-    const event = first.value;
-    if (event.type === 'run.failed') {
-      if (!res.destroyed) sendError(res, event.error);
-      return;
+    for (;;) {
+      const { value: event, done } = await next;
+      if (done) break;
+      if (deliver(sse, renderer, event, res)) return;
+      if (sse.needsDrain) await sse.drained();
+      next = events.next();
     }
-    open();
-    next = events.next();
-    if (deliver(sse, renderer, event, res)) return;
-  }
-  for (;;) {
-    const { value: event, done } = await next;
-    if (done) break;
-    if (deliver(sse, renderer, event, res)) return;
-    if (sse.needsDrain) await sse.drained();
-    next = events.next();
+  } finally {
+    // Lets the run finish its bookkeeping (lock release, counters) once the last event is written.
+    await events.return(undefined);
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressCounter } from '../auth/address-limits.ts';
@@ -9,6 +9,9 @@ import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { Runtime } from '../runtime.ts';
 import { endWithError, rawErrorResponse } from './raw-response.ts';
 import { requestIdFrom } from './request-context.ts';
+
+// Not `import { maxHeaderSize } from 'node:http'`: see the note on createServer in src/gateway.ts.
+const { maxHeaderSize } = process.getBuiltinModule('node:http');
 
 /** After answering a request the parser refused, how long the connection stays open for the client to read the answer (closing at once, with its bytes unread, could reset the connection before it did). */
 const LINGER_MS = 1_000;

@@ -3,7 +3,9 @@
 // checkpoints that runs inside whichever commit crosses the threshold, on the event loop, and on
 // this machine's disk it held the loop for tens of milliseconds every few hundred runs. Here the
 // commits only append to the log; a worker thread with its own connection to the same file runs
-// passive checkpoints (which never block a writer) every so many commits.
+// passive checkpoints (which never block a writer) every so many commits. The thread (a V8 isolate
+// of its own, ≈ 5–10 MB resident) starts with the first checkpoint there is to do, not when the
+// store opens: a gateway that serves no stateful request never pays for it.
 import { Worker } from 'node:worker_threads';
 import type { DatabaseSync } from 'node:sqlite';
 
@@ -35,42 +37,54 @@ const COMMITS_PER_CHECKPOINT = 32;
 const BACKSTOP_PAGES = 10_000;
 
 export class SqliteCheckpointer {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
+  private exited: Promise<void> = Promise.resolve();
   private readonly db: DatabaseSync;
+  private readonly workerData: { file: string; busyTimeoutMs: number; synchronous: 'NORMAL' | 'FULL' };
   private commits = 0;
   private pending = false;
   private failed = false;
-  private readonly exited: Promise<void>;
+  private closed = false;
 
   constructor(db: DatabaseSync, file: string, options: { busyTimeoutMs: number; synchronous: 'NORMAL' | 'FULL' }) {
     this.db = db;
-    this.worker = new Worker(SOURCE, { eval: true, workerData: { file, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous }, resourceLimits: { maxOldGenerationSizeMb: 16 } });
-    this.worker.on('message', (message: string) => {
-      this.pending = false;
-      if (message !== 'done') this.fallBack();
-    });
-    this.worker.on('error', () => this.fallBack());
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
-    // Last: adding a 'message' listener references a worker again, and an idle checkpointer must
-    // never keep a process alive.
-    this.worker.unref();
+    this.workerData = { file, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous };
     db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   }
 
   /** Called after each write transaction of the main connection. */
   committed(): void {
-    if (this.failed || ++this.commits < COMMITS_PER_CHECKPOINT || this.pending) return;
+    if (this.failed || this.closed || ++this.commits < COMMITS_PER_CHECKPOINT || this.pending) return;
     this.commits = 0;
     this.pending = true;
-    this.worker.postMessage('checkpoint');
+    this.start().postMessage('checkpoint');
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    if (!worker) return;
     // Unreferenced while it runs (it must not keep a finished process alive), but its exit is
     // awaited here: referenced again, or a process with nothing else left would end mid-await.
-    this.worker.ref();
-    if (!this.failed) this.worker.postMessage('close');
+    worker.ref();
+    if (!this.failed) worker.postMessage('close');
     await this.exited;
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(SOURCE, { eval: true, workerData: this.workerData, resourceLimits: { maxOldGenerationSizeMb: 16 } });
+    worker.on('message', (message: string) => {
+      this.pending = false;
+      if (message !== 'done') this.fallBack();
+    });
+    worker.on('error', () => this.fallBack());
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    // Last: adding a 'message' listener references a worker again, and an idle checkpointer must
+    // never keep a process alive.
+    worker.unref();
+    this.worker = worker;
+    return worker;
   }
 
   /** The worker cannot checkpoint: the main connection checkpoints on its own again, as SQLite does by default. */
@@ -82,6 +96,6 @@ export class SqliteCheckpointer {
     } catch {
       // closed meanwhile
     }
-    void this.worker.terminate();
+    void this.worker?.terminate();
   }
 }

@@ -22,7 +22,8 @@ export function chatCompletionsRoute(runtime: Runtime): RequestHandler {
     if (!body.stream) return respondWhenDone(res, events, (result) => completionBody(meta, result));
     const chunks = new ChunkBuilder(meta, body.stream_options?.include_usage === true);
     const toolEvents = wantsToolEvents(req.headers[TOOL_EVENTS_HEADER]);
-    await streamRun(
+    // Returned, not awaited: this frame ends here instead of staying suspended for the stream's life.
+    return streamRun(
       res,
       events,
       {

@@ -53,7 +53,8 @@ export function createResponseRoute(runtime: Runtime): RequestHandler {
     const events = runAgent(prepared, runtime.runDeps(), clientAbortSignal(res));
     if (!body.stream) return respondWhenDone(res, events, (result) => finishedResponse(id, createdAt, request.shell, result));
     let writer: ResponseEventWriter | undefined;
-    await streamRun(
+    // Returned, not awaited: this frame ends here instead of staying suspended for the stream's life.
+    return streamRun(
       res,
       events,
       {

@@ -4,7 +4,7 @@
 // 820 µs on a quiet machine and 1,700 µs with two other benchmarks running, for the same code):
 // for a change of a few percent to the hot path, this is the figure that can show it.
 //
-//   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 800] [--warmup 300] [--user] [--express]
+//   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 800] [--warmup 300] [--user] [--express] [--chunks 20]
 //
 // Each checkout's gateway runs twice under valgrind, once for `warmup` requests and once for
 // `warmup + requests`; the difference of the two totals over `requests` is the count per request,
@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AddressInfo } from 'node:net';
+import { createUpstream } from './upstream.ts';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -28,6 +30,8 @@ const { values: flags, positionals } = parseArgs({
     /** Also count the bare express 5 + undici proxy (bench/express-proxy.ts) on the same upstream: the floor the issue's CPU targets are set against. */
     express: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '300' },
+    /** Content chunks per upstream stream (the load cells of bench/run.ts use 20). */
+    chunks: { type: 'string', default: '20' },
   },
 });
 if (positionals.length === 0) {
@@ -47,18 +51,10 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 
+/** The bench's upstream, in this process: only the gateway's own process runs under valgrind. */
 function startUpstream(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const child = spawn(process.execPath, ['bench/upstream.ts', '--port', '0'], { cwd: resolve(positionals[0]), stdio: ['pipe', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout!.on('data', (data) => {
-      out += data;
-      const match = /\{"port":(\d+)\}/.exec(out);
-      if (match) resolvePort(Number(match[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`upstream exited (${code})`)));
-  });
+  const upstream = createUpstream({ chunks: Number(flags.chunks) });
+  return new Promise((resolvePort) => upstream.server.listen({ host: '127.0.0.1', port: 0 }, () => resolvePort((upstream.server.address() as AddressInfo).port)));
 }
 
 function writeConfig(checkout: string, name: string, upstreamPort: number): string {

@@ -1,14 +1,16 @@
-// Instructions the gateway executes per request, counted by valgrind (cachegrind without its cache
-// simulation), for checkouts side by side. A count does not move with whatever else the machine
+// Instructions the gateway executes per request, counted by valgrind (callgrind, counting only
+// while the measured requests run), for checkouts side by side. A count does not move with whatever else the machine
 // is doing, where CPU time on a shared two-core machine moves by 2× (CPU time per request read
 // 820 µs on a quiet machine and 1,700 µs with two other benchmarks running, for the same code):
 // for a change of a few percent to the hot path, this is the figure that can show it.
 //
 //   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 800] [--warmup 300] [--user] [--express] [--chunks 20]
 //
-// Each checkout's gateway runs twice under valgrind, once for `warmup` requests and once for
-// `warmup + requests`; the difference of the two totals over `requests` is the count per request,
-// with start-up, warm-up and shutdown cancelled out. Requests go one at a time over one keep-alive
+// Each checkout's gateway runs under valgrind with counting off; after `warmup` requests it is
+// switched on (callgrind_control) for `requests` more, then off again, so start-up, warm-up and
+// shutdown are left out (an earlier version subtracted two whole runs: their start-ups alone
+// differed by more than the change being measured). Every thread of the process counts (the
+// garbage collector's, the compiler's). Requests go one at a time over one keep-alive
 // connection, to the same bench/upstream.ts; `--user` makes them stateful (sessions of 20 turns, one after another).
 // Slow: a gateway under valgrind answers ≈30–50× slower (a few minutes per checkout).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -91,12 +93,21 @@ function send(port: number, agent: Agent, index: number): Promise<void> {
   });
 }
 
-const VALGRIND = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath];
+const valgrind = (outFile: string) => ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, process.execPath];
 
-/** Total instructions of one run of a gateway (`config`) or of the express proxy (no config) that answers `count` requests. */
-async function countRun(checkout: string, name: string, config: string | undefined, count: number, upstreamPort: number): Promise<number> {
+function callgrindControl(pid: number, ...args: string[]): Promise<void> {
+  return new Promise((done, fail) => {
+    const control = spawn('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
+    control.on('exit', (code) => (code === 0 ? done() : fail(new Error(`callgrind_control ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** Instructions of a gateway (`config`) or of the express proxy (no config) over `count` requests after `warmup`. */
+async function countRun(checkout: string, name: string, config: string | undefined, warmup: number, count: number, upstreamPort: number): Promise<number> {
   let port = 20_000 + Math.floor(Math.random() * 20_000);
-  const stateDir = join(scratch, `${name}-${count}`);
+  const stateDir = join(scratch, name);
+  const outFile = join(scratch, `${name}.callgrind`);
+  const VALGRIND = valgrind(outFile);
   const args = config
     ? [...VALGRIND, ...GATEWAY_NODE_FLAGS, 'bin/openclaw.js', 'gateway', '--config', config, '--port', String(port), '--bind', '127.0.0.1']
     : [...VALGRIND, 'bench/express-proxy.ts', '--upstream', `http://127.0.0.1:${upstreamPort}`];
@@ -126,13 +137,16 @@ async function countRun(checkout: string, name: string, config: string | undefin
     await sleep(250);
   }
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  for (let i = 0; i < count; i++) await send(port, agent, i);
+  for (let i = 0; i < warmup; i++) await send(port, agent, i);
+  await callgrindControl(child.pid!, '--instr=on');
+  for (let i = warmup; i < warmup + count; i++) await send(port, agent, i);
+  await callgrindControl(child.pid!, '--instr=off');
   agent.destroy();
   child.kill('SIGTERM');
   await exited;
-  const match = /I\s+refs:\s+([\d,]+)/.exec(stderr);
+  const match = /^totals:\s+(\d+)/m.exec(readFileSync(outFile, 'utf8'));
   if (!match) throw new Error(`no instruction count from valgrind for ${checkout}:\n${stderr.slice(-2000)}`);
-  return Number(match[1].replaceAll(',', ''));
+  return Number(match[1]);
 }
 
 const upstreamPort = await startUpstream();
@@ -143,13 +157,12 @@ const targets = positionals.map((path, index) => {
 if (flags.express) targets.push({ label: 'bare express 5 + undici proxy', checkout: resolve(positionals[0]), name: 'express', config: undefined });
 const results = await Promise.all(
   targets.map(async ({ label, checkout, name, config }) => {
-    // The two runs of a target one after the other, the targets side by side: counts do not depend on timing.
-    const short = await countRun(checkout, name, config, WARMUP, upstreamPort);
-    const long = await countRun(checkout, name, config, WARMUP + REQUESTS, upstreamPort);
-    return { checkout: label, perRequest: (long - short) / REQUESTS };
+    // The targets side by side: counts do not depend on timing.
+    const total = await countRun(checkout, name, config, WARMUP, REQUESTS, upstreamPort);
+    return { checkout: label, perRequest: total / REQUESTS };
   }),
 );
-const mode = `${flags['non-stream'] ? 'non-stream' : 'stream'}${flags.user ? ', stateful (one session)' : ', stateless'}`;
+const mode = `${flags['non-stream'] ? 'non-stream' : 'stream'}${flags.user ? ', stateful (20-turn sessions)' : ', stateless'}`;
 console.log(`instructions per request (${mode}; ${REQUESTS} requests after ${WARMUP}, one connection):`);
 for (const { checkout, perRequest } of results) {
   console.log(`  ${checkout}: ${(perRequest / 1000).toFixed(0)} k${results[0] !== undefined && results[0].perRequest !== perRequest ? ` (${(perRequest / results[0].perRequest).toFixed(3)}× the first)` : ''}`);

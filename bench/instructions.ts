@@ -43,8 +43,13 @@ if (positionals.length === 0) {
 const REQUESTS = Number(flags.requests);
 const WARMUP = Number(flags.warmup);
 const TOKEN = 'bench-token-0123456789abcdef';
-/** The node flags bin/openclaw.js gives `openclaw gateway`, given here so it does not re-exec itself under valgrind. */
+/**
+ * The node flags and malloc setting bin/openclaw.js gives `openclaw gateway`, given here so that
+ * it does not re-execute itself (valgrind would lose it). A checkout whose launcher sets no malloc
+ * setting ignores it.
+ */
 const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];
+const GATEWAY_ENV = { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4194304' };
 const scratch = mkdtempSync(join(tmpdir(), 'openclaw-instructions-'));
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -95,6 +100,11 @@ function send(port: number, agent: Agent, index: number): Promise<void> {
 
 const valgrind = (outFile: string) => ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, process.execPath];
 
+/** The launcher's own environment for the gateway, where the checkout's launcher sets one. */
+function gatewayEnv(checkout: string): Record<string, string> {
+  return readFileSync(join(checkout, 'bin/openclaw.js'), 'utf8').includes('GLIBC_TUNABLES') ? GATEWAY_ENV : {};
+}
+
 function callgrindControl(pid: number, ...args: string[]): Promise<void> {
   return new Promise((done, fail) => {
     const control = spawn('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
@@ -111,7 +121,7 @@ async function countRun(checkout: string, name: string, config: string | undefin
   const args = config
     ? [...VALGRIND, ...GATEWAY_NODE_FLAGS, 'bin/openclaw.js', 'gateway', '--config', config, '--port', String(port), '--bind', '127.0.0.1']
     : [...VALGRIND, 'bench/express-proxy.ts', '--upstream', `http://127.0.0.1:${upstreamPort}`];
-  const child = spawn('valgrind', args, { cwd: checkout, env: { ...process.env, OPENCLAW_STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('valgrind', args, { cwd: checkout, env: { ...process.env, ...(config ? gatewayEnv(checkout) : {}), OPENCLAW_STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';
   let stdout = '';

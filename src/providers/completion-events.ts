@@ -87,16 +87,8 @@ function messageEvents(delta: Record<string, unknown>, logprobs: UpstreamLogprob
   // Servers that send both names send the same text: it is relayed once.
   if (reasoningContent) out.push(withChoice({ type: 'reasoning', text: reasoningContent, field: 'reasoning_content' }, index));
   else if (reasoning) out.push(withChoice({ type: 'reasoning', text: reasoning, field: 'reasoning' }, index));
-  if (content || contentLogprobs) {
-    const next: ProviderEvent & { type: 'content' } = withChoice({ type: 'content', text: content ?? '' }, index);
-    if (contentLogprobs) next.logprobs = contentLogprobs;
-    out.push(next);
-  }
-  if (refusal || refusalLogprobs) {
-    const next: ProviderEvent & { type: 'refusal' } = withChoice({ type: 'refusal', text: refusal ?? '' }, index);
-    if (refusalLogprobs) next.logprobs = refusalLogprobs;
-    out.push(next);
-  }
+  if (content || contentLogprobs) out.push(textEvent('content', content, contentLogprobs, index));
+  if (refusal || refusalLogprobs) out.push(textEvent('refusal', refusal, refusalLogprobs, index));
   if (toolCalls) {
     // A streamed call says which one it continues; a whole message's calls are in order, unnumbered.
     toolCalls.forEach((call, position) => {
@@ -108,6 +100,13 @@ function messageEvents(delta: Record<string, unknown>, logprobs: UpstreamLogprob
 
 /** Fields of a completion (or chunk) that are the upstream's own bookkeeping, or read apart: never relayed as completion fields. */
 const OWN_COMPLETION_FIELDS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage', 'error', 'obfuscation']);
+
+/** Content or refusal text, with the log probabilities that came with it. */
+function textEvent(type: 'content' | 'refusal', text: string | undefined, logprobs: TokenLogprob[] | undefined, index: number): ProviderEvent {
+  const event: ProviderEvent & { type: 'content' | 'refusal' } = withChoice({ type, text: text ?? '' }, index);
+  if (logprobs) event.logprobs = logprobs;
+  return event;
+}
 
 /** Marks a delta with its choice; the first choice's events carry none. */
 function withChoice<T extends ProviderEvent>(event: T, index: number): T {

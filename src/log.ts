@@ -31,6 +31,18 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
   );
 }
 
+/**
+ * The same destination without the redaction scan, for the lines written per request or per tool
+ * call whose every field the gateway sets itself from values that are never secrets (ids, method,
+ * path, status, names, outcomes, durations; never an object a caller passed in). With wildcard
+ * paths pino runs every field of every line through the redactor, which made such a line cost three
+ * times what it does without (about 36 against 11 µs in a loop of them). Anything else, and every
+ * line that carries arguments, results, errors or config, goes through the redacting logger.
+ */
+export function plainLinesLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [] } });
+}
+
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }

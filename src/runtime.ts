@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { plainLinesLogger } from './log.ts';
 import { AddressCounter } from './auth/address-limits.ts';
 import { resolveAuth, type ResolvedAuth } from './auth/secret.ts';
 import { buildRoster, type Roster } from './agents/roster.ts';
@@ -69,6 +70,8 @@ export class Runtime {
   private readonly shutdown = new AbortController();
 
   readonly logger: Logger;
+  /** For the per-request and per-tool-call lines only (see plainLinesLogger). */
+  readonly plainLogger: Logger;
   readonly env: Record<string, string | undefined>;
   readonly stateDir: string;
   readonly store: SessionStore | undefined;
@@ -91,6 +94,7 @@ export class Runtime {
     serves?: boolean;
   }) {
     this.logger = options.logger;
+    this.plainLogger = plainLinesLogger(options.logger);
     this.env = options.env;
     this.stateDir = options.stateDir;
     this.store = options.store;
@@ -119,7 +123,7 @@ export class Runtime {
 
   /** What the run core needs from this gateway. */
   runDeps(): RunDeps {
-    return { store: this.store, logger: this.logger, observer: this.observer, track: this.track, shutdown: this.shutdown.signal };
+    return { store: this.store, logger: this.logger, plainLogger: this.plainLogger, observer: this.observer, track: this.track, shutdown: this.shutdown.signal };
   }
 
   /** Shutting down: readiness fails and new requests are turned away while the runs in flight finish. */

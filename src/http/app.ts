@@ -38,7 +38,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   // X-Forwarded-For names the client only while gateway.trustProxy (live config).
   app.set('trust proxy', trustProxyFromConfig(() => runtime.current.config.gateway.trustProxy));
 
-  app.use(requestContext(runtime, runtime.logger));
+  app.use(requestContext(runtime, runtime.plainLogger));
   app.use(httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))));
   app.use(securityHeaders());
   app.use(cors());

@@ -17,6 +17,8 @@ import { runToolStep, ToolCallRelay } from './tool-step.ts';
 export interface RunDeps {
   store?: SessionStore;
   logger: Logger;
+  /** For the `tool.call` line, whose fields are never secrets (see plainLinesLogger); else `logger`. */
+  plainLogger?: Logger;
   observer?: RunObserver;
   /** Called when the run starts; the function it returns when it has ended (shutdown waits for those). */
   track?: () => () => void;
@@ -178,7 +180,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       }
       for (const call of serverCalls) call.executor = 'server';
       const assistant = reply.message();
-      const results = yield* runToolStep(serverCalls, { step, tools, signal: control.signal, logger, observer: deps.observer, requestId, runId });
+      const results = yield* runToolStep(serverCalls, { step, tools, signal: control.signal, logger, plainLogger: deps.plainLogger ?? logger, observer: deps.observer, requestId, runId });
       // An aborted step is dropped whole: its call and half its answers are never stored.
       control.signal.throwIfAborted();
       completedSteps.push(assistant, ...results);

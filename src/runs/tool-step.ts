@@ -72,6 +72,8 @@ export interface ToolStepContext {
   tools: RunTools;
   signal: AbortSignal;
   logger: Logger;
+  /** Writes the `tool.call` line (its fields are never secrets); the detail line with arguments and result goes through `logger`. */
+  plainLogger: Logger;
   observer?: RunObserver;
   requestId: string;
   runId: string;
@@ -152,7 +154,7 @@ async function execute(call: ToolCallRecord, context: ToolStepContext): Promise<
   const toolName = known?.tool ?? '';
   context.observer?.toolCalled?.({ server, tool: toolName, outcome: outcome!, seconds: durationMs / 1000 });
   const line = { event: 'tool.call', requestId: context.requestId, runId: context.runId, step: context.step, callId: call.id, name: call.name, server: server || undefined, tool: toolName || undefined, outcome: outcome!, durationMs };
-  context.logger.info(line, `tool ${call.name}: ${outcome!}`);
+  context.plainLogger.info(line, `tool ${call.name}: ${outcome!}`);
   if (context.logger.isLevelEnabled('debug')) context.logger.debug({ ...line, event: 'tool.call.detail', arguments: call.arguments, result: message!.content }, 'tool call arguments and result');
   return { call, message: message!, outcome: outcome!, durationMs };
 }

@@ -263,7 +263,7 @@ export class WsGateway {
         },
         event: (event, payload) => this.event(conn, event, payload),
         reply: (error, result, requestId) => this.reply(conn, frame.id, error, result, requestId),
-        log: (fields) => this.runtime.logger.info({ event: 'ws.run', connectionId: conn.id, ...fields }, 'WebSocket run ended'),
+        log: (fields) => this.runtime.plainLogger.info({ event: 'ws.run', connectionId: conn.id, ...fields }, 'WebSocket run ended'),
       });
     } finally {
       release();

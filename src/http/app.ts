@@ -19,6 +19,7 @@ import { healthRoute, readyRoute } from './routes/health.ts';
 import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
 import { cancelResponseRoute, createResponseRoute, deleteResponseRoute, getResponseRoute, listInputItemsRoute } from './routes/responses.ts';
 import { withRunSlot } from './run-slot.ts';
+import { inSequence } from './in-sequence.ts';
 import { routeTable, validatorOptions, type PublishedSpec } from './spec.ts';
 
 export type HttpApp = express.Express & {
@@ -38,11 +39,33 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   // X-Forwarded-For names the client only while gateway.trustProxy (live config).
   app.set('trust proxy', trustProxyFromConfig(() => runtime.current.config.gateway.trustProxy));
 
-  app.use(requestContext(runtime, runtime.plainLogger));
-  app.use(httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))));
-  app.use(securityHeaders());
-  app.use(cors());
-  app.use(turnAwayWhileDraining(runtime));
+  // What every request meets first, as one layer.
+  app.use(
+    inSequence([
+      requestContext(runtime, runtime.plainLogger),
+      httpMetrics(metrics, routeLabeler(Object.keys(spec.document.paths))),
+      securityHeaders(),
+      cors(),
+      turnAwayWhileDraining(runtime),
+    ]),
+  );
+
+  // The OpenAI API first, so its requests do not pass the layers of every other route: known
+  // route and method (before auth, like OpenAI), endpoint enabled, auth, then the body read and
+  // validated, as one layer.
+  const bodyChecks = new BodyCheckPool();
+  const validator = specValidator(spec, runtime);
+  const api = express.Router();
+  api.use(inSequence([encodeModelIdSlashes(), knownRoutesOnly(spec), endpointEnabled(), authenticate(authGuard), jsonBody(bodyChecks), validator.handler]));
+  api.post('/chat/completions', withRunSlot(runtime, metrics, chatCompletionsRoute(runtime)));
+  api.post('/responses', withRunSlot(runtime, metrics, createResponseRoute(runtime)));
+  api.get('/responses/:response_id', getResponseRoute(runtime));
+  api.delete('/responses/:response_id', deleteResponseRoute(runtime));
+  api.get('/responses/:response_id/input_items', listInputItemsRoute(runtime));
+  api.post('/responses/:response_id/cancel', cancelResponseRoute(runtime));
+  api.get('/models', listModelsRoute());
+  api.get('/models/:model', retrieveModelRoute());
+  app.use('/v1', api);
 
   app.get(['/health', '/healthz'], healthRoute());
   app.get(['/ready', '/readyz'], readyRoute(runtime, authGuard.limiter));
@@ -55,23 +78,7 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
   app.all(['/ws', '/ws/'], () => {
     throw new UpgradeRequiredError('The WebSocket at /ws needs an upgrade request (Connection: Upgrade, Upgrade: websocket).', { code: 'upgrade_required' });
   });
-  app.use(encodeModelIdSlashes());
   app.use(knownRoutesOnly(spec));
-  app.use('/v1', endpointEnabled());
-  app.use('/v1', authenticate(authGuard));
-  const bodyChecks = new BodyCheckPool();
-  app.use(jsonBody(bodyChecks));
-  const validator = specValidator(spec, runtime);
-  app.use(validator.handler);
-
-  app.post('/v1/chat/completions', withRunSlot(runtime, metrics, chatCompletionsRoute(runtime)));
-  app.post('/v1/responses', withRunSlot(runtime, metrics, createResponseRoute(runtime)));
-  app.get('/v1/responses/:response_id', getResponseRoute(runtime));
-  app.delete('/v1/responses/:response_id', deleteResponseRoute(runtime));
-  app.get('/v1/responses/:response_id/input_items', listInputItemsRoute(runtime));
-  app.post('/v1/responses/:response_id/cancel', cancelResponseRoute(runtime));
-  app.get('/v1/models', listModelsRoute());
-  app.get('/v1/models/:model', retrieveModelRoute());
 
   app.use(errorMiddleware(runtime.logger, createBodyExplainer(spec.document)));
   return Object.assign(app, { warmUp: validator.load, bodyChecks, close: () => bodyChecks.close() });
@@ -85,15 +92,11 @@ export function createHttpApp(runtime: Runtime, spec: PublishedSpec, authGuard: 
  * (`validateApiSpec: false`).
  */
 function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: RequestHandler; load: () => Promise<void> } {
-  const validator = express.Router();
+  let validator: RequestHandler | undefined;
   let loading: Promise<void> | undefined;
-  let ready = false;
   const load = () => {
     loading ??= import('express-openapi-validator').then((OpenApiValidator) => {
-      validator.use(
-        OpenApiValidator.middleware(validatorOptions(spec.document)),
-      );
-      ready = true;
+      validator = inSequence(OpenApiValidator.middleware(validatorOptions(spec.document)) as unknown as RequestHandler[]);
     });
     // A failed load is tried again by the next request rather than remembered.
     loading.catch(() => (loading = undefined));
@@ -102,9 +105,9 @@ function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: Reques
   const handler: RequestHandler = (req, res, next) => {
     // A large body was validated by the same validator on the body-check worker.
     if (res.locals.bodyValidated === true) return next();
-    if (ready) return validator(req, res, next);
+    if (validator) return validator(req, res, next);
     load().then(
-      () => validator(req, res, next),
+      () => validator!(req, res, next),
       (error: unknown) => {
         runtime.logger.error({ event: 'validator.load_failed', err: error }, 'the request validator could not be loaded');
         next(error);
@@ -114,9 +117,9 @@ function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: Reques
   return { handler, load };
 }
 
-/** `GET /v1/models/openclaw/default` means the id `openclaw/default`, as if it were sent encoded. */
+/** `GET /v1/models/openclaw/default` means the id `openclaw/default`, as if it were sent encoded (under the /v1 router). */
 function encodeModelIdSlashes(): RequestHandler {
-  const prefix = '/v1/models/';
+  const prefix = '/models/';
   return (req, _res, next) => {
     const [path, query] = req.url.split('?', 2);
     if (path.startsWith(prefix) && path.indexOf('/', prefix.length) !== -1) {
@@ -136,14 +139,16 @@ function encodeModelIdSlashes(): RequestHandler {
 function knownRoutesOnly(spec: PublishedSpec): RequestHandler {
   const routes = routeTable(spec.document);
   return (req, res, next) => {
-    const route = routes.find((candidate) => candidate.pattern.test(req.path));
-    if (!route) throw new NotFoundError(`Unknown route: ${req.method} ${req.path}.`, { code: 'not_found' });
+    // Under the /v1 router req.path is relative to it.
+    const path = req.baseUrl + req.path;
+    const route = routes.find((candidate) => candidate.pattern.test(path));
+    if (!route) throw new NotFoundError(`Unknown route: ${req.method} ${path}.`, { code: 'not_found' });
     const allowed = route.methods.includes('GET') ? [...route.methods, 'HEAD'] : route.methods;
     if (req.method === 'OPTIONS') {
       res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', ')).status(204).end();
       return;
     }
-    if (!allowed.includes(req.method)) throw new MethodNotAllowedError(req.method, req.path, allowed);
+    if (!allowed.includes(req.method)) throw new MethodNotAllowedError(req.method, path, allowed);
     next();
   };
 }

@@ -68,7 +68,7 @@ export function jsonBody(pool?: BodyCheckPool): RequestHandler {
 async function checkOffThread(pool: BodyCheckPool, req: Request, res: Response, raw: Buffer, maxDepth: number): Promise<unknown> {
   // The rule parseJson applies to a small body, before the worker sees this one.
   if (!topLevelIsContainer(raw)) throw notAnObject();
-  const verdict = await pool.check({ method: req.method, url: req.originalUrl, headers: req.headers, body: raw, maxDepth, schema: BODY_SCHEMAS[req.path] });
+  const verdict = await pool.check({ method: req.method, url: req.originalUrl, headers: req.headers, body: raw, maxDepth, schema: BODY_SCHEMAS[req.baseUrl + req.path] });
   switch (verdict.kind) {
     case 'too_deep':
       throw tooDeep(maxDepth);

@@ -9,7 +9,8 @@ import type { ResponseStreamEvent } from '../generated/index.ts';
 import { outputItems } from '../src/records/responses.ts';
 import type { MessageRecord } from '../src/records/record.ts';
 import type { RunEvent, RunResult } from '../src/runs/events.ts';
-import { finishedResponse, ResponseEventWriter } from '../src/wire/responses/render.ts';
+import { ResponseEventWriter } from '../src/wire/responses/render.ts';
+import { finishedResponse } from '../src/wire/responses/response-object.ts';
 import type { ResponseShell } from '../src/wire/responses/request.ts';
 import { assertOpenAiShape } from './helpers/openai-schemas.ts';
 

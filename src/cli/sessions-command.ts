@@ -1,16 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCliConfig } from './load-config.ts';
+import { runSessionsMigrate } from './sessions-migrate-command.ts';
+import { describeResponse, describeTurnMeta, formatTable, renderMessage, storedResponses } from './sessions-print.ts';
 import { parseDuration } from '../config/duration.ts';
 import { backupSqliteStore } from '../sessions/sqlite-backup.ts';
 import type { Command } from 'commander';
-import { contentText, type MessageRecord, type TurnMeta } from '../records/record.ts';
 import { resolveStateDir } from '../config/load.ts';
-import { migrateSqliteToPostgres } from '../sessions/migrate.ts';
 import { describeSessionStore, openSessionStore } from '../sessions/open.ts';
-import { PostgresSessionStore } from '../sessions/postgres-store.ts';
-import { SESSIONS_DB_FILE, SqliteSessionStore } from '../sessions/sqlite-store.ts';
-import type { SessionStore, StoredTurn } from '../sessions/store.ts';
+import { SESSIONS_DB_FILE } from '../sessions/sqlite-store.ts';
+import type { SessionStore } from '../sessions/store.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -49,7 +48,7 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
             return 0;
           }
           const rows = list.map((s) => [s.key, s.agentId, String(s.turnCount), String(s.messageCount), new Date(s.updatedAt).toISOString()]);
-          process.stdout.write(table(['KEY', 'AGENT', 'TURNS', 'MESSAGES', 'UPDATED'], rows));
+          process.stdout.write(formatTable(['KEY', 'AGENT', 'TURNS', 'MESSAGES', 'UPDATED'], rows));
           return 0;
         }, { missingOk: true, json: options.json }),
       );
@@ -100,12 +99,12 @@ export function registerSessionsCommand(program: Command, env: Env, setExit: (co
           for (const { turn, message } of messages) {
             if (turn !== current) {
               current = turn;
-              process.stdout.write(`── turn ${turn.turn}${describeMeta(turn.meta)}\n`);
+              process.stdout.write(`── turn ${turn.turn}${describeTurnMeta(turn.meta)}\n`);
               const response = turn.meta.responseId ? responses.get(turn.meta.responseId) : undefined;
               if (response) process.stdout.write(`   ${describeResponse(response)}\n`);
               process.stdout.write('\n');
             }
-            process.stdout.write(`${render(message)}\n\n`);
+            process.stdout.write(`${renderMessage(message)}\n\n`);
           }
           return 0;
         }),
@@ -213,64 +212,8 @@ Example:
   openclaw sessions migrate --from sqlite:$HOME/.openclaw/sessions.sqlite --to postgres:postgres://openclaw@db:5432/openclaw`,
     )
     .action(async (options: { from?: string; to?: string }, command: Command) => {
-      setExit(await runMigrate(options, envOf(command)));
+      setExit(await runSessionsMigrate(options, envOf(command)));
     });
-}
-
-
-async function runMigrate(options: { from?: string; to?: string }, env: Env): Promise<number> {
-  let file: string;
-  let url: string | undefined;
-  if (options.from !== undefined) {
-    if (!options.from.startsWith('sqlite:') || options.from.length === 'sqlite:'.length) {
-      process.stderr.write('openclaw: --from must be sqlite:<file>\n');
-      return 2;
-    }
-    file = resolve(options.from.slice('sqlite:'.length));
-  } else {
-    file = join(resolveStateDir(env), SESSIONS_DB_FILE);
-  }
-  if (options.to !== undefined) {
-    url = /^postgres(?:ql)?:\/\//.test(options.to) ? options.to : options.to.startsWith('postgres:') ? options.to.slice('postgres:'.length) : undefined;
-    if (!url || !/^postgres(?:ql)?:\/\//.test(url)) {
-      process.stderr.write('openclaw: --to must be postgres:<url>, the URL as postgres://user:password@host:5432/database\n');
-      return 2;
-    }
-  } else {
-    const loaded = loadCliConfig(undefined, env);
-    if (!loaded) return 2;
-    if (loaded.config.sessions.store.driver !== 'postgres') {
-      process.stderr.write('openclaw: say where to copy to: --to postgres:<url>, or a config whose sessions.store.driver is "postgres"\n');
-      return 2;
-    }
-    url = loaded.config.sessions.store.url!;
-  }
-  if (!existsSync(file)) {
-    process.stderr.write(`openclaw: no SQLite session store at ${file}\n`);
-    return 1;
-  }
-  let from: SqliteSessionStore | undefined;
-  let to: PostgresSessionStore | undefined;
-  try {
-    from = new SqliteSessionStore(file);
-    to = await PostgresSessionStore.open({ url, poolSize: 2 });
-    process.stdout.write(`Copying ${file} into ${to.location}\n`);
-    const report = await migrateSqliteToPostgres(from, to);
-    process.stdout.write(
-      `Copied ${report.sessionsCopied} sessions (${report.messagesCopied} messages) and ${report.responsesCopied} stored responses; ` +
-        `${report.sessionsAlreadyThere} sessions and ${report.responsesAlreadyThere} responses were there already.\n`,
-    );
-    for (const differing of report.sessionsDiffering) {
-      process.stdout.write(`Kept ${differing.key} as PostgreSQL has it (${differing.target} messages there, ${differing.source} in SQLite): it was used after an earlier migration.\n`);
-    }
-    return 0;
-  } catch (error) {
-    process.stderr.write(`openclaw: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await from?.close();
-    await to?.close();
-  }
 }
 
 async function withStore(
@@ -310,66 +253,4 @@ async function withStore(
 
 function agentOf(key: string): string | undefined {
   return /^agent:([^:]+):/.exec(key)?.[1];
-}
-
-interface ResponseMark {
-  id: string;
-  /** False once deleted (DELETE /v1/responses/{id}); the turn stays in the transcript. */
-  stored: boolean;
-  previousResponseId?: string | null;
-}
-
-/** The Responses API responses the turns produced, and whether each is still stored. */
-async function storedResponses(store: SessionStore, turns: StoredTurn[]): Promise<Map<string, ResponseMark>> {
-  const marks = new Map<string, ResponseMark>();
-  for (const turn of turns) {
-    const id = turn.meta.responseId;
-    if (!id) continue;
-    const stored = await store.getResponse(id);
-    marks.set(id, stored ? { id, stored: true, previousResponseId: stored.previousResponseId } : { id, stored: false });
-  }
-  return marks;
-}
-
-function describeResponse(mark: ResponseMark): string {
-  if (!mark.stored) return `response ${mark.id} (deleted)`;
-  return mark.previousResponseId ? `response ${mark.id}, continuing ${mark.previousResponseId}` : `response ${mark.id}`;
-}
-
-function describeMeta(meta: TurnMeta): string {
-  const parts: string[] = [];
-  if (meta.finishedAt) parts.push(new Date(meta.finishedAt).toISOString());
-  if (meta.model) parts.push(meta.model);
-  if (meta.outcome && meta.outcome !== 'completed') parts.push(meta.errorCode ? `${meta.outcome}: ${meta.errorCode}` : meta.outcome);
-  if (meta.usage?.totalTokens !== undefined) parts.push(`${meta.usage.totalTokens} tokens`);
-  if (meta.requestId) parts.push(`request ${meta.requestId}`);
-  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
-}
-
-function render(message: MessageRecord): string {
-  const lines: string[] = [];
-  const name = 'name' in message && message.name ? ` (${message.name})` : '';
-  if (message.role === 'tool') lines.push(`[tool ${message.toolCallId}]${message.toolName ? ` ${message.toolName}` : ''}${message.isError ? ' (error)' : ''}`);
-  else lines.push(`[${message.role}]${name}`);
-  if (message.role === 'assistant' && message.reasoning?.text) lines.push(indent(`(reasoning) ${message.reasoning.text}`));
-  const text = contentText(message.content);
-  if (text) lines.push(indent(text));
-  for (const part of message.content) if (part.type === 'image') lines.push(indent('<image>'));
-  if (message.role === 'assistant' && message.toolCalls) {
-    for (const call of message.toolCalls) lines.push(indent(`→ ${call.name}(${call.arguments}) [${call.id}${call.executor === 'server' ? ', run by the gateway' : ''}]`));
-  }
-  return lines.join('\n');
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `  ${line}`)
-    .join('\n');
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }

@@ -1,57 +1,15 @@
-// The config file's JSON Schema: the one place that says what each key is, what it defaults to
-// and what it means. Validation (ajv, compiled ahead of time with `useDefaults`), the TypeScript
-// types (src/config/types.ts, derived from this object) and the configuration reference
-// (docs/configuration.md, generated) all come from it. Unknown keys are errors everywhere: a typo
-// must never be silently ignored. `x-expect` is the wording of an error for a value that fails a
-// pattern, in the operator's terms.
+// The config file's JSON Schema (its sections but `gateway` in schema-*.ts): the one place that
+// says what each key is, what it defaults to and what it means. Validation (ajv, compiled ahead of
+// time with `useDefaults`), the TypeScript types (src/config/types.ts, derived from this object)
+// and the configuration reference (docs/configuration.md, generated) all come from it. Unknown keys
+// are errors everywhere: a typo must never be silently ignored. `x-expect` is the wording of an
+// error for a value that fails a pattern, in the operator's terms.
 
-import { DURATION_EXPECT, DURATION_PATTERN } from './duration.ts';
-
-const positiveInt = { type: 'integer', minimum: 1 } as const;
-const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
-const modelRef = {
-  type: 'string',
-  pattern: '^[^/\\s]+/\\S+$',
-  'x-expect': 'must be "<provider>/<model>"',
-} as const;
-const modelChoice = {
-  description: 'A model as `"<provider>/<model>"`, or `{ primary, fallbacks }` to try other models in order when the primary fails.',
-  oneOf: [
-    modelRef,
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['primary'],
-      properties: { primary: modelRef, fallbacks: { type: 'array', items: modelRef } },
-    },
-  ],
-} as const;
-const toolPolicy = {
-  type: 'object',
-  additionalProperties: false,
-  description:
-    'Which MCP server tools (named `<server>__<tool>`) the agent may use: glob patterns (`*` any run of characters, `?` one), e.g. `"notes__*"`. Deny by default: a tool is offered only when an `allow` pattern matches it and no `deny` pattern does. An agent\'s own `allow` replaces the defaults\' `allow`; the defaults\' `deny` always applies besides the agent\'s own.',
-  properties: {
-    allow: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Patterns of the tools the agent may use.' },
-    deny: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Patterns of tools the agent may never use; wins over `allow`.' },
-  },
-} as const;
-const maxToolSteps = { type: 'integer', minimum: 1, maximum: 100, description: 'Most model calls that may run server tools in one run; then one last call without them asks for the answer.' } as const;
-const toolTimeoutSeconds = { type: 'number', exclusiveMinimum: 0, description: 'Longest one server tool call may take; then it is cancelled and the model is told it timed out.' } as const;
-const maxToolResultBytes = { type: 'integer', minimum: 256, description: 'Largest tool result (UTF-8 bytes of text, bytes of images) given to the model; more is cut, with a marker saying so.' } as const;
-const mcpServerName = {
-  pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*(?<!_)$',
-  maxLength: 48,
-  'x-expect': 'must be an MCP server name (letters, digits, `-`, single `_` not at either end; at most 48 characters)',
-} as const;
-const imagesPolicy = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'Which images a message may carry.',
-  properties: {
-    allowUrl: { type: 'boolean', description: 'Accept remote `http(s)` image URLs in messages (otherwise only `data:` URIs).' },
-  },
-} as const;
+import { agentsSchema } from './schema-agents.ts';
+import { nonNegativeInt, positiveInt } from './schema-integers.ts';
+import { mcpSchema } from './schema-mcp.ts';
+import { modelsSchema } from './schema-models.ts';
+import { sessionsSchema } from './schema-sessions.ts';
 
 export const configSchema = {
   type: 'object',
@@ -59,6 +17,8 @@ export const configSchema = {
   default: {},
   properties: {
     $schema: { type: 'string', description: 'Ignored; lets editors find a schema.' },
+    // Written out here rather than in a module of its own: bench/ab.ts and bench/instructions.ts read
+    // this file to tell whether a checkout has the per-address limits (`maxConnectionsPerAddress`).
     gateway: {
       type: 'object',
       additionalProperties: false,
@@ -212,190 +172,9 @@ export const configSchema = {
         },
       },
     },
-    models: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        providers: {
-          type: 'object',
-          default: {},
-          description: 'Model providers by name; a model is then named `"<provider>/<model>"`. `echo` is built in.',
-          propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', 'x-expect': 'must be a provider name (letters, digits, `_`, `.`, `-`)' },
-          additionalProperties: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['api'],
-            description: 'One provider.',
-            properties: {
-              api: { enum: ['openai-completions', 'echo'], description: '`openai-completions`: any upstream speaking the OpenAI Chat Completions protocol; `echo`: the offline test provider.' },
-              baseUrl: {
-                type: 'string',
-                pattern: '^https?://',
-                'x-expect': 'must be an http:// or https:// URL',
-                description: 'The API root, including `/v1` for most servers (`http://127.0.0.1:11434/v1` for Ollama).',
-              },
-              apiKey: { type: 'string', description: 'Sent as `Authorization: Bearer`; use `${ENV_VAR}` rather than the key itself.' },
-              headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers on every upstream request.' },
-              timeoutMs: { ...positiveInt, default: 600_000, description: 'Upstream headers and body timeout.' },
-              maxRetries: { ...nonNegativeInt, default: 2, description: 'Retries of a failed call (5xx, network) before the next fallback model.' },
-              retryBaseDelayMs: { ...nonNegativeInt, default: 250, description: 'First retry delay; each further retry doubles it (with jitter).' },
-              models: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'When listed, the only models `x-openclaw-model` may name on this provider.' },
-              extraBody: {
-                oneOf: [{ type: 'boolean' }, { type: 'array', items: { type: 'string', minLength: 1 } }],
-                default: false,
-                description:
-                  "Request fields beyond OpenAI's Chat Completions that this provider accepts (a server's own, such as vLLM's or llama.cpp's `top_k`, `min_p`, `repetition_penalty`, `chat_template_kwargs`): `true` for any, or their names. A client field beyond OpenAI's is forwarded when every provider the run may call accepts it, and otherwise refused (400 `unsupported_parameter`).",
-              },
-              replayReasoning: {
-                enum: [false, true, 'reasoning_content', 'reasoning'],
-                default: false,
-                description:
-                  'Send the reasoning stored with earlier assistant turns back to this provider: `true` under the field it arrived in, `reasoning_content` or `reasoning` always under that one. Off by default, as most reasoning models ask.',
-              },
-            },
-          },
-        },
-      },
-    },
-    agents: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        defaults: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          description: 'Settings every agent inherits unless it sets its own.',
-          properties: {
-            model: { ...modelChoice, default: 'echo/echo' },
-            timeoutSeconds: { ...positiveInt, default: 600, description: 'Longest a run may take (including waiting for its session); then 504.' },
-            systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message.' },
-            images: { ...imagesPolicy, default: {}, properties: { allowUrl: { ...imagesPolicy.properties.allowUrl, default: false } } },
-            forwardUser: {
-              type: 'boolean',
-              default: false,
-              description: "Forward the request's OpenAI `user` to the model (it identifies the end user to the provider). Off by default: `user` selects the session and stays with the gateway.",
-            },
-            tools: {
-              ...toolPolicy,
-              default: {},
-              properties: { allow: { ...toolPolicy.properties.allow, default: [] }, deny: { ...toolPolicy.properties.deny, default: [] } },
-            },
-            maxToolSteps: { ...maxToolSteps, default: 8 },
-            toolTimeoutSeconds: { ...toolTimeoutSeconds, default: 60 },
-            maxToolResultBytes: { ...maxToolResultBytes, default: 64 * 1024 },
-          },
-        },
-        list: {
-          type: 'array',
-          default: [{ id: 'main' }],
-          description: 'The agents. The default agent is the one marked `default: true`, else `main`, else the only one.',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['id'],
-            properties: {
-              id: {
-                type: 'string',
-                pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
-                'x-expect': 'must match [a-z0-9][a-z0-9_-]{0,63}',
-                description: 'The agent id clients name as `openclaw/<id>`; unique.',
-              },
-              default: { type: 'boolean', description: 'This is the default agent.' },
-              name: { type: 'string', description: 'Display name.' },
-              model: { ...modelChoice, description: `${modelChoice.description} Default: \`agents.defaults.model\`.` },
-              systemPrompt: { type: 'string', description: 'Prepended to every prompt as a system message. Default: `agents.defaults.systemPrompt`.' },
-              timeoutSeconds: { ...positiveInt, description: 'Longest a run may take (including waiting for its session); then 504. Default: `agents.defaults.timeoutSeconds`.' },
-              images: { ...imagesPolicy, description: 'Which images a message may carry. Default: `agents.defaults.images`.' },
-              forwardUser: { type: 'boolean', description: 'Send the request\'s `user` to the upstream for this agent. Default: `agents.defaults.forwardUser`.' },
-              tools: toolPolicy,
-              maxToolSteps,
-              toolTimeoutSeconds,
-              maxToolResultBytes,
-            },
-          },
-        },
-      },
-    },
-    mcp: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      description: 'Tool servers the gateway connects to over the Model Context Protocol; agents use their tools as `tools` policy allows.',
-      properties: {
-        servers: {
-          type: 'object',
-          default: {},
-          description:
-            'MCP servers by name. Connected at start (one that fails is logged and retried with backoff; the gateway starts anyway), restarted when they exit, closed at shutdown. A reload restarts only the servers whose entry changed.',
-          propertyNames: mcpServerName,
-          additionalProperties: {
-            type: 'object',
-            additionalProperties: false,
-            description: 'Either `command` (a child process speaking MCP on its stdin/stdout) or `url` (streamable HTTP).',
-            properties: {
-              command: { type: 'string', minLength: 1, description: 'stdio: the program (looked up on `PATH`).' },
-              args: { type: 'array', items: { type: 'string' }, description: 'stdio: its arguments.' },
-              env: {
-                type: 'object',
-                additionalProperties: { type: 'string' },
-                description: "stdio: the child's whole environment, besides `PATH` (the gateway's, unless set here): nothing else of the gateway's environment is passed on. Use `${NAME}` to hand over a variable.",
-              },
-              cwd: { type: 'string', minLength: 1, description: "stdio: working directory (default: the gateway's)." },
-              url: { type: 'string', pattern: '^https?://', 'x-expect': 'must be an http:// or https:// URL', description: 'streamable HTTP: the MCP endpoint.' },
-              headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'streamable HTTP: sent with every request (`Authorization: "Bearer ${TOKEN}"`).' },
-            },
-          },
-        },
-      },
-    },
-    sessions: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        maxHistoryMessages: { ...positiveInt, default: 200, description: 'How many stored messages (the most recent) a run replays to the model.' },
-        lockLeaseMs: {
-          type: 'integer',
-          minimum: 1000,
-          default: 30_000,
-          description: 'Session lock lease: runs on one session are serialized across processes, and a killed holder blocks its session at most this long.',
-        },
-        durability: {
-          enum: ['normal', 'full'],
-          default: 'normal',
-          description:
-            'What a committed turn survives. Either way a crash of the gateway process loses nothing committed and the store is never left corrupt. SQLite: `normal` (WAL, `synchronous = NORMAL`): an OS crash or power loss can lose the last turns committed before it; `full` (`synchronous = FULL`): those survive too, at the cost of an fsync per commit. PostgreSQL: `normal` keeps the database\'s own `synchronous_commit`; `full` sets it `on` for the store\'s connections. See the operations guide. Applies at the next restart.',
-        },
-        store: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          description: 'Where transcripts live. Applies at the next restart.',
-          properties: {
-            driver: {
-              enum: ['sqlite', 'postgres'],
-              default: 'sqlite',
-              description: '`sqlite`: a file under the state dir, nothing to install (one machine). `postgres`: one database shared by every replica behind a load balancer.',
-            },
-            url: {
-              type: 'string',
-              minLength: 1,
-              description: 'PostgreSQL URL (`postgres://user:password@host:5432/database`); required with driver `postgres`. `"${DATABASE_URL}"` reads it from the environment.',
-            },
-            poolSize: { ...positiveInt, default: 10, description: 'Most PostgreSQL connections one gateway process opens.' },
-          },
-        },
-        retention: {
-          type: 'string',
-          pattern: DURATION_PATTERN,
-          'x-expect': DURATION_EXPECT,
-          description:
-            'Delete sessions (and their stored responses) not updated for this long, e.g. `"30d"`: the gateway prunes at start, when this setting changes, and hourly. Unset: sessions are kept until deleted (`openclaw sessions prune`).',
-        },
-      },
-    },
+    models: modelsSchema,
+    agents: agentsSchema,
+    mcp: mcpSchema,
+    sessions: sessionsSchema,
   },
 } as const;

@@ -8,16 +8,18 @@
 // lock: an advisory lock lives on a connection, so a run would pin a pooled connection for its
 // whole length, and a replica whose process hangs without its TCP connection dying would keep it.
 // A lease row costs no connection between statements and lapses on the database's clock.
-import { SessionConflictError, SessionStoreUnavailableError } from './errors.ts';
-import { SessionLeases, type LeaseBackend } from './lease.ts';
-import { decodeMessage, decodeResponse, parseMeta, toSummary, type Row } from './stored-rows.ts';
+import { SessionConflictError } from './errors.ts';
+import { SessionLeases } from './lease.ts';
+import { decodeMessage, decodeResponse, parseMeta, toSummary } from './stored-rows.ts';
+import { appendTurnRows } from './postgres-append.ts';
+import { describeDriverError, guardUnavailable, redactUrl } from './postgres-failures.ts';
+import { insertImportedSession } from './postgres-import.ts';
+import { postgresLeaseBackend } from './postgres-leases.ts';
 import { migratePostgres } from './postgres-migrations.ts';
-import { isUnavailableError, type SqlClient, type SqlClientOptions, type SqlQueryable } from './sql-client.ts';
-import { RECORD_VERSION, type MessageRecord, type TurnRecord } from '../records/record.ts';
+import { RESPONSE_COLUMNS, responseValues, upsertResponse } from './postgres-response-rows.ts';
+import { isUnavailableError, type SqlClient, type SqlClientOptions } from './sql-client.ts';
+import type { MessageRecord, TurnRecord } from '../records/record.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type PoolStats, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
-
-/** The database's clock in epoch ms: lease expiries are compared on one clock, whatever the replicas' clocks say. */
-const DB_NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 export interface PostgresSessionStoreOptions {
   /** `postgres://user:password@host:port/database` */
@@ -44,7 +46,6 @@ export class PostgresSessionStore implements SessionStore {
   readonly location: string;
   private readonly sql: SqlClient;
   private readonly leases: SessionLeases;
-  private readonly leaseMs: number;
   private closed = false;
 
   /** Connects, applies pending migrations under the migration lock, and resolves with the store. */
@@ -56,7 +57,7 @@ export class PostgresSessionStore implements SessionStore {
       await store.migrate();
     } catch (error) {
       await store.sql.close().catch(() => undefined);
-      const reason = isUnavailableError(error) ? `cannot reach the database (${describe(error)})` : (error as Error).message;
+      const reason = isUnavailableError(error) ? `cannot reach the database (${describeDriverError(error)})` : (error as Error).message;
       throw new Error(`Cannot open the session store ${store.location}: ${reason}`, { cause: error });
     }
     return store;
@@ -74,31 +75,9 @@ export class PostgresSessionStore implements SessionStore {
     };
     const onIdleError = options.onIdleError ?? (() => undefined);
     this.sql = client(clientOptions, onIdleError);
-    this.leaseMs = options.lockLeaseMs ?? 30_000;
-    const backend: LeaseBackend = {
-      // Taken when free, lapsed, or already ours; one statement, so two replicas never both win.
-      tryAcquire: (key, owner, now, expiresAt) =>
-        this.guard(async () => {
-          const result = await this.sql.query(
-            `INSERT INTO session_locks (key, owner, expires_at) VALUES ($1, $2, ${DB_NOW_MS} + $3)
-             ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-             WHERE session_locks.expires_at <= ${DB_NOW_MS} OR session_locks.owner = EXCLUDED.owner
-             RETURNING 1`,
-            [key, owner, Math.max(0, expiresAt - now)],
-          );
-          return result.rowCount > 0;
-        }),
-      renew: async (key, owner) => {
-        if (this.closed) return false;
-        const result = await this.guard(() => this.sql.query(`UPDATE session_locks SET expires_at = ${DB_NOW_MS} + $3 WHERE key = $1 AND owner = $2`, [key, owner, this.leaseMs]));
-        return result.rowCount > 0;
-      },
-      release: async (key, owner) => {
-        if (this.closed) return;
-        await this.guard(() => this.sql.query('DELETE FROM session_locks WHERE key = $1 AND owner = $2', [key, owner]));
-      },
-    };
-    this.leases = new SessionLeases(backend, { leaseMs: this.leaseMs, maxPollMs: 50 });
+    const leaseMs = options.lockLeaseMs ?? 30_000;
+    const backend = postgresLeaseBackend({ sql: this.sql, leaseMs, isClosed: () => this.closed });
+    this.leases = new SessionLeases(backend, { leaseMs, maxPollMs: 50 });
   }
 
   static describeUrl(url: string): string {
@@ -123,7 +102,7 @@ export class PostgresSessionStore implements SessionStore {
     const { lastMessages: limit, before } = options;
     const take = limit === undefined ? null : Math.max(0, Math.floor(limit));
     // One statement: the position and the messages come from one snapshot.
-    const { rows } = await this.guard(() =>
+    const { rows } = await guardUnavailable(() =>
       this.sql.query(
         `SELECT s.message_count, m.seq, m.message, m.format
            FROM sessions s
@@ -146,61 +125,20 @@ export class PostgresSessionStore implements SessionStore {
 
   async appendTurn(key: string, turn: TurnRecord, options: AppendOptions): Promise<number> {
     this.assertOpen();
-    const agentId = agentIdFromKey(key);
-    const encoded = turn.messages.map((message) => JSON.stringify(message));
-    const meta = JSON.stringify(turn.meta);
-    const now = Date.now();
     const expected = options.expectedPosition;
-    const params = [key, expected, encoded, meta, now, RECORD_VERSION];
-    const response = options.response ? responseValues(options.response) : [];
     const lockOwner = options.lock ? this.leases.ownerOf(options.lock) : undefined;
-    const owner = lockOwner === undefined ? [] : [lockOwner];
-    // The session row is bumped only where it still ends at `expected`; its row lock makes a
-    // concurrent append wait, then find the position moved. Messages, turn and the response the
-    // turn produced go in the same statement, so a turn is stored whole (with its response) or
-    // not at all. `first` is the number of the response's first parameter.
-    const inserts = (first: number) => `
-      , added AS (
-        INSERT INTO messages (session_key, seq, turn, message, format)
-        SELECT $1, $2 + u.ord - 1, s.turn_count, u.message, $6 FROM s, unnest($3::text[]) WITH ORDINALITY AS u(message, ord)
-      ), turn AS (
-        INSERT INTO turns (session_key, turn, position, meta) SELECT $1, s.turn_count, $2, $4 FROM s
-      )${options.response ? `, response AS (${upsertResponse(`SELECT ${RESPONSE_COLUMNS.map((column, i) => `$${first + i}::${column.type}`).join(', ')} FROM s`)})` : ''}${
-        // The run's last write: its lease goes with it, only if the turn went in.
-        lockOwner === undefined ? '' : `, unlocked AS (DELETE FROM session_locks WHERE key = $1 AND owner = $${first + response.length} AND EXISTS (SELECT 1 FROM s))`
-      }
-      SELECT message_count FROM s`;
-    const appended = await this.guard(async () => {
-      const bumped = await this.sql.query(
-        `WITH s AS (
-           UPDATE sessions SET turn_count = turn_count + 1, message_count = message_count + cardinality($3::text[]), updated_at = $5
-            WHERE key = $1 AND message_count = $2
-            RETURNING turn_count, message_count
-         )${inserts(params.length + 1)}`,
-        [...params, ...response, ...owner],
-      );
-      if (bumped.rowCount > 0 || expected !== 0) return bumped;
-      return this.sql.query(
-        `WITH s AS (
-           INSERT INTO sessions (key, agent_id, created_at, updated_at, turn_count, message_count)
-           VALUES ($1, $7, $5, $5, 1, cardinality($3::text[]))
-           ON CONFLICT (key) DO NOTHING
-           RETURNING turn_count, message_count
-         )${inserts(params.length + 2)}`,
-        [...params, agentId, ...response, ...owner],
-      );
-    });
+    const appended = await guardUnavailable(() => appendTurnRows(this.sql, key, turn, { expectedPosition: expected, response: options.response, lockOwner }));
     if (appended.rowCount > 0) {
       if (lockOwner !== undefined) this.leases.leaseDropped(options.lock!);
       return Number(appended.rows[0].message_count);
     }
-    const actual = await this.guard(() => this.sql.query('SELECT message_count FROM sessions WHERE key = $1', [key]));
+    const actual = await guardUnavailable(() => this.sql.query('SELECT message_count FROM sessions WHERE key = $1', [key]));
     throw new SessionConflictError(key, expected, actual.rowCount > 0 ? Number(actual.rows[0].message_count) : 0);
   }
 
   async listTurns(key: string, options: { lastTurns?: number } = {}): Promise<StoredTurn[]> {
     this.assertOpen();
-    return this.guard(() =>
+    return guardUnavailable(() =>
       this.sql.transaction(async (tx) => {
         const turnRows = (
           options.lastTurns === undefined
@@ -222,7 +160,7 @@ export class PostgresSessionStore implements SessionStore {
     this.assertOpen();
     const agentId = agentIdFromKey(toKey);
     const now = Date.now();
-    const copied = await this.guard(() =>
+    const copied = await guardUnavailable(() =>
       this.sql.transaction(async (tx) => {
         const created = await tx.query('INSERT INTO sessions (key, agent_id, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (key) DO NOTHING RETURNING key', [toKey, agentId, now]);
         if (created.rowCount === 0) return undefined;
@@ -242,13 +180,13 @@ export class PostgresSessionStore implements SessionStore {
 
   async getSession(key: string): Promise<SessionSummary | undefined> {
     this.assertOpen();
-    const { rows } = await this.guard(() => this.sql.query(`SELECT ${SUMMARY} FROM sessions WHERE key = $1`, [key]));
+    const { rows } = await guardUnavailable(() => this.sql.query(`SELECT ${SUMMARY} FROM sessions WHERE key = $1`, [key]));
     return rows.length > 0 ? toSummary(rows[0]) : undefined;
   }
 
   async listSessions(filter: { agentId?: string } = {}): Promise<SessionSummary[]> {
     this.assertOpen();
-    const { rows } = await this.guard(() =>
+    const { rows } = await guardUnavailable(() =>
       filter.agentId === undefined
         ? this.sql.query(`SELECT ${SUMMARY} FROM sessions ORDER BY updated_at DESC, key ASC`)
         : this.sql.query(`SELECT ${SUMMARY} FROM sessions WHERE agent_id = $1 ORDER BY updated_at DESC, key ASC`, [filter.agentId]),
@@ -258,26 +196,26 @@ export class PostgresSessionStore implements SessionStore {
 
   async deleteSession(key: string): Promise<boolean> {
     this.assertOpen();
-    return this.guard(() => this.deleteOne(key));
+    return guardUnavailable(() => this.deleteOne(key));
   }
 
   async pruneSessions(updatedBefore: number): Promise<number> {
     this.assertOpen();
-    const { rows } = await this.guard(() => this.sql.query('SELECT key FROM sessions WHERE updated_at < $1', [updatedBefore]));
+    const { rows } = await guardUnavailable(() => this.sql.query('SELECT key FROM sessions WHERE updated_at < $1', [updatedBefore]));
     let deleted = 0;
     // One statement per session: a long prune never holds many row locks at once.
-    for (const row of rows) if (await this.guard(() => this.deleteOne(String(row.key)))) deleted++;
+    for (const row of rows) if (await guardUnavailable(() => this.deleteOne(String(row.key)))) deleted++;
     return deleted;
   }
 
   async putResponse(response: StoredResponse): Promise<void> {
     this.assertOpen();
-    await this.guard(() => this.sql.query(upsertResponse(`VALUES (${RESPONSE_COLUMNS.map((column, i) => `$${i + 1}::${column.type}`).join(', ')})`), responseValues(response)));
+    await guardUnavailable(() => this.sql.query(upsertResponse(`VALUES (${RESPONSE_COLUMNS.map((column, i) => `$${i + 1}::${column.type}`).join(', ')})`), responseValues(response)));
   }
 
   async getResponse(id: string): Promise<StoredResponse | undefined> {
     this.assertOpen();
-    const { rows } = await this.guard(() => this.sql.query('SELECT * FROM responses WHERE id = $1', [id]));
+    const { rows } = await guardUnavailable(() => this.sql.query('SELECT * FROM responses WHERE id = $1', [id]));
     if (rows.length === 0) return undefined;
     const row = rows[0];
     return decodeResponse(id, row);
@@ -285,7 +223,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async deleteResponse(id: string): Promise<boolean> {
     this.assertOpen();
-    const result = await this.guard(() => this.sql.query('DELETE FROM responses WHERE id = $1', [id]));
+    const result = await guardUnavailable(() => this.sql.query('DELETE FROM responses WHERE id = $1', [id]));
     return result.rowCount > 0;
   }
 
@@ -296,26 +234,7 @@ export class PostgresSessionStore implements SessionStore {
    */
   async importSession(summary: SessionSummary, turns: StoredTurn[]): Promise<boolean> {
     this.assertOpen();
-    const messageCount = turns.reduce((sum, turn) => sum + turn.messages.length, 0);
-    return this.guard(() =>
-      this.sql.transaction(async (tx) => {
-        const created = await tx.query(
-          `INSERT INTO sessions (key, agent_id, created_at, updated_at, turn_count, message_count) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (key) DO NOTHING RETURNING key`,
-          [summary.key, summary.agentId, summary.createdAt, summary.updatedAt, turns.at(-1)?.turn ?? 0, messageCount],
-        );
-        if (created.rowCount === 0) return false;
-        for (const turn of turns) {
-          await tx.query('INSERT INTO turns (session_key, turn, position, meta) VALUES ($1, $2, $3, $4)', [summary.key, turn.turn, turn.position, JSON.stringify(turn.meta)]);
-          await tx.query(
-            `INSERT INTO messages (session_key, seq, turn, message, format)
-             SELECT $1, $2 + u.ord - 1, $3, u.message, $5 FROM unnest($4::text[]) WITH ORDINALITY AS u(message, ord)`,
-            [summary.key, turn.position, turn.turn, turn.messages.map((message) => JSON.stringify(message)), RECORD_VERSION],
-          );
-        }
-        return true;
-      }),
-    );
+    return guardUnavailable(() => insertImportedSession(this.sql, summary, turns));
   }
 
   /** Stores a response unless one with its id is there already; true when stored. */
@@ -328,13 +247,13 @@ export class PostgresSessionStore implements SessionStore {
 
   async ping(): Promise<void> {
     this.assertOpen();
-    await this.guard(() => this.sql.query('SELECT 1'));
+    await guardUnavailable(() => this.sql.query('SELECT 1'));
   }
 
   /** `synchronous_commit` on one of the store's own connections. */
   async commitDurability(): Promise<string> {
     this.assertOpen();
-    const result = await this.guard(() => this.sql.query<{ synchronous_commit: string }>("SELECT current_setting('synchronous_commit') AS synchronous_commit"));
+    const result = await guardUnavailable(() => this.sql.query<{ synchronous_commit: string }>("SELECT current_setting('synchronous_commit') AS synchronous_commit"));
     return result.rows[0].synchronous_commit;
   }
 
@@ -346,7 +265,7 @@ export class PostgresSessionStore implements SessionStore {
 
   /** The schema version the database is at (0: never migrated). */
   async schemaVersion(): Promise<number> {
-    const { rows } = await this.guard(() => this.sql.query(`SELECT COALESCE(MAX(version), 0) AS v FROM openclaw_migrations`));
+    const { rows } = await guardUnavailable(() => this.sql.query(`SELECT COALESCE(MAX(version), 0) AS v FROM openclaw_migrations`));
     return Number(rows[0].v);
   }
 
@@ -363,71 +282,9 @@ export class PostgresSessionStore implements SessionStore {
     return result.rowCount > 0;
   }
 
-  /** A database that cannot be reached is SessionStoreUnavailableError (503, retry); anything else stays what it is. */
-  private async guard<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (isUnavailableError(error)) throw new SessionStoreUnavailableError('postgres', error);
-      throw error;
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new Error('The session store is closed.');
   }
 }
 
 const SUMMARY = 'key, agent_id, created_at, updated_at, turn_count, message_count';
-
-function describe(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  return [e.code, e.message].filter(Boolean).join(': ') || String(error);
-}
-
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable PostgreSQL URL)';
-  }
-}
-
-/** The `responses` columns, in the order `responseValues` gives them, with their SQL types. */
-const RESPONSE_COLUMNS = [
-  { name: 'id', type: 'text' },
-  { name: 'agent_id', type: 'text' },
-  { name: 'session_key', type: 'text' },
-  { name: 'position', type: 'integer' },
-  { name: 'previous_response_id', type: 'text' },
-  { name: 'created_at', type: 'bigint' },
-  { name: 'input', type: 'text' },
-  { name: 'output', type: 'text' },
-  { name: 'meta', type: 'text' },
-  { name: 'extra', type: 'text' },
-] as const;
-
-function responseValues(response: StoredResponse): unknown[] {
-  return [
-    response.id,
-    response.agentId,
-    response.sessionKey,
-    response.position,
-    response.previousResponseId,
-    response.createdAt,
-    JSON.stringify(response.input),
-    JSON.stringify(response.output),
-    JSON.stringify(response.meta),
-    JSON.stringify(response.extra),
-  ];
-}
-
-/** Stores a response from `rows` (a VALUES list or a SELECT), replacing one with its id. */
-function upsertResponse(rows: string): string {
-  const columns = RESPONSE_COLUMNS.map((column) => column.name);
-  return `INSERT INTO responses (${columns.join(', ')}) ${rows}
-    ON CONFLICT (id) DO UPDATE SET ${columns.slice(1).map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
-}

@@ -2,7 +2,7 @@
 // Safe to share between processes on one machine (the gateway and `openclaw agent`): writes are
 // transactions, and the session lock is a lease row every process honours.
 import { chmodSync, existsSync } from 'node:fs';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { RECORD_VERSION, type MessageRecord, type TurnRecord } from '../records/record.ts';
 import { parseStoredRecord } from '../records/upstream-json.ts';
 import { SessionConflictError, SessionCorruptError } from './errors.ts';
@@ -10,6 +10,7 @@ import { SessionLeases, type LeaseBackend } from './lease.ts';
 import { decodeMessage, decodeResponse, parseMeta, toSummary, type Row } from './stored-rows.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { migrate } from './sqlite-migrations.ts';
+import { encodeResponse, prepareStatements, type SqliteStatements } from './sqlite-statements.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 export const SESSIONS_DB_FILE = 'sessions.sqlite';
@@ -32,36 +33,7 @@ export class SqliteSessionStore implements SessionStore {
   private closed = false;
   private readonly leases: SessionLeases;
   private readonly checkpointer?: SqliteCheckpointer;
-  private readonly stmt: Record<
-    | 'tailArrays'
-    | 'session'
-    | 'insertSession'
-    | 'insertMessage'
-    | 'insertTurn'
-    | 'bumpSession'
-    | 'advanceSession'
-    | 'turns'
-    | 'lastTurns'
-    | 'turnMessages'
-    | 'list'
-    | 'listByAgent'
-    | 'deleteMessages'
-    | 'deleteTurns'
-    | 'deleteSession'
-    | 'deleteSessionResponses'
-    | 'staleSessions'
-    | 'takeLock'
-    | 'renewLock'
-    | 'releaseLock'
-    | 'putResponse'
-    | 'getResponse'
-    | 'deleteResponse'
-    | 'ping'
-    | 'begin'
-    | 'commit'
-    | 'rollback',
-    StatementSync
-  >;
+  private readonly stmt: SqliteStatements;
 
   /** Opens (creating if absent) and migrates the store; a corrupt, locked or too-new file throws an Error naming it. */
   constructor(file: string, options: SqliteSessionStoreOptions = {}) {
@@ -94,44 +66,7 @@ export class SqliteSessionStore implements SessionStore {
       throw new Error(`Cannot open the session store ${file}: ${(error as Error).message}`, { cause: error });
     }
     this.db = db;
-    const columns = 'key, agent_id, created_at, updated_at, turn_count, message_count';
-    this.stmt = {
-      // Rows as arrays (no object per row) of the two columns a replay needs, newest first.
-      tailArrays: db.prepare('SELECT message, format, seq FROM messages WHERE session_key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-      session: db.prepare(`SELECT ${columns} FROM sessions WHERE key = ?`),
-      insertSession: db.prepare('INSERT INTO sessions (key, agent_id, created_at, updated_at, turn_count, message_count) VALUES (?, ?, ?, ?, 0, 0)'),
-      insertMessage: db.prepare('INSERT INTO messages (session_key, seq, turn, message, format) VALUES (?, ?, ?, ?, ?)'),
-      insertTurn: db.prepare('INSERT INTO turns (session_key, turn, position, meta) VALUES (?, ?, ?, ?)'),
-      bumpSession: db.prepare('UPDATE sessions SET turn_count = ?, message_count = ?, updated_at = ? WHERE key = ?'),
-      // The position check and the bump in one statement: the row is bumped only where the transcript still ends at the expected position.
-      advanceSession: db.prepare('UPDATE sessions SET turn_count = turn_count + 1, message_count = message_count + ?1, updated_at = ?2 WHERE key = ?3 AND message_count = ?4 RETURNING turn_count'),
-      turns: db.prepare('SELECT turn, position, meta FROM turns WHERE session_key = ? ORDER BY turn ASC'),
-      lastTurns: db.prepare('SELECT turn, position, meta FROM turns WHERE session_key = ? ORDER BY turn DESC LIMIT ?'),
-      turnMessages: db.prepare('SELECT seq, turn, message, format FROM messages WHERE session_key = ? AND turn >= ? ORDER BY seq ASC'),
-      list: db.prepare(`SELECT ${columns} FROM sessions ORDER BY updated_at DESC, key ASC`),
-      listByAgent: db.prepare(`SELECT ${columns} FROM sessions WHERE agent_id = ? ORDER BY updated_at DESC, key ASC`),
-      deleteMessages: db.prepare('DELETE FROM messages WHERE session_key = ?'),
-      deleteTurns: db.prepare('DELETE FROM turns WHERE session_key = ?'),
-      deleteSession: db.prepare('DELETE FROM sessions WHERE key = ?'),
-      deleteSessionResponses: db.prepare('DELETE FROM responses WHERE session_key = ?'),
-      staleSessions: db.prepare('SELECT key FROM sessions WHERE updated_at < ?'),
-      // Taken when free, lapsed or already ours: one statement is atomic on its own, so no transaction around it.
-      takeLock: db.prepare(
-        'INSERT INTO session_locks (key, owner, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE session_locks.owner = excluded.owner OR session_locks.expires_at <= ?4',
-      ),
-      renewLock: db.prepare('UPDATE session_locks SET expires_at = ? WHERE key = ? AND owner = ?'),
-      releaseLock: db.prepare('DELETE FROM session_locks WHERE key = ? AND owner = ?'),
-      putResponse: db.prepare(
-        'INSERT OR REPLACE INTO responses (id, agent_id, session_key, position, previous_response_id, created_at, input, output, meta, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      getResponse: db.prepare('SELECT * FROM responses WHERE id = ?'),
-      deleteResponse: db.prepare('DELETE FROM responses WHERE id = ?'),
-      ping: db.prepare('SELECT 1 AS ok'),
-      begin: db.prepare('BEGIN IMMEDIATE'),
-      commit: db.prepare('COMMIT'),
-      rollback: db.prepare('ROLLBACK'),
-    };
-    this.stmt.tailArrays.setReturnArrays(true);
+    this.stmt = prepareStatements(db);
     const backend: LeaseBackend = {
       tryAcquire: async (key, owner, now, expiresAt) => {
         const taken = Number(this.stmt.takeLock.run(key, owner, expiresAt, now).changes) > 0;
@@ -322,22 +257,6 @@ export class SqliteSessionStore implements SessionStore {
       throw error;
     }
   }
-}
-
-/** The `responses` row's values, in the column order of the `putResponse` statement. */
-function encodeResponse(response: StoredResponse): [string, string, string, number, string | null, number, string, string, string, string] {
-  return [
-    response.id,
-    response.agentId,
-    response.sessionKey,
-    response.position,
-    response.previousResponseId,
-    response.createdAt,
-    JSON.stringify(response.input),
-    JSON.stringify(response.output),
-    JSON.stringify(response.meta),
-    JSON.stringify(response.extra),
-  ];
 }
 
 function parseRecord(key: string, text: string, seq: number): MessageRecord {

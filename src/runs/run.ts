@@ -1,17 +1,19 @@
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.ts';
-import { addUsage, type MessageRecord, type ReasoningRecord, type ToolCallRecord, type TurnMeta, type UsageRecord } from '../records/record.ts';
+import { addUsage, type MessageRecord, type ToolCallRecord, type UsageRecord } from '../records/record.ts';
 import type { ResolvedModel } from '../providers/registry.ts';
-import { ProviderError, type FinishReason, type ModelParams, type ProviderEvent } from '../providers/types.ts';
+import type { FinishReason } from '../providers/types.ts';
 import { SessionBusyError } from '../sessions/errors.ts';
-import type { SessionLock, SessionStore, StoredResponse } from '../sessions/store.ts';
+import type { SessionLock, SessionStore } from '../sessions/store.ts';
 import type { RunEvent, RunResult } from './events.ts';
 import { runFailure, type AbortCause } from './failures.ts';
+import { callModels } from './model-calls.ts';
 import type { RunObserver } from './observer.ts';
 import type { PreparedRun } from './prepare.ts';
 import { planPrompt } from './prompt.ts';
 import { ReplyAccumulator } from './reply.ts';
 import { openRunSession } from './session.ts';
+import { finishedTurnMeta, storedResponse, unfinishedTurnMeta } from './stored-turn.ts';
 import { runToolStep, ToolCallRelay } from './tool-step.ts';
 
 export interface RunDeps {
@@ -25,8 +27,6 @@ export interface RunDeps {
   /** Aborted when the gateway's shutdown grace ran out: runs still going end with a shutdown error. */
   shutdown?: AbortSignal;
 }
-
-const RETRY_BUDGET_MS = 9_000;
 
 /**
  * The agent run, the same for every transport: an async iterable of run events. It takes the
@@ -84,16 +84,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
   const storeUnfinished = async (error: GatewayError) => {
     if (stored || !store || !lock) return;
     stored = true;
-    const meta: TurnMeta = {
-      requestId,
-      responseId: prepared.response?.id,
-      startedAt: started,
-      finishedAt: Date.now(),
-      outcome: error.kind === 'aborted' ? 'aborted' : 'failed',
-      errorCode: error.code,
-      errorMessage: error.message,
-      usage,
-    };
+    const meta = unfinishedTurnMeta(prepared, started, error, usage);
     try {
       const messages = [...turnsToStore, ...completedSteps];
       await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, completedSteps, meta), lock });
@@ -214,16 +205,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       // The reply lands together with the turns that asked for it, in one write; if that write
       // fails the client is told, rather than believing the session remembers a reply it does not.
       stored = true;
-      const meta: TurnMeta = {
-        requestId,
-        responseId: prepared.response?.id,
-        model: answeredBy,
-        usage,
-        startedAt: started,
-        finishedAt: Date.now(),
-        outcome: turnOutcome(result),
-        finishReason: result.finishReason,
-      };
+      const meta = finishedTurnMeta(prepared, started, result);
       const messages = [...turnsToStore, ...result.messages];
       await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, result.messages, meta), lock });
     }
@@ -249,79 +231,4 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     deps.observer?.runEnded?.({ transport: prepared.transport, agentId: agent.id, model: answeredBy, outcome, seconds: (Date.now() - started) / 1000, usage });
     untrack?.();
   }
-}
-
-function turnOutcome(result: RunResult): TurnMeta['outcome'] {
-  if (result.toolCalls.length > 0) return 'tool_calls';
-  return result.finishReason === 'length' || result.finishReason === 'content_filter' ? 'incomplete' : 'completed';
-}
-
-/** The response the run produced (when its transport asked for one), as stored with its turn. */
-function storedResponse(prepared: PreparedRun, sessionKey: string, position: number, output: MessageRecord[], meta: TurnMeta): StoredResponse | undefined {
-  if (!prepared.response) return undefined;
-  return { ...prepared.response, agentId: prepared.agent.id, sessionKey, position, output, meta };
-}
-
-type ModelCallEvent = Exclude<ProviderEvent, { type: 'finish' }> | (ProviderEvent & { type: 'finish' }) | { type: 'accepted'; model: ResolvedModel; sentAt: bigint };
-
-/**
- * The run's models in order, each retried with backoff while it is unavailable (within a budget),
- * then the next. Yields `accepted` when a call's response began, then that call's events. A call
- * that fails after it relayed a delta is not retried: another attempt would repeat or contradict
- * what the client already has.
- */
-async function* callModels(
-  prepared: PreparedRun,
-  messages: MessageRecord[],
-  params: ModelParams,
-  signal: AbortSignal,
-  logger: Logger,
-  observer: RunObserver | undefined,
-): AsyncGenerator<ModelCallEvent> {
-  const started = Date.now();
-  let lastError: unknown;
-  for (const model of prepared.models) {
-    const maxRetries = model.config?.maxRetries ?? 0;
-    for (let attempt = 0; attempt <= maxRetries; attempt++) {
-      let relayed = false;
-      try {
-        const sentAt = process.hrtime.bigint();
-        const events = await model.provider.open({ model: model.model, messages, params, signal, requestId: prepared.requestId, whole: prepared.wholeReply });
-        yield { type: 'accepted', model, sentAt };
-        let finished = false;
-        for await (const event of events) {
-          if (event.type === 'finish') finished = true;
-          else relayed = true;
-          yield event;
-        }
-        if (!finished) throw new ProviderError(model.providerName, 'malformed', `Provider ${model.providerName} ended without a finish reason.`);
-        return;
-      } catch (error) {
-        if (signal.aborted) throw error;
-        lastError = error;
-        const failure = error instanceof ProviderError ? error : undefined;
-        observer?.modelCallFailed?.(model.providerName, failure?.kind ?? 'other');
-        logger.warn({ event: 'upstream.error', provider: model.providerName, model: model.model, attempt, kind: failure?.kind, status: failure?.details.status, requestId: prepared.requestId }, failure?.message ?? String(error));
-        if (relayed || !failure || failure.kind !== 'unavailable') throw error;
-        const delay = (model.config?.retryBaseDelayMs ?? 250) * 2 ** attempt * (0.5 + Math.random());
-        if (attempt === maxRetries || Date.now() - started + delay > RETRY_BUDGET_MS) break;
-        await sleep(delay, signal);
-      }
-    }
-  }
-  throw lastError;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { RawData } from 'ws';
 import { BadRequestError } from '../errors.ts';
 import { nestsDeeperThan } from '../http/json-depth.ts';
 
@@ -60,6 +61,29 @@ export class FrameValidator {
     }
     if (this.validate(frame)) return frame as RequestFrame;
     throw describe(this.validate.errors ?? []);
+  }
+}
+
+/** A plain 400 for frames that cannot be read. */
+export class BadFrameError extends BadRequestError {
+  constructor(message: string) {
+    super(message, { code: 'invalid_frame' });
+  }
+}
+
+export function messageText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as Buffer).toString('utf8');
+}
+
+/** The id of a frame that failed validation, when it has a usable one, so the client can match the error. */
+export function guessFrameId(text: string | undefined): FrameId | null {
+  if (text === undefined) return null;
+  try {
+    const id = (JSON.parse(text) as { id?: unknown })?.id;
+    return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null;
+  } catch {
+    return null;
   }
 }
 

@@ -3,17 +3,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { takeRunSlot } from '../auth/address-limits.ts';
-import { lastForwardedAddress, normalizeAddress } from '../auth/client-address.ts';
-import { lockedOut, type AuthGuard } from '../auth/guard.ts';
-import { AuthenticationError, BadRequestError, GatewayError, NotFoundError, ServiceUnavailableError } from '../errors.ts';
-import { errorBody, toGatewayError } from '../http/errors.ts';
-import { rawErrorResponse } from '../http/raw-response.ts';
+import type { AuthGuard } from '../auth/guard.ts';
+import { AuthenticationError, GatewayError, NotFoundError, ServiceUnavailableError } from '../errors.ts';
+import { toGatewayError } from '../http/errors.ts';
 import { requestIdFrom } from '../http/request-context.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
-import { toUpstreamMessage } from '../records/chat-completions.ts';
 import type { Runtime } from '../runtime.ts';
 import { runOverSocket } from './agent-run.ts';
-import { FrameValidator, type EventFrame, type FrameId, type RequestFrame, type ResponseFrame } from './frames.ts';
+import { CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION, sendEvent, sendResponse, WS_CLOSED, type Connection } from './connection.ts';
+import { BadFrameError, FrameValidator, guessFrameId, messageText, type RequestFrame } from './frames.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { listSessions, sessionHistory } from './session-methods.ts';
+import { authenticateUpgrade, countAuthFailure, rejectUpgrade, type UpgradedConnection } from './upgrade-auth.ts';
 
 // Not `import { STATUS_CODES } from 'node:http'`: see the note on createServer in src/gateway.ts.
 const { STATUS_CODES } = process.getBuiltinModule('node:http');
@@ -23,20 +24,6 @@ export const WS_PATH = '/ws';
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** After the shutdown grace, how long closing handshakes may take before sockets are cut. */
 const CLOSE_HANDSHAKE_MS = 1_000;
-
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_POLICY_VIOLATION = 1008;
-
-interface Connection {
-  id: string;
-  ws: WebSocket;
-  address: string;
-  authenticated: boolean;
-  alive: boolean;
-  runs: Map<string, AbortController>;
-  heartbeat?: NodeJS.Timeout;
-  connectTimer?: NodeJS.Timeout;
-}
 
 export interface WsGatewayOptions {
   runtime: Runtime;
@@ -114,60 +101,24 @@ export class WsGateway {
     if (this.shuttingDown) {
       return rejectUpgrade(socket, new ServiceUnavailableError('The gateway is shutting down.', { code: 'shutting_down' }), connectionId);
     }
-    const address = upgradeAddress(req, this.runtime.current.config.gateway.trustProxy);
-    let authenticated = false;
-    if (req.headers.authorization !== undefined || this.runtime.current.auth.mode === 'none') {
-      const outcome = await this.guard.check(address, req.headers.authorization);
-      if (!outcome.ok) {
-        this.countAuthFailure(outcome.error, 'invalid');
-        this.runtime.logger.info({ event: 'ws.auth_failed', connectionId, code: outcome.error.code }, 'WebSocket upgrade refused');
-        return rejectUpgrade(socket, outcome.error, connectionId);
-      }
-      authenticated = true;
-    } else {
-      // Browsers cannot set headers on an upgrade: they authenticate with a `connect` frame. A
-      // locked-out address is refused here already.
-      const lockedMs = await this.guard.lockedForMs(address);
-      if (lockedMs > 0) {
-        this.metrics?.lockouts.inc({ transport: 'ws' });
-        return rejectUpgrade(socket, lockedOut(lockedMs), connectionId);
-      }
-    }
+    const upgraded = await authenticateUpgrade(req, socket, connectionId, this.runtime, this.guard, this.metrics);
+    if (!upgraded) return;
     const wss = await this.server();
     if (socket.destroyed) return;
     // maxPayload is read at each upgrade, so a config reload applies to new connections.
     (wss.options as { maxPayload?: number }).maxPayload = this.settings().maxPayloadBytes;
     this.upgradeIds.set(req, connectionId);
-    wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, { id: connectionId, address, authenticated }));
+    wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, upgraded));
   }
 
-  private accept(ws: WebSocket, init: { id: string; address: string; authenticated: boolean }): void {
+  private accept(ws: WebSocket, init: UpgradedConnection): void {
     const conn: Connection = { ...init, ws, alive: true, runs: new Map() };
     this.connections.add(conn);
     this.metrics?.wsConnections.inc();
     const logger = this.runtime.logger;
     logger.info({ event: 'ws.open', connectionId: conn.id, authenticated: conn.authenticated }, 'WebSocket connected');
 
-    const { heartbeatIntervalMs } = this.settings();
-    conn.heartbeat = setInterval(() => {
-      if (!conn.alive) {
-        // After a stall of the event loop, this timer runs before the loop has read what arrived
-        // meanwhile (timers come before I/O in a loop turn): the verdict waits for that read, so a
-        // peer whose pong is already here is not dropped for the gateway's own delay.
-        setImmediate(() => {
-          if (conn.alive || ws.readyState !== ws.OPEN) return;
-          logger.info({ event: 'ws.heartbeat_timeout', connectionId: conn.id }, 'WebSocket peer stopped answering pings');
-          ws.terminate();
-        });
-        return;
-      }
-      conn.alive = false;
-      ws.ping();
-    }, heartbeatIntervalMs);
-    conn.heartbeat.unref();
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
+    conn.heartbeat = startHeartbeat(conn, this.settings().heartbeatIntervalMs, logger);
     if (!conn.authenticated) {
       conn.connectTimer = setTimeout(() => {
         if (!conn.authenticated) ws.close(CLOSE_POLICY_VIOLATION, 'connect timeout');
@@ -190,34 +141,34 @@ export class WsGateway {
   }
 
   private async onMessage(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
-    const text = isBinary ? undefined : rawText(data);
+    const text = isBinary ? undefined : messageText(data);
     let frame: RequestFrame;
     try {
       if (text === undefined) throw new BadFrameError('Frames must be JSON text messages, not binary.');
       frame = this.validator.parse(text, this.runtime.current.config.gateway.http.maxJsonDepth);
     } catch (error) {
-      return this.reply(conn, guessId(text), this.asGatewayError(error));
+      return sendResponse(conn, guessFrameId(text), this.asGatewayError(error));
     }
     if (!conn.authenticated && frame.method !== 'connect') {
-      return this.reply(conn, frame.id, new AuthenticationError('Not connected: authenticate first with {"type":"req","method":"connect","params":{"token":"<token>"}} or an Authorization header on the upgrade.', { code: 'not_connected' }));
+      return sendResponse(conn, frame.id, new AuthenticationError('Not connected: authenticate first with {"type":"req","method":"connect","params":{"token":"<token>"}} or an Authorization header on the upgrade.', { code: 'not_connected' }));
     }
     try {
       switch (frame.method) {
         case 'connect':
           return await this.connect(conn, frame);
         case 'health':
-          return this.reply(conn, frame.id, undefined, { ok: true, status: 'live' });
+          return sendResponse(conn, frame.id, undefined, { ok: true, status: 'live' });
         case 'agent.run':
           return await this.run(conn, frame);
         case 'agent.abort':
           return this.abort(conn, frame);
         case 'sessions.list':
-          return await this.listSessions(conn, frame);
+          return await listSessions(conn, frame, this.runtime.store);
         case 'sessions.history':
-          return await this.history(conn, frame);
+          return await sessionHistory(conn, frame, this.runtime.store);
       }
     } catch (error) {
-      this.reply(conn, frame.id, this.asGatewayError(error));
+      sendResponse(conn, frame.id, this.asGatewayError(error));
     }
   }
 
@@ -226,8 +177,8 @@ export class WsGateway {
       const token = (frame.params as { token: string }).token;
       const outcome = await this.guard.check(conn.address, `Bearer ${token}`);
       if (!outcome.ok) {
-        this.countAuthFailure(outcome.error, 'invalid');
-        this.reply(conn, frame.id, outcome.error);
+        countAuthFailure(this.metrics, outcome.error, 'invalid');
+        sendResponse(conn, frame.id, outcome.error);
         // A wrong secret ends the connection: one guess per socket, and every guess is counted.
         conn.ws.close(CLOSE_POLICY_VIOLATION, outcome.error.kind === 'rate_limited' ? 'locked out' : 'authentication failed');
         return;
@@ -236,7 +187,7 @@ export class WsGateway {
       clearTimeout(conn.connectTimer);
     }
     const { maxPayloadBytes, heartbeatIntervalMs } = this.settings();
-    this.reply(conn, frame.id, undefined, {
+    sendResponse(conn, frame.id, undefined, {
       connectionId: conn.id,
       methods: ['health', 'agent.run', 'agent.abort', 'sessions.list', 'sessions.history'],
       events: ['agent.start', 'agent.delta', 'agent.tool'],
@@ -261,8 +212,8 @@ export class WsGateway {
           conn.runs.set(id, controller);
           this.metrics?.activeStreams.inc({ transport: 'ws' });
         },
-        event: (event, payload) => this.event(conn, event, payload),
-        reply: (error, result, requestId) => this.reply(conn, frame.id, error, result, requestId),
+        event: (event, payload) => sendEvent(conn, event, payload),
+        reply: (error, result, requestId) => sendResponse(conn, frame.id, error, result, requestId),
         log: (fields) => this.runtime.plainLogger.info({ event: 'ws.run', connectionId: conn.id, ...fields }, 'WebSocket run ended'),
       });
     } finally {
@@ -281,43 +232,11 @@ export class WsGateway {
     const controller = conn.runs.get(runId);
     if (!controller) throw new NotFoundError(`No run ${runId} is in flight on this connection.`, { param: 'params.runId', code: 'run_not_found' });
     controller.abort(new Error('aborted by the client'));
-    this.reply(conn, frame.id, undefined, { runId, aborted: true });
-  }
-
-  private async listSessions(conn: Connection, frame: RequestFrame): Promise<void> {
-    const { agent } = (frame.params ?? {}) as { agent?: string };
-    const store = this.runtime.store;
-    const sessions = store ? await store.listSessions(agent ? { agentId: agent.toLowerCase() } : undefined) : [];
-    this.reply(conn, frame.id, undefined, { sessions });
-  }
-
-  private async history(conn: Connection, frame: RequestFrame): Promise<void> {
-    const { key, limit } = frame.params as { key: string; limit?: number };
-    const store = this.runtime.store;
-    if (!store) throw new NotFoundError(`No session ${key}: this gateway keeps no sessions.`, { param: 'params.key', code: 'session_not_found' });
-    if (!(await store.getSession(key))) throw new NotFoundError(`No session ${key}.`, { param: 'params.key', code: 'session_not_found' });
-    const transcript = await store.loadTranscript(key, limit ? { lastMessages: limit } : undefined);
-    // Messages in the shape agent.run takes them (chat messages), so a client can resend history.
-    this.reply(conn, frame.id, undefined, { key, messages: transcript.messages.map((message) => toUpstreamMessage(message)) });
-  }
-
-  private countAuthFailure(error: GatewayError, reason: string): void {
-    if (error.kind === 'rate_limited') this.metrics?.lockouts.inc({ transport: 'ws' });
-    else this.metrics?.authFailures.inc({ transport: 'ws', reason });
+    sendResponse(conn, frame.id, undefined, { runId, aborted: true });
   }
 
   private asGatewayError(error: unknown): GatewayError {
     return toGatewayError(error, this.runtime.logger);
-  }
-
-  /** Errors carry the run's request id, or for other frames the connection's (the upgrade's `x-request-id`). */
-  private reply(conn: Connection, id: FrameId | null, error: GatewayError | undefined, result?: unknown, requestId: string = conn.id): void {
-    const frame: ResponseFrame = error ? { type: 'res', id, ok: false, error: errorBody(error, requestId).error } : { type: 'res', id, ok: true, result: result ?? {} };
-    send(conn.ws, frame);
-  }
-
-  private event(conn: Connection, event: EventFrame['event'], payload: Record<string, unknown>): void {
-    send(conn.ws, { type: 'event', event, payload } satisfies EventFrame);
   }
 
   /**
@@ -350,47 +269,4 @@ export class WsGateway {
     await Promise.all(closing);
     if (this.wss) (await this.wss).close();
   }
-}
-
-// WebSocket readyState values (the `ws` module is loaded lazily, so not its constants).
-const WS_OPEN = 1;
-const WS_CLOSED = 3;
-
-/** A plain 400 for frames that cannot be read. */
-class BadFrameError extends BadRequestError {
-  constructor(message: string) {
-    super(message, { code: 'invalid_frame' });
-  }
-}
-
-function send(ws: WebSocket, frame: ResponseFrame | EventFrame): void {
-  if (ws.readyState === WS_OPEN) ws.send(JSON.stringify(frame));
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as Buffer).toString('utf8');
-}
-
-/** The id of a frame that failed validation, when it has a usable one, so the client can match the error. */
-function guessId(text: string | undefined): FrameId | null {
-  if (text === undefined) return null;
-  try {
-    const id = (JSON.parse(text) as { id?: unknown })?.id;
-    return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The client address as HTTP sees it: the socket peer, or the last X-Forwarded-For entry (the proxy's) while gateway.trustProxy. */
-function upgradeAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? lastForwardedAddress(req.headers['x-forwarded-for']) : undefined;
-  return forwarded ?? normalizeAddress(req.socket.remoteAddress ?? 'unknown');
-}
-
-/** Answers a refused upgrade with a plain HTTP response in the OpenAI error shape. */
-function rejectUpgrade(socket: Duplex, error: GatewayError, requestId: string): void {
-  if (socket.destroyed) return;
-  socket.end(rawErrorResponse(error, requestId));
 }

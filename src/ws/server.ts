@@ -16,9 +16,6 @@ import { startHeartbeat } from './heartbeat.ts';
 import { listSessions, sessionHistory } from './session-methods.ts';
 import { authenticateUpgrade, countAuthFailure, rejectUpgrade, type UpgradedConnection } from './upgrade-auth.ts';
 
-// Not `import { STATUS_CODES } from 'node:http'`: see the note on createServer in src/gateway.ts.
-const { STATUS_CODES } = process.getBuiltinModule('node:http');
-
 export const WS_PATH = '/ws';
 /** An upgrade without an Authorization header has this long to send `connect`. */
 export const CONNECT_TIMEOUT_MS = 10_000;

@@ -4,13 +4,19 @@
 // session, no SDK, no parsing of the answer. The benchmark measures it beside the gateway and the
 // node:http floor (bench/floor-proxy.ts): gateway ÷ this is the cost of the gateway beyond express.
 //
-//   node bench/express-proxy.ts --upstream http://127.0.0.1:PORT
+//   node bench/express-proxy.ts --upstream http://127.0.0.1:PORT [--validator]
+//
+// With --validator the body also passes the gateway's request validator (express-openapi-validator
+// on the published spec, with the gateway's own options) before it is forwarded: the least a
+// gateway that express-openapi-validator guards can cost, so the benchmark can show how much of
+// the gateway's cost beyond bare express is that validator's (it is the design's, not optional).
 // Prints `{"port":N}` on stdout once listening. With an IPC channel (the runner spawns it with one),
 // it answers `{ type: 'loop-delay' }` with its event-loop delay since the previous ask (see loop-delay.ts).
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Agent } from 'undici';
 import { answerLoopDelayQueries } from './loop-delay.ts';
+import { loadSpec, validatorOptions } from '../src/http/spec.ts';
 
 const at = process.argv.indexOf('--upstream');
 const upstream = new URL(at === -1 ? 'http://127.0.0.1:8080' : process.argv[at + 1]);
@@ -20,6 +26,10 @@ const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
 app.use(express.json({ limit: '20mb' }));
+if (process.argv.includes('--validator')) {
+  const OpenApiValidator = await import('express-openapi-validator');
+  app.use(OpenApiValidator.middleware(validatorOptions(loadSpec().document)));
+}
 app.post('/v1/chat/completions', (req, res) => {
   pool
     .request({
@@ -42,6 +52,9 @@ app.post('/v1/chat/completions', (req, res) => {
       res.end();
     });
 });
+
+// A body the validator refused: an error status, as the gateway would answer (without its message).
+app.use(((error, _req, res, _next) => void res.status((error as { status?: number }).status ?? 500).json({ error: { message: String((error as Error).message) } })) as express.ErrorRequestHandler);
 
 const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`));
 server.keepAliveTimeout = 30_000;

@@ -29,7 +29,7 @@ const { values: flags, positionals } = parseArgs({
     'non-stream': { type: 'boolean', default: false },
     user: { type: 'boolean', default: false },
     requests: { type: 'string', default: '800' },
-    /** Also count the bare express 5 + undici proxy (bench/express-proxy.ts) on the same upstream: the floor the issue's CPU targets are set against. */
+    /** Also count the bare express 5 + undici proxy (bench/express-proxy.ts) on the same upstream: the floor the issue's CPU targets are set against; and the same proxy with the gateway's request validator (--validator). */
     express: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '300' },
     /** Content chunks per upstream stream (the load cells of bench/run.ts use 20). */
@@ -113,14 +113,14 @@ function callgrindControl(pid: number, ...args: string[]): Promise<void> {
 }
 
 /** Instructions of a gateway (`config`) or of the express proxy (no config) over `count` requests after `warmup`. */
-async function countRun(checkout: string, name: string, config: string | undefined, warmup: number, count: number, upstreamPort: number): Promise<number> {
+async function countRun(checkout: string, name: string, config: string | undefined, warmup: number, count: number, upstreamPort: number, proxyArgs: string[] = []): Promise<number> {
   let port = 20_000 + Math.floor(Math.random() * 20_000);
   const stateDir = join(scratch, name);
   const outFile = join(scratch, `${name}.callgrind`);
   const VALGRIND = valgrind(outFile);
   const args = config
     ? [...VALGRIND, ...GATEWAY_NODE_FLAGS, 'bin/openclaw.js', 'gateway', '--config', config, '--port', String(port), '--bind', '127.0.0.1']
-    : [...VALGRIND, 'bench/express-proxy.ts', '--upstream', `http://127.0.0.1:${upstreamPort}`];
+    : [...VALGRIND, 'bench/express-proxy.ts', '--upstream', `http://127.0.0.1:${upstreamPort}`, ...proxyArgs];
   const child = spawn('valgrind', args, { cwd: checkout, env: { ...process.env, ...(config ? gatewayEnv(checkout) : {}), OPENCLAW_STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';
@@ -162,13 +162,16 @@ async function countRun(checkout: string, name: string, config: string | undefin
 const upstreamPort = await startUpstream();
 const targets = positionals.map((path, index) => {
   const checkout = resolve(path);
-  return { label: checkout, checkout, name: `gw${index}`, config: writeConfig(checkout, `gw${index}`, upstreamPort) as string | undefined };
+  return { label: checkout, checkout, name: `gw${index}`, config: writeConfig(checkout, `gw${index}`, upstreamPort) as string | undefined, proxyArgs: [] as string[] };
 });
-if (flags.express) targets.push({ label: 'bare express 5 + undici proxy', checkout: resolve(positionals[0]), name: 'express', config: undefined });
+if (flags.express) {
+  targets.push({ label: 'bare express 5 + undici proxy', checkout: resolve(positionals[0]), name: 'express', config: undefined, proxyArgs: [] });
+  targets.push({ label: 'the same + the request validator', checkout: resolve(positionals[0]), name: 'express-validated', config: undefined, proxyArgs: ['--validator'] });
+}
 const results = await Promise.all(
-  targets.map(async ({ label, checkout, name, config }) => {
+  targets.map(async ({ label, checkout, name, config, proxyArgs }) => {
     // The targets side by side: counts do not depend on timing.
-    const total = await countRun(checkout, name, config, WARMUP, REQUESTS, upstreamPort);
+    const total = await countRun(checkout, name, config, WARMUP, REQUESTS, upstreamPort, proxyArgs);
     return { checkout: label, perRequest: total / REQUESTS };
   }),
 );

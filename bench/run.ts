@@ -396,8 +396,8 @@ interface Proxy {
 }
 
 /** bench/floor-proxy.ts or bench/express-proxy.ts in its own process, in front of the upstream. */
-async function startProxy(script: 'floor-proxy.ts' | 'express-proxy.ts', upstreamUrl: string): Promise<Proxy> {
-  const child = track(spawn(process.execPath, [join(ROOT, 'bench', script), '--upstream', upstreamUrl], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }));
+async function startProxy(script: 'floor-proxy.ts' | 'express-proxy.ts', upstreamUrl: string, ...extraArgs: string[]): Promise<Proxy> {
+  const child = track(spawn(process.execPath, [join(ROOT, 'bench', script), '--upstream', upstreamUrl, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within 10 s`)), 10_000);
     child.stdout!.once('data', (data: Buffer) => {
@@ -429,7 +429,7 @@ function proxyLoopDelay(child: ChildProcess): Promise<LoopDelay | undefined> {
 // ---------------------------------------------------------------------------------------------
 // What is measured: a target (an endpoint and the process behind it) under a load.
 
-type TargetName = 'gateway' | 'direct' | 'express' | 'floor' | 'gateway-2w';
+type TargetName = 'gateway' | 'direct' | 'express' | 'express-validated' | 'floor' | 'gateway-2w';
 
 interface Target {
   name: TargetName;
@@ -686,6 +686,8 @@ interface Cell {
   express?: CannonResult;
   /** The pass-through node:http floor proxy (bench/floor-proxy.ts), stateless cells only. */
   floor?: CannonResult;
+  /** The bare express proxy with the gateway's request validator (express-proxy.ts --validator), stateless cells at 16 connections. */
+  expressValidated?: CannonResult;
   /** Gateway memory right after the cell. */
   gatewayMemory: MemoryStatus;
 }
@@ -795,13 +797,15 @@ async function main() {
 
   if (!IDLE_ONLY) {
     const [floorProxy, expressProxy] = [await startProxy('floor-proxy.ts', upstream.url), await startProxy('express-proxy.ts', upstream.url)];
+    const validatedProxy = await startProxy('express-proxy.ts', upstream.url, '--validator');
+    const expressValidated: Target = { name: 'express-validated', url: validatedProxy.url, headers: {}, model: 'bench', pid: () => validatedProxy.child.pid, loopDelay: () => proxyLoopDelay(validatedProxy.child) };
     const floor: Target = { name: 'floor', url: floorProxy.url, headers: {}, model: 'bench', pid: () => floorProxy.child.pid, loopDelay: () => proxyLoopDelay(floorProxy.child) };
     const express: Target = { name: 'express', url: expressProxy.url, headers: {}, model: 'bench', pid: () => expressProxy.child.pid, loopDelay: () => proxyLoopDelay(expressProxy.child) };
     rss.expressAfterReadyMB = procStatus(expressProxy.child.pid).rssMB;
     rss.floorAfterReadyMB = procStatus(floorProxy.child.pid).rssMB;
 
     // Sanity: each answers, streaming and not.
-    for (const target of [gateway, direct, express, floor]) {
+    for (const target of [gateway, direct, express, expressValidated, floor]) {
       for (const stream of [false, true]) {
         const res = await fetch(`${target.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body: requestBody(target.model, stream) });
         const text = await res.text();
@@ -821,7 +825,7 @@ async function main() {
     await cannon(gateway, false, { kind: 'stateless' }, 16, gatewayWarmupSec);
     await cannon(gateway, true, { kind: 'stateless' }, 16, gatewayWarmupSec / 2);
     await cannon(gateway, false, sessions20, 16, PLAN.warmupSec);
-    for (const target of QUICK ? [express] : [express, floor, direct]) {
+    for (const target of QUICK ? [express, expressValidated] : [express, expressValidated, floor, direct]) {
       await cannon(target, false, { kind: 'stateless' }, 16, PLAN.warmupSec);
       await cannon(target, true, { kind: 'stateless' }, 16, PLAN.warmupSec);
     }
@@ -838,11 +842,12 @@ async function main() {
           if (!stateful) {
             cell.express = await cannon(express, stream, { kind: 'stateless' }, connections, PLAN.durationSec);
             cell.floor = await cannon(floor, stream, { kind: 'stateless' }, connections, PLAN.durationSec);
+            if (connections === 16) cell.expressValidated = await cannon(expressValidated, stream, { kind: 'stateless' }, connections, PLAN.durationSec);
           }
           cells.push(cell);
           const failed = g.non2xx + g.errors + g.timeouts;
           log(
-            `${kind} ${state} c=${connections}: gateway ${fmt(g.rps, 0)} req/s ${fmt(g.cpuPerRequestUs, 0)} µs CPU/req, direct ${fmt(d.rps, 0)}${cell.express ? `, express ${fmt(cell.express.rps, 0)} req/s ${fmt(cell.express.cpuPerRequestUs, 0)} µs` : ''}${cell.floor ? `, floor ${fmt(cell.floor.rps, 0)} req/s ${fmt(cell.floor.cpuPerRequestUs, 0)} µs` : ''}${failed ? ` (gateway: ${failed} failed)` : ''}`,
+            `${kind} ${state} c=${connections}: gateway ${fmt(g.rps, 0)} req/s ${fmt(g.cpuPerRequestUs, 0)} µs CPU/req, direct ${fmt(d.rps, 0)}${cell.express ? `, express ${fmt(cell.express.rps, 0)} req/s ${fmt(cell.express.cpuPerRequestUs, 0)} µs` : ''}${cell.floor ? `, floor ${fmt(cell.floor.rps, 0)} req/s ${fmt(cell.floor.cpuPerRequestUs, 0)} µs` : ''}${cell.expressValidated ? `, express + validator ${fmt(cell.expressValidated.rps, 0)} req/s ${fmt(cell.expressValidated.cpuPerRequestUs, 0)} µs` : ''}${failed ? ` (gateway: ${failed} failed)` : ''}`,
           );
         }
       }
@@ -878,6 +883,7 @@ async function main() {
     responsesCpu = await responsesCpuCells(gateway, gw.child.pid!, log);
     await stopChild(floorProxy.child);
     await stopChild(expressProxy.child);
+    await stopChild(validatedProxy.child);
 
     // 1 worker (the gateway above) against 2 workers on one port, interleaved. Full runs only: two
     // cold processes need seconds of load before their figure means anything (each loads the
@@ -1208,7 +1214,10 @@ function targets(report: any): string[] {
     const c = stateless16(kind);
     if (!c?.express) continue;
     const r = c.gateway.cpuPerRequestUs / c.express.cpuPerRequestUs;
-    rows.push(`| ${kind}${kind === 'stream' ? ` (${PLAN.chunks} chunks)` : ''}, 16 conns: CPU per request ≤ ${limit}× bare express | ${fmt(c.gateway.cpuPerRequestUs, 0)} µs vs ${fmt(c.express.cpuPerRequestUs, 0)} µs = ${r.toFixed(2)}× | ${met(r <= limit)} |`);
+    // Beside it, what bare express costs with the gateway's request validator and nothing else.
+    const v = c.expressValidated;
+    const withValidator = v ? `; bare express + the request validator ${fmt(v.cpuPerRequestUs, 0)} µs = ${(v.cpuPerRequestUs / c.express.cpuPerRequestUs).toFixed(2)}× bare express, the gateway ${(c.gateway.cpuPerRequestUs / v.cpuPerRequestUs).toFixed(2)}× it` : '';
+    rows.push(`| ${kind}${kind === 'stream' ? ` (${PLAN.chunks} chunks)` : ''}, 16 conns: CPU per request ≤ ${limit}× bare express | ${fmt(c.gateway.cpuPerRequestUs, 0)} µs vs ${fmt(c.express.cpuPerRequestUs, 0)} µs = ${r.toFixed(2)}×${withValidator} | ${met(r <= limit)} |`);
   }
   if (report.rss?.gatewayPeakAfterLoadMB !== undefined) rows.push(`| peak RSS under the load cells ≤ 200 MB | ${fmt(report.rss.gatewayPeakAfterLoadMB, 0)} MB | ${met(report.rss.gatewayPeakAfterLoadMB <= 200)} |`);
   const idle = report.idle?.gateway as IdleResult | undefined;

@@ -4,7 +4,7 @@
 // 820 µs on a quiet machine and 1,700 µs with two other benchmarks running, for the same code):
 // for a change of a few percent to the hot path, this is the figure that can show it.
 //
-//   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 800] [--warmup 300] [--user] [--express] [--chunks 20]
+//   node bench/instructions.ts <checkout> [<checkout> …] [--non-stream] [--requests 1000] [--warmup 1000] [--user] [--express] [--chunks 20]
 //
 // Each checkout's gateway runs under valgrind with counting off; after `warmup` requests it is
 // switched on (callgrind_control) for `requests` more, then off again, so start-up, warm-up and
@@ -28,10 +28,14 @@ const { values: flags, positionals } = parseArgs({
   options: {
     'non-stream': { type: 'boolean', default: false },
     user: { type: 'boolean', default: false },
-    requests: { type: 'string', default: '800' },
+    requests: { type: 'string', default: '1000' },
     /** Also count the bare express 5 + undici proxy (bench/express-proxy.ts) on the same upstream: the floor the issue's CPU targets are set against; and the same proxy with the gateway's request validator (--validator). */
     express: { type: 'boolean', default: false },
-    warmup: { type: 'string', default: '300' },
+    // After 300 warm-up requests the gateway's code was still being optimised: the same code read
+    // 2.0 M and 2.25 M instructions per request in two runs, 1.40 M after 1,000 (the bare express
+    // proxy 0.90 M and 0.56 M). Runs of the same code still differ by up to ≈ 4 % (garbage
+    // collections falling inside or outside the counted requests): compare A B A B.
+    warmup: { type: 'string', default: '1000' },
     /** Content chunks per upstream stream (the load cells of bench/run.ts use 20). */
     chunks: { type: 'string', default: '20' },
   },

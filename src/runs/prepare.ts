@@ -23,8 +23,15 @@ export interface RunSetup {
 export interface RunTools extends AgentTools {
   /** Names of the client's own `tools`: calls to these go back to the client. */
   readonly clientNames: ReadonlySet<string>;
-  /** The upstream params with the server tools added to the client's. */
+  /** The upstream params of the first step: the server tools added to the client's. */
   readonly params: ModelParams;
+  /**
+   * The same for the steps after a server tool step: a tool choice that forced a call is `auto`
+   * there, or every step would call a tool again until maxToolSteps.
+   */
+  readonly laterParams: ModelParams;
+  /** The last call once maxToolSteps is reached: the client's own tools only, and no choice that names a server tool. */
+  readonly finalParams: ModelParams;
   readonly maxSteps: number;
   readonly timeoutMs: number;
   readonly maxResultBytes: number;
@@ -75,9 +82,10 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
   const { sessionKey, continueAt } = planSession(request, agent.id, persist, field);
   const models = planModels(setup, agent, request);
   const messages = checkMessages(request, agent, field);
-  checkTools(request.params, field);
+  const agentTools = setup.tools?.forAgent(agent);
+  checkTools(request.params, agentTools, field, field(request.toolChoiceParam ?? 'tool_choice.function.name'));
   const params = modelParams(request, agent, sessionKey, models, field);
-  const tools = runTools(setup, agent, params, (index) => field(request.toolParams?.[index] ?? `tools[${index}].function.name`));
+  const tools = runTools(agentTools, agent, params, (index) => field(request.toolParams?.[index] ?? `tools[${index}].function.name`));
   if (tools && tools.definitions.length > 0 && (params.n ?? 1) > 1) {
     throw new BadRequestError(`\`n\` above 1 is not available with agent ${agent.id}: it runs tools on the gateway, which continue one reply at a time.`, { param: field('n'), code: 'invalid_value' });
   }
@@ -156,14 +164,17 @@ function checkMessages(request: RunRequest, agent: AgentConfig, field: (name: st
   return split;
 }
 
-function checkTools(params: ModelParams, field: (name: string) => string): void {
+/** A `tool_choice` may name or require the client's tools or the agent's server tools alike. */
+function checkTools(params: ModelParams, agentTools: AgentTools | undefined, field: (name: string) => string, choiceNameParam: string): void {
   const names = new Set((params.tools ?? []).map((tool) => tool.function.name));
+  const serverTools = agentTools?.offered;
   const choice = params.tool_choice;
-  if (choice !== undefined && choice !== 'none' && choice !== 'auto' && names.size === 0) {
+  if (choice !== undefined && choice !== 'none' && choice !== 'auto' && names.size === 0 && !serverTools?.size) {
     throw new BadRequestError('`tool_choice` requires `tools`.', { param: field('tool_choice'), code: 'invalid_value' });
   }
-  if (choice && typeof choice === 'object' && choice.type === 'function' && !names.has(choice.function.name)) {
-    throw new BadRequestError(`\`tool_choice\` names the function "${choice.function.name}", which is not in \`tools\`.`, { param: field('tool_choice.function.name'), code: 'invalid_value' });
+  if (choice && typeof choice === 'object' && choice.type === 'function' && !names.has(choice.function.name) && !serverTools?.has(choice.function.name)) {
+    const theirs = serverTools?.size ? ' nor a tool this agent runs on the gateway' : '';
+    throw new BadRequestError(`\`tool_choice\` names the function "${choice.function.name}", which is not in \`tools\`${theirs}.`, { param: choiceNameParam, code: 'invalid_value' });
   }
 }
 
@@ -204,8 +215,7 @@ function acceptsExtraField(extraBody: boolean | string[] | undefined, name: stri
 }
 
 /** The agent's server tools beside the client's: a client tool may not take the name of one. */
-function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, toolParam: (index: number) => string): RunTools | undefined {
-  const tools = setup.tools?.forAgent(agent);
+function runTools(tools: AgentTools | undefined, agent: AgentConfig, params: ModelParams, toolParam: (index: number) => string): RunTools | undefined {
   if (!tools) return undefined;
   const clientTools = params.tools ?? [];
   clientTools.forEach((tool, index) => {
@@ -216,12 +226,37 @@ function runTools(setup: RunSetup, agent: AgentConfig, params: ModelParams, tool
       });
     }
   });
+  const withServerTools = tools.definitions.length === 0 ? params : { ...params, tools: [...clientTools, ...tools.definitions] };
   return {
     ...tools,
     clientNames: new Set(clientTools.map((tool) => tool.function.name)),
-    params: tools.definitions.length === 0 ? params : { ...params, tools: [...clientTools, ...tools.definitions] },
+    params: withServerTools,
+    laterParams: withToolChoice(withServerTools, unforced(params.tool_choice)),
+    finalParams: withToolChoice(params, clientChoice(unforced(params.tool_choice), clientTools)),
     maxSteps: agent.maxToolSteps,
     timeoutMs: agent.toolTimeoutSeconds * 1000,
     maxResultBytes: agent.maxToolResultBytes,
   };
+}
+
+type ToolChoice = ModelParams['tool_choice'];
+
+/** A choice that made the model call a tool (any, or a named one) as `auto`; any other as it was. */
+function unforced(choice: ToolChoice): ToolChoice {
+  if (choice === 'required' || (typeof choice === 'object' && choice?.type === 'function')) return 'auto';
+  if (typeof choice === 'object' && choice?.type === 'allowed_tools' && choice.allowed_tools.mode === 'required') return { ...choice, allowed_tools: { ...choice.allowed_tools, mode: 'auto' } };
+  return choice;
+}
+
+/** The choice for a call that offers only the client's tools: none at all when it has none. */
+function clientChoice(choice: ToolChoice, clientTools: readonly unknown[]): ToolChoice {
+  return clientTools.length === 0 ? undefined : choice;
+}
+
+function withToolChoice(params: ModelParams, choice: ToolChoice): ModelParams {
+  if (params.tool_choice === choice) return params;
+  const next: ModelParams = { ...params };
+  if (choice === undefined) delete next.tool_choice;
+  else next.tool_choice = choice;
+  return next;
 }

@@ -43,6 +43,8 @@ export interface RunRequest {
   extraParams?: Record<string, unknown>;
   /** Where each of `params.tools` is in the request, for errors (before `fieldPrefix`); default `tools[i].function.name`. */
   toolParams?: string[];
+  /** Where a `tool_choice` that names a function has that name, for errors (before `fieldPrefix`); default `tool_choice.function.name`. */
+  toolChoiceParam?: string;
   /** Remote (http/https) image URLs in the messages, by the field that holds each (before `fieldPrefix`): the agent's policy decides. */
   remoteImages: string[];
   /** Deprecated spellings the transport noticed (a legacy `model` prefix is found by prepare itself). */

@@ -118,7 +118,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     let endedMidStep = false;
     for (let step = 1; ; step++) {
       const last = tools !== undefined && step > tools.maxSteps;
-      const params = tools === undefined || last ? prepared.params : tools.params;
+      const params = tools === undefined ? prepared.params : last ? tools.finalParams : step === 1 ? tools.params : tools.laterParams;
       const relay = tools ? new ToolCallRelay(tools.clientNames) : undefined;
       reply = new ReplyAccumulator();
       let model: ResolvedModel | undefined;

@@ -9,7 +9,7 @@ const DATA_IMAGE_URI = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/]+=*$/i;
 
 /** What a Responses request asks of a run, and what its response echoes back. */
 export interface ResponsesRequest {
-  run: Pick<RunRequest, 'model' | 'user' | 'messages' | 'messagesParam' | 'params' | 'toolParams' | 'remoteImages' | 'store'>;
+  run: Pick<RunRequest, 'model' | 'user' | 'messages' | 'messagesParam' | 'params' | 'toolParams' | 'toolChoiceParam' | 'remoteImages' | 'store'>;
   /** The request's input items as records (without `instructions`): what `input_items` lists. */
   input: MessageRecord[];
   /** The fields of the Response object that come from the request (stored with the response, so a retrieval shows them too). */
@@ -82,7 +82,7 @@ export function responsesRunFields(body: CreateResponse): ResponsesRequest {
   };
   if (body.user !== undefined) shell.user = body.user;
   return {
-    run: { model: body.model, user: body.user, messages, messagesParam: 'input', params, toolParams: kept.map(({ index }) => `tools[${index}].name`), remoteImages, store: body.store !== false },
+    run: { model: body.model, user: body.user, messages, messagesParam: 'input', params, toolParams: kept.map(({ index }) => `tools[${index}].name`), toolChoiceParam: 'tool_choice.name', remoteImages, store: body.store !== false },
     input,
     shell,
     droppedTools: dropped,
@@ -159,7 +159,7 @@ function toolChoice(choice: CreateResponse['tool_choice'], offered: FunctionTool
   const names = new Set(offered.map((tool) => tool.name));
   switch (choice.type) {
     case 'function':
-      if (!names.has(choice.name)) throw new BadRequestError(`\`tool_choice\` names the function "${choice.name}", which is not in \`tools\`.`, { param: 'tool_choice.name', code: 'invalid_value' });
+      // A name that is not among the client's tools may be one of the agent's server tools: prepareRun decides.
       return { chat: { type: 'function', function: { name: choice.name } } };
     case 'allowed_tools': {
       const only = new Set<string>();

@@ -15,7 +15,7 @@ export class PgClient implements SqlClient {
   constructor(options: SqlClientOptions, onIdleError: (error: Error) => void) {
     this.max = options.poolSize;
     this.pool = new pg.Pool({
-      connectionString: options.url,
+      connectionString: options.durability === 'full' ? withSynchronousCommit(options.url) : options.url,
       max: options.poolSize,
       connectionTimeoutMillis: options.connectTimeoutMs,
       query_timeout: options.queryTimeoutMs,
@@ -26,8 +26,6 @@ export class PgClient implements SqlClient {
     // An idle connection the server dropped (a restart) is reported here; without a listener it
     // would be an uncaught 'error' event and end the process. The pool replaces it on next use.
     this.pool.on('error', onIdleError);
-    // Queued on the new connection before the statement it was opened for, so no commit runs without it.
-    if (options.durability === 'full') this.pool.on('connect', (client) => void client.query('SET synchronous_commit = on').catch(() => undefined));
   }
 
   query<Row = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
@@ -90,3 +88,16 @@ async function run<Row>(target: pg.Pool | pg.PoolClient, statement: pg.QueryConf
 
 /** The default client factory of the PostgreSQL store (loaded on demand: see PostgresSessionStore.open). */
 export const pgClient = (options: SqlClientOptions, onIdleError: (error: Error) => void): SqlClient => new PgClient(options, onIdleError);
+
+/**
+ * `durability: full`: every connection starts with `synchronous_commit = on`, as a startup option
+ * (so no commit can run before it, and no query is sent beside the one the connection was opened
+ * for, which pg deprecates), added to any `options` the URL already gives: pg lets the URL's
+ * parameters win over the config's.
+ */
+function withSynchronousCommit(url: string): string {
+  const parsed = new URL(url);
+  const given = parsed.searchParams.get('options');
+  parsed.searchParams.set('options', given ? `${given} -c synchronous_commit=on` : '-c synchronous_commit=on');
+  return parsed.toString();
+}

@@ -2,7 +2,8 @@
 // the turn's messages, its meta, the response it produced and the release of the run's lease,
 // together or not at all. The caller reads "nothing appended" as a conflict.
 import { RECORD_VERSION, type TurnRecord } from '../records/record.ts';
-import { RESPONSE_COLUMNS, responseValues, upsertResponse } from './postgres-response-rows.ts';
+import { RESPONSE_COLUMNS, upsertResponse } from './postgres-response-rows.ts';
+import { responseRow } from './response-row.ts';
 import type { SqlQueryable, SqlResult } from './sql-client.ts';
 import { agentIdFromKey, type StoredResponse } from './store.ts';
 
@@ -23,7 +24,7 @@ export async function appendTurnRows(sql: SqlQueryable, key: string, turn: TurnR
   const now = Date.now();
   const expected = append.expectedPosition;
   const params = [key, expected, encoded, meta, now, RECORD_VERSION];
-  const response = append.response ? responseValues(append.response) : [];
+  const response = append.response ? responseRow(append.response) : [];
   const lockOwner = append.lockOwner;
   const owner = lockOwner === undefined ? [] : [lockOwner];
   // The session row is bumped only where it still ends at `expected`; its row lock makes a

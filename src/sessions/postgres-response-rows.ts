@@ -1,9 +1,8 @@
 // The `responses` table as the PostgreSQL store writes it: one column list drives both the
 // parameters and the upsert, so a response stored on its own (`putResponse`) and one stored in its
 // turn's append statement are the same row.
-import type { StoredResponse } from './store.ts';
 
-/** The `responses` columns, in the order `responseValues` gives them, with their SQL types. */
+/** The `responses` columns, in the order `responseRow` gives them, with their SQL types. */
 export const RESPONSE_COLUMNS = [
   { name: 'id', type: 'text' },
   { name: 'agent_id', type: 'text' },
@@ -16,21 +15,6 @@ export const RESPONSE_COLUMNS = [
   { name: 'meta', type: 'text' },
   { name: 'extra', type: 'text' },
 ] as const;
-
-export function responseValues(response: StoredResponse): unknown[] {
-  return [
-    response.id,
-    response.agentId,
-    response.sessionKey,
-    response.position,
-    response.previousResponseId,
-    response.createdAt,
-    JSON.stringify(response.input),
-    JSON.stringify(response.output),
-    JSON.stringify(response.meta),
-    JSON.stringify(response.extra),
-  ];
-}
 
 /** Stores a response from `rows` (a VALUES list or a SELECT), replacing one with its id. */
 export function upsertResponse(rows: string): string {

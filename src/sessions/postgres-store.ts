@@ -16,7 +16,8 @@ import { describeDriverError, guardUnavailable, redactUrl } from './postgres-fai
 import { insertImportedSession } from './postgres-import.ts';
 import { postgresLeaseBackend } from './postgres-leases.ts';
 import { migratePostgres } from './postgres-migrations.ts';
-import { RESPONSE_COLUMNS, responseValues, upsertResponse } from './postgres-response-rows.ts';
+import { RESPONSE_COLUMNS, upsertResponse } from './postgres-response-rows.ts';
+import { responseRow } from './response-row.ts';
 import { isUnavailableError, type SqlClient, type SqlClientOptions } from './sql-client.ts';
 import type { MessageRecord, TurnRecord } from '../records/record.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type PoolStats, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
@@ -210,7 +211,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async putResponse(response: StoredResponse): Promise<void> {
     this.assertOpen();
-    await guardUnavailable(() => this.sql.query(upsertResponse(`VALUES (${RESPONSE_COLUMNS.map((column, i) => `$${i + 1}::${column.type}`).join(', ')})`), responseValues(response)));
+    await guardUnavailable(() => this.sql.query(upsertResponse(`VALUES (${RESPONSE_COLUMNS.map((column, i) => `$${i + 1}::${column.type}`).join(', ')})`), responseRow(response)));
   }
 
   async getResponse(id: string): Promise<StoredResponse | undefined> {

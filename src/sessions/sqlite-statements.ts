@@ -1,7 +1,6 @@
 // The statements the SQLite store runs again and again, prepared once when it opens: a statement
 // is parsed once per connection, then only bound and stepped.
 import type { DatabaseSync } from 'node:sqlite';
-import type { StoredResponse } from './store.ts';
 
 export type SqliteStatements = ReturnType<typeof prepareStatements>;
 
@@ -45,20 +44,4 @@ export function prepareStatements(db: DatabaseSync) {
   };
   statements.tailArrays.setReturnArrays(true);
   return statements;
-}
-
-/** The `responses` row's values, in the column order of the `putResponse` statement. */
-export function encodeResponse(response: StoredResponse): [string, string, string, number, string | null, number, string, string, string, string] {
-  return [
-    response.id,
-    response.agentId,
-    response.sessionKey,
-    response.position,
-    response.previousResponseId,
-    response.createdAt,
-    JSON.stringify(response.input),
-    JSON.stringify(response.output),
-    JSON.stringify(response.meta),
-    JSON.stringify(response.extra),
-  ];
 }

@@ -10,7 +10,8 @@ import { SessionLeases, type LeaseBackend } from './lease.ts';
 import { decodeMessage, decodeResponse, parseMeta, toSummary, type Row } from './stored-rows.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { migrate } from './sqlite-migrations.ts';
-import { encodeResponse, prepareStatements, type SqliteStatements } from './sqlite-statements.ts';
+import { prepareStatements, type SqliteStatements } from './sqlite-statements.ts';
+import { responseRow } from './response-row.ts';
 import { agentIdFromKey, type AppendOptions, type LoadOptions, type LockOptions, type SessionLock, type SessionStore, type SessionSummary, type StoredResponse, type StoredTurn, type Transcript } from './store.ts';
 
 export const SESSIONS_DB_FILE = 'sessions.sqlite';
@@ -109,7 +110,7 @@ export class SqliteSessionStore implements SessionStore {
     const agentId = agentIdFromKey(key);
     const encoded = turn.messages.map((message) => JSON.stringify(message));
     const meta = JSON.stringify(turn.meta);
-    const response = options.response ? encodeResponse(options.response) : undefined;
+    const response = options.response ? responseRow(options.response) : undefined;
     const now = Date.now();
     const lockOwner = options.lock ? this.leases.ownerOf(options.lock) : undefined;
     const appended = this.transaction(() => {
@@ -193,7 +194,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async putResponse(response: StoredResponse): Promise<void> {
     this.assertOpen();
-    this.stmt.putResponse.run(...encodeResponse(response));
+    this.stmt.putResponse.run(...responseRow(response));
   }
 
   async getResponse(id: string): Promise<StoredResponse | undefined> {

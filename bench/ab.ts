@@ -6,6 +6,8 @@
 //   node bench/ab.ts <checkout A> <checkout B> [requests per side, default 3000] [--non-stream]
 //   --tool-step: non-streaming runs with one server tool step instead (the demo MCP server of each
 //   checkout over stdio, its `time` tool), the CPU of its MCP child counted too
+//   --instant (with --tool-step): both gateways use this checkout's bench/mcp-instant-server.ts, a
+//   tool server that answers at once, instead of each checkout's demo server
 //
 // Prints, per side: request sent → first `data:` event (first chunk) and → first non-empty content
 // delta (first content), p50 and p90; and the gateway process's CPU time per request (from
@@ -19,6 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const TOOL_STEP = process.argv.includes('--tool-step');
 const NON_STREAM = TOOL_STEP || process.argv.includes('--non-stream');
+const INSTANT_TOOL = process.argv.includes('--instant');
+const INSTANT_SERVER = new URL('./mcp-instant-server.ts', import.meta.url).pathname;
 const [checkoutA, checkoutB, perSide = '3000'] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 if (!checkoutA || !checkoutB) {
   console.error('usage: node bench/ab.ts <checkout A> <checkout B> [requests per side]');
@@ -60,7 +64,7 @@ async function startGateway(checkout: string, name: string, upstreamPort: number
       gateway: { auth: { mode: 'token', token: TOKEN }, http: { ...addressLimitsOff(checkout), endpoints: { chatCompletions: { enabled: true } } } },
       models: { providers: { up: { api: 'openai-completions', baseUrl: `http://127.0.0.1:${upstreamPort}/v1` } } },
       agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }, ...(TOOL_STEP ? [{ id: 'tools', tools: { allow: ['bench__time'] } }] : [])] },
-      ...(TOOL_STEP ? { mcp: { servers: { bench: { command: process.execPath, args: [join(checkout, 'examples', 'mcp-demo-server.ts')] } } } } : {}),
+      ...(TOOL_STEP ? { mcp: { servers: { bench: { command: process.execPath, args: [INSTANT_TOOL ? INSTANT_SERVER : join(checkout, 'examples', 'mcp-demo-server.ts')] } } } } : {}),
     }),
   );
   const port = 20_000 + Math.floor(Math.random() * 20_000);

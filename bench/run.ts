@@ -310,10 +310,23 @@ function writeGatewayConfig(dir: string, upstreamUrl: string, options: { tools?:
     agents: { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }] },
   };
   if (options.tools) {
-    // The tool-step cell's own gateway (the other figures run without a tool server): the demo MCP
-    // server over stdio, whose `time` tool answers at once.
-    config.mcp = { servers: { bench: { command: process.execPath, args: [join(ROOT, 'examples', 'mcp-demo-server.ts')] } } };
-    config.agents = { defaults: { model: 'up/bench' }, list: [{ id: 'main', default: true }, { id: 'tools', tools: { allow: ['bench__time'] } }] };
+    // The tool-step cell's own gateway (the other figures run without a tool server): two MCP
+    // servers over stdio, each with a `time` tool: bench/mcp-instant-server.ts, which answers at
+    // once (agent `tools`), and the demo server on the official SDK (agent `sdk-tools`).
+    config.mcp = {
+      servers: {
+        bench: { command: process.execPath, args: [join(ROOT, 'bench', 'mcp-instant-server.ts')] },
+        demo: { command: process.execPath, args: [join(ROOT, 'examples', 'mcp-demo-server.ts')] },
+      },
+    };
+    config.agents = {
+      defaults: { model: 'up/bench' },
+      list: [
+        { id: 'main', default: true },
+        { id: 'tools', tools: { allow: ['bench__time'] } },
+        { id: 'sdk-tools', tools: { allow: ['demo__time'] } },
+      ],
+    };
   }
   writeFileSync(path, `// written by bench/run.ts\n${JSON.stringify(config, null, 2)}\n`);
   return path;
@@ -758,6 +771,7 @@ async function main() {
 
   if (STATEFUL_ONLY && flags.against) return statefulAbRun(upstream, configPath, store, resolve(flags.against), log);
   if (STATEFUL_ONLY) return statefulRun(upstream, configPath, store, log);
+  if (PROFILE && TOOL_STEP) return toolStepProfileRun(upstream, dir, log);
   if (PROFILE) return profileRun(upstream, configPath, direct, log);
   if (FIRST_CHUNK) return firstChunkRun(upstream, configPath, direct, log);
   if (AB_NODE_ARGS) return nodeArgsRun(upstream, configPath, store, AB_NODE_ARGS, log);
@@ -1374,10 +1388,12 @@ interface ToolStepResult {
   msPerRound: number;
   /** Per round: p50 ms of each measure. */
   gatewayTool: number[];
+  /** The same run with the demo MCP server (the official SDK's server side) as the tool server. */
+  gatewayToolSdk: number[];
   directTwoCalls: number[];
   gatewayPlain: number[];
   directOneCall: number[];
-  requests: { gatewayTool: number; directTwoCalls: number; gatewayPlain: number; directOneCall: number };
+  requests: { gatewayTool: number; gatewayToolSdk: number; directTwoCalls: number; gatewayPlain: number; directOneCall: number };
 }
 
 function postJson(agent: Agent, url: string, headers: Record<string, string>, body: unknown): Promise<any> {
@@ -1416,10 +1432,12 @@ async function toolStepCell(upstream: Upstream, dir: string, direct: Target, log
   const user = { role: 'user', content: 'What time is it?' };
   const tool = { type: 'function', function: { name: 'bench__time', parameters: { type: 'object', properties: {} } } };
   const gatewayHeaders = { authorization: `Bearer ${TOKEN}` };
-  const gatewayTool = async () => {
-    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw/tools', messages: [user] });
-    if (typeof reply.choices[0].message.content !== 'string') throw new Error(`the tool run answered ${JSON.stringify(reply).slice(0, 300)}`);
+  const toolRun = (model: string) => async () => {
+    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model, messages: [user] });
+    if (typeof reply.choices[0].message.content !== 'string' || !(reply.usage?.total_tokens > 20)) throw new Error(`the tool run answered ${JSON.stringify(reply).slice(0, 300)}`);
   };
+  const gatewayTool = toolRun('openclaw/tools');
+  const gatewayToolSdk = toolRun('openclaw/sdk-tools');
   const directTwo = async () => {
     const first = await postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', messages: [user], tools: [tool] });
     const call = first.choices[0].message.tool_calls[0];
@@ -1427,40 +1445,92 @@ async function toolStepCell(upstream: Upstream, dir: string, direct: Target, log
   };
   const gatewayPlain = () => postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw', messages: [user] }).then(() => undefined);
   const directOne = () => postJson(agent, `${upstream.url}/v1/chat/completions`, direct.headers, { model: 'bench', messages: [user] }).then(() => undefined);
-  // The tool server connects in the background: the first tool run must see the tool.
-  for (let i = 0; ; i++) {
-    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model: 'openclaw/tools', messages: [user] }).catch(() => undefined);
-    if (reply?.usage?.total_tokens > 20) break;
-    if (i > 500) throw new Error(`the bench tool server did not come up:\n${gw.stderr()}`);
-    await sleep(20);
+  // The tool servers connect in the background: the first tool run of each agent must see its tool.
+  for (const model of ['openclaw/tools', 'openclaw/sdk-tools']) {
+    for (let i = 0; ; i++) {
+      const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, gatewayHeaders, { model, messages: [user] }).catch(() => undefined);
+      if (reply?.usage?.total_tokens > 20) break;
+      if (i > 500) throw new Error(`the bench tool server of ${model} did not come up:\n${gw.stderr()}`);
+      await sleep(20);
+    }
   }
   const msPerRound = 2_000;
   await timed(500, gatewayTool);
+  await timed(500, gatewayToolSdk);
   await timed(500, directTwo);
-  const result: ToolStepResult = { rounds, msPerRound, gatewayTool: [], directTwoCalls: [], gatewayPlain: [], directOneCall: [], requests: { gatewayTool: 0, directTwoCalls: 0, gatewayPlain: 0, directOneCall: 0 } };
+  const result: ToolStepResult = {
+    rounds,
+    msPerRound,
+    gatewayTool: [],
+    gatewayToolSdk: [],
+    directTwoCalls: [],
+    gatewayPlain: [],
+    directOneCall: [],
+    requests: { gatewayTool: 0, gatewayToolSdk: 0, directTwoCalls: 0, gatewayPlain: 0, directOneCall: 0 },
+  };
   for (let round = 1; round <= rounds; round++) {
     const g = await timed(msPerRound, gatewayTool);
+    const gs = await timed(msPerRound, gatewayToolSdk);
     const d = await timed(msPerRound, directTwo);
     const gp = await timed(msPerRound / 2, gatewayPlain);
     const dp = await timed(msPerRound / 2, directOne);
     result.gatewayTool.push(g.p50);
+    result.gatewayToolSdk.push(gs.p50);
     result.directTwoCalls.push(d.p50);
     result.gatewayPlain.push(gp.p50);
     result.directOneCall.push(dp.p50);
     result.requests.gatewayTool += g.requests;
+    result.requests.gatewayToolSdk += gs.requests;
     result.requests.directTwoCalls += d.requests;
     result.requests.gatewayPlain += gp.requests;
     result.requests.directOneCall += dp.requests;
-    log(`tool step round ${round}: gateway ${fmt(g.p50, 3)} ms vs two direct calls ${fmt(d.p50, 3)} ms (+${fmt(g.p50 - d.p50, 3)}); plain run +${fmt(gp.p50 - dp.p50, 3)}`);
+    log(`tool step round ${round}: gateway ${fmt(g.p50, 3)} ms vs two direct calls ${fmt(d.p50, 3)} ms (+${fmt(g.p50 - d.p50, 3)}; SDK demo server +${fmt(gs.p50 - d.p50, 3)}); plain run +${fmt(gp.p50 - dp.p50, 3)}`);
   }
   agent.destroy();
   await stopChild(gw.child);
   return result;
 }
 
+/**
+ * `--tool-step --profile`: a CPU profile of the tool-step gateway while it serves only runs with one
+ * tool step, one after another on one connection, summarised per run (start-up and warm-up left out).
+ */
+async function toolStepProfileRun(upstream: Upstream, dir: string, log: (line: string) => void) {
+  const outDir = join(RESULTS, 'profiles');
+  mkdirSync(outDir, { recursive: true });
+  const profDir = tempDir('openclaw-bench-prof-');
+  const gw = await startGateway(writeGatewayConfig(dir, upstream.url, { tools: true }), { cpuProfDir: profDir });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const run = async () => {
+    const reply = await postJson(agent, `${gw.url}/v1/chat/completions`, { authorization: `Bearer ${TOKEN}` }, { model: 'openclaw/tools', messages: [{ role: 'user', content: 'What time is it?' }] });
+    return reply?.usage?.total_tokens > 20;
+  };
+  for (let i = 0; !(await run().catch(() => false)); i++) {
+    if (i > 500) throw new Error(`the bench tool server did not come up:\n${gw.stderr()}`);
+    await sleep(20);
+  }
+  const warmStart = performance.now();
+  await timed(3_000, async () => void (await run()));
+  const skipMs = gw.readyMs + (performance.now() - warmStart) + 200;
+  const measured = await timed(QUICK ? 3_000 : 10_000, async () => void (await run()));
+  log(`tool-step profile: ${measured.requests} runs, p50 ${fmt(measured.p50, 3)} ms`);
+  agent.destroy();
+  const code = await stopChild(gw.child, 'SIGTERM', 10_000);
+  await stopChild(upstream.child);
+  const written = gatewayProfile(profDir);
+  if (!written) throw new Error(`no .cpuprofile written (gateway exit ${code})`);
+  const target = join(outDir, 'gateway-tool-step-1c.cpuprofile');
+  writeFileSync(target, readFileSync(written));
+  const summary = summariseProfile(JSON.parse(readFileSync(target, 'utf8')), ROOT, { skipMs });
+  const text = `## runs with one tool step, 1 connection (${measured.requests} runs, p50 ${fmt(measured.p50, 3)} ms)\n\n${formatProfileSummary(summary, measured.requests)}`;
+  writeFileSync(join(outDir, 'tool-step-summary.md'), `${text}\n`);
+  process.stdout.write(`${text}\n\nProfile: ${target.slice(ROOT.length + 1)}\n`);
+}
+
 function toolStepMarkdown(result: ToolStepResult): string {
   const median = (values: number[]) => percentile(values, 50);
   const g = median(result.gatewayTool);
+  const gs = median(result.gatewayToolSdk ?? []);
   const d = median(result.directTwoCalls);
   const gp = median(result.gatewayPlain);
   const dp = median(result.directOneCall);
@@ -1468,13 +1538,14 @@ function toolStepMarkdown(result: ToolStepResult): string {
     '',
     `### One tool step (1 connection, non-streaming; median of ${result.rounds} rounds of p50, ms)`,
     '',
-    'A run whose model calls one server tool (the demo MCP server over stdio; its `time` tool answers at once), then answers from its result: two upstream calls. Against it, the same two upstream calls sent directly one after the other. The plain row is one-call runs, for what the gateway adds to any request.',
+    'A run whose model calls one server tool, then answers from its result: two upstream calls. Against it, the same two upstream calls sent directly one after the other. The tool server of the first row is bench/mcp-instant-server.ts over stdio, whose `time` tool answers at once (what the loop adds); the second row runs the same through the demo server on the official SDK (examples/mcp-demo-server.ts), whose own work per call is in its figure. The plain row is one-call runs, for what the gateway adds to any request.',
     '',
     '| measure | gateway | direct | added |',
     '|---|---:|---:|---:|',
     `| run with one tool step vs two direct calls | ${fmt(g, 3)} | ${fmt(d, 3)} | +${fmt(g - d, 3)} |`,
+    `| the same through the SDK demo server | ${fmt(gs, 3)} | ${fmt(d, 3)} | +${fmt(gs - d, 3)} |`,
     `| plain run vs one direct call | ${fmt(gp, 3)} | ${fmt(dp, 3)} | +${fmt(gp - dp, 3)} |`,
-    `| requests measured (tool / two calls / plain / one call) | ${result.requests.gatewayTool} / ${result.requests.directTwoCalls} / ${result.requests.gatewayPlain} / ${result.requests.directOneCall} | | |`,
+    `| requests measured (tool / SDK demo tool / two calls / plain / one call) | ${result.requests.gatewayTool} / ${result.requests.gatewayToolSdk} / ${result.requests.directTwoCalls} / ${result.requests.gatewayPlain} / ${result.requests.directOneCall} | | |`,
     '',
   ];
   return `${lines.join('\n')}\n`;

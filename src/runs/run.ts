@@ -14,6 +14,7 @@ import { planPrompt } from './prompt.ts';
 import { ReplyAccumulator } from './reply.ts';
 import { openRunSession } from './session.ts';
 import { finishedTurnMeta, storedResponse, unfinishedTurnMeta } from './stored-turn.ts';
+import { AfterDispatch } from './after-dispatch.ts';
 import { runToolStep, ToolCallRelay } from './tool-step.ts';
 
 export interface RunDeps {
@@ -79,6 +80,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
   let answeredBy: string | undefined;
   let outcome: 'ok' | 'error' | 'aborted' = 'error';
   let waitingForSession = false;
+  const after = new AfterDispatch(logger);
 
   /** Stores what a run that did not finish leaves behind: the new turns and its completed tool steps, never a half reply or a half step. */
   const storeUnfinished = async (error: GatewayError) => {
@@ -171,7 +173,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       }
       for (const call of serverCalls) call.executor = 'server';
       const assistant = reply.message();
-      const results = yield* runToolStep(serverCalls, { step, tools, signal: control.signal, logger, plainLogger: deps.plainLogger ?? logger, observer: deps.observer, requestId, runId });
+      const results = yield* runToolStep(serverCalls, { step, tools, signal: control.signal, logger, plainLogger: deps.plainLogger ?? logger, observer: deps.observer, requestId, runId, after });
       // An aborted step is dropped whole: its call and half its answers are never stored.
       control.signal.throwIfAborted();
       completedSteps.push(assistant, ...results);
@@ -210,6 +212,7 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, result.messages, meta), lock });
     }
     outcome = 'ok';
+    after.flush();
     yield { type: 'run.finished', result };
   } catch (error) {
     // Running out of time while another run holds the session is the session being busy.
@@ -218,11 +221,13 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     if (failure.kind === 'internal') logger.error({ event: 'run.failed', requestId, runId, err: error }, 'run failed');
     outcome = failure.kind === 'aborted' ? 'aborted' : 'error';
     await storeUnfinished(failure);
+    after.flush();
     yield { type: 'run.failed', error: failure, runId };
   } finally {
     // Reached also when the transport stops pulling (return()): the run counts as aborted then.
     if (!stored && store && lock) await storeUnfinished(runFailure(new Error('abandoned'), { agentId: agent.id, timeoutSeconds: agent.timeoutSeconds, aborted: 'client', runId }));
     clearTimeout(timer);
+    after.flush();
     // A transport that stopped pulling mid-step leaves tool calls running: they are cancelled.
     if (!control.signal.aborted) control.abort(new Error('run ended'));
     signal.removeEventListener('abort', onClientAbort);

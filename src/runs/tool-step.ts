@@ -6,6 +6,7 @@ import type { ProviderEvent } from '../providers/types.ts';
 import { ToolCallError } from '../tools/manager.ts';
 import { errorContent, toolResultContent } from '../tools/results.ts';
 import type { RunEvent, ToolOutcome } from './events.ts';
+import type { AfterDispatch } from './after-dispatch.ts';
 import type { RunObserver } from './observer.ts';
 import type { RunTools } from './prepare.ts';
 
@@ -77,6 +78,8 @@ export interface ToolStepContext {
   observer?: RunObserver;
   requestId: string;
   runId: string;
+  /** Where the call's log line and metrics go: written once the run's next model call is on its way. */
+  after: AfterDispatch;
 }
 
 interface Executed {
@@ -152,9 +155,13 @@ async function execute(call: ToolCallRecord, context: ToolStepContext): Promise<
   const known = tool ?? tools.catalogue.get(call.name);
   const server = known?.server ?? '';
   const toolName = known?.tool ?? '';
-  context.observer?.toolCalled?.({ server, tool: toolName, outcome: outcome!, seconds: durationMs / 1000 });
-  const line = { event: 'tool.call', requestId: context.requestId, runId: context.runId, step: context.step, callId: call.id, name: call.name, server: server || undefined, tool: toolName || undefined, outcome: outcome!, durationMs };
-  context.plainLogger.info(line, `tool ${call.name}: ${outcome!}`);
-  if (context.logger.isLevelEnabled('debug')) context.logger.debug({ ...line, event: 'tool.call.detail', arguments: call.arguments, result: message!.content }, 'tool call arguments and result');
+  const result = message!;
+  const ended = outcome!;
+  context.after.add(() => {
+    context.observer?.toolCalled?.({ server, tool: toolName, outcome: ended, seconds: durationMs / 1000 });
+    const line = { event: 'tool.call', requestId: context.requestId, runId: context.runId, step: context.step, callId: call.id, name: call.name, server: server || undefined, tool: toolName || undefined, outcome: ended, durationMs };
+    context.plainLogger.info(line, `tool ${call.name}: ${ended}`);
+    if (context.logger.isLevelEnabled('debug')) context.logger.debug({ ...line, event: 'tool.call.detail', arguments: call.arguments, result: result.content }, 'tool call arguments and result');
+  });
   return { call, message: message!, outcome: outcome!, durationMs };
 }

@@ -20,7 +20,7 @@ import { listModelsRoute, retrieveModelRoute } from './routes/models.ts';
 import { cancelResponseRoute, createResponseRoute, deleteResponseRoute, getResponseRoute, listInputItemsRoute } from './routes/responses.ts';
 import { withRunSlot } from './run-slot.ts';
 import { inSequence } from './in-sequence.ts';
-import { routeTable, validatorOptions, type PublishedSpec } from './spec.ts';
+import { routeTable, settleUrlParseWarning, validatorOptions, type PublishedSpec } from './spec.ts';
 
 export type HttpApp = express.Express & {
   /** Loads what the first API request would otherwise wait for (the request validator). */
@@ -96,6 +96,7 @@ function specValidator(spec: PublishedSpec, runtime: Runtime): { handler: Reques
   let loading: Promise<void> | undefined;
   const load = () => {
     loading ??= import('express-openapi-validator').then((OpenApiValidator) => {
+      settleUrlParseWarning();
       validator = inSequence(OpenApiValidator.middleware(validatorOptions(spec.document)) as unknown as RequestHandler[]);
     });
     // A failed load is tried again by the next request rather than remembered.

@@ -57,6 +57,25 @@ describe('a client that does not stream', () => {
     expect(reply.id).not.toBe('chatcmpl-whole');
   });
 
+  it('reads a whole answer alike whether it comes with a Content-Length or in chunks', async () => {
+    const body = completion('Sized.');
+    upstream.setScript(() => ({ kind: 'status', status: 200, body, headers: { 'content-length': String(Buffer.byteLength(JSON.stringify(body))) } }));
+    expect((await ask()).choices[0].message.content).toBe('Sized.');
+    // The fixture's json() sends chunked when no length is given.
+    upstream.setScript(() => ({ kind: 'status', status: 200, body: completion('Chunked.') }));
+    expect((await ask()).choices[0].message.content).toBe('Chunked.');
+  });
+
+  it('a whole answer that ends before its Content-Length is an outage: retried, then 502, and the gateway goes on', async () => {
+    upstream.setScript(() => ({ kind: 'short_body', body: completion('Cut short.'), declared: 100 }));
+    const error = await apiError(ask());
+    expect(error.status).toBe(502);
+    expect(error.error).toMatchObject({ code: 'upstream_unavailable' });
+    expect(chatRequests()).toHaveLength(3);
+    upstream.setScript(() => ({ kind: 'status', status: 200, body: completion('Back.') }));
+    expect((await ask()).choices[0].message.content).toBe('Back.');
+  });
+
   it('reads a stream when the upstream streams anyway', async () => {
     upstream.setScript(() => ({ kind: 'bulk', pieces: 4, piece: (index) => `p${index} ` }));
     const reply = await ask();

@@ -118,7 +118,7 @@ export class OpenAICompatibleProvider implements Provider {
     const out: ProviderEvent[] = [];
     try {
       if (asWhole) {
-        this.completion(JSON.parse(await readWhole(response.body, MAX_COMPLETION_BYTES)), state, out);
+        this.completion(JSON.parse(await readWhole(response, MAX_COMPLETION_BYTES)), state, out);
         yield* out;
       } else {
         let done = false;
@@ -168,10 +168,18 @@ export class OpenAICompatibleProvider implements Provider {
 /** No model's whole answer comes near this; a body that does is broken or hostile (a stream is held to 8 MB per event instead). */
 const MAX_COMPLETION_BYTES = 64 * 1024 * 1024;
 
-async function readWhole(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
+/**
+ * The body as text, at most `maxBytes`. A body whose Content-Length is within the limit is read by
+ * undici's own consumer, which takes what is already buffered without a stream iterator's round
+ * trips (undici fails a body that runs past its Content-Length); any other is read piece by piece
+ * and given up as soon as it passes the limit.
+ */
+async function readWhole(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers['content-length']);
+  if (Number.isSafeInteger(declared) && declared >= 0 && declared <= maxBytes) return response.body.text();
   const parts: Uint8Array[] = [];
   let length = 0;
-  for await (const part of body) {
+  for await (const part of response.body) {
     length += part.byteLength;
     if (length > maxBytes) throw new SyntaxError(`A completion is larger than ${maxBytes} bytes.`);
     parts.push(part);

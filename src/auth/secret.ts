@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -57,7 +57,7 @@ function loadOrCreateGeneratedToken(stateDir: string): ResolvedAuth & { generate
 
 /** The digest `matchesDigest` compares against; callers that check often keep it. */
 export function secretDigest(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 /** Constant-time comparison of digests, which also hides the length of the expected secret. */

@@ -95,6 +95,46 @@ describe('tool_choice and the agent’s server tools', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it('`allowed_tools` may list server tools beside the client’s; after the first step it is `auto`', async () => {
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('c1', 'remote__echo', { text: 'allowed' })] }, { kind: 'text', text: 'It said allowed.' }));
+    const clientTool = { type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } };
+    const allowed = [{ type: 'function', function: { name: 'remote__echo' } }, { type: 'function', function: { name: 'lookup' } }];
+    const reply = await gw.client.chat.completions.create({ model: 'openclaw', messages: user, tools: [clientTool], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: allowed } } });
+    expect(reply.choices[0].message.content).toBe('It said allowed.');
+    expect(upstream.requests.map((request) => request.body.tool_choice)).toEqual([
+      { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: allowed } },
+      { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: allowed } },
+    ]);
+  });
+
+  it('an `allowed_tools` name that is neither the client’s nor the agent’s is a 400 before the model is called', async () => {
+    const response = await post('/v1/chat/completions', {
+      model: 'openclaw',
+      messages: user,
+      tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'remote__echo' } }, { type: 'function', function: { name: 'remote__sleep' } }] } },
+    });
+    expect(response.status).toBe(400);
+    const error = (await response.json()).error;
+    expect(error).toMatchObject({ param: 'tool_choice.allowed_tools.tools[1].function.name', code: 'invalid_value' });
+    expect(error.message).toContain('"remote__sleep"');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('the last call after maxToolSteps keeps only the client’s tools in `allowed_tools`, or chooses none when it lists none of them', async () => {
+    const clientTool = { type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } };
+    const echo = { type: 'function', function: { name: 'remote__echo' } };
+    const lookup = { type: 'function', function: { name: 'lookup' } };
+    upstream.setScript((request) => ((request.body.tools as any[]).length > 1 ? { kind: 'tool_calls', calls: [call(`m${upstream.requests.length}`, 'remote__echo', { text: 'again' })] } : { kind: 'text', text: 'Stopping.' }));
+    await gw.client.chat.completions.create({ model: 'openclaw/once', messages: user, tools: [clientTool], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [echo, lookup] } } });
+    expect(upstream.requests).toHaveLength(2);
+    expect((upstream.requests[1].body.tools as any[]).map((tool) => tool.function.name)).toEqual(['lookup']);
+    expect(upstream.requests[1].body.tool_choice).toEqual({ type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [lookup] } });
+    upstream.reset();
+    upstream.setScript((request) => ((request.body.tools as any[]).length > 1 ? { kind: 'tool_calls', calls: [call(`n${upstream.requests.length}`, 'remote__echo', { text: 'again' })] } : { kind: 'text', text: 'Stopping.' }));
+    await gw.client.chat.completions.create({ model: 'openclaw/once', messages: user, tools: [clientTool], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [echo] } } });
+    expect(upstream.requests[1].body.tool_choice).toBe('none');
+  });
+
   it('the Responses API takes the same choice (`{ type: "function", name }`)', async () => {
     upstream.setScript(steps({ kind: 'tool_calls', calls: [call('c1', 'remote__echo', { text: 'via responses' })] }, { kind: 'text', text: 'It said via responses.' }));
     const response = await gw.client.responses.create({ model: 'openclaw', input: 'go', tool_choice: { type: 'function', name: 'remote__echo' } });

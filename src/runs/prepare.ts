@@ -172,10 +172,24 @@ function checkTools(params: ModelParams, agentTools: AgentTools | undefined, fie
   if (choice !== undefined && choice !== 'none' && choice !== 'auto' && names.size === 0 && !serverTools?.size) {
     throw new BadRequestError('`tool_choice` requires `tools`.', { param: field('tool_choice'), code: 'invalid_value' });
   }
+  const theirs = serverTools?.size ? ' nor a tool this agent runs on the gateway' : '';
   if (choice && typeof choice === 'object' && choice.type === 'function' && !names.has(choice.function.name) && !serverTools?.has(choice.function.name)) {
-    const theirs = serverTools?.size ? ' nor a tool this agent runs on the gateway' : '';
     throw new BadRequestError(`\`tool_choice\` names the function "${choice.function.name}", which is not in \`tools\`${theirs}.`, { param: choiceNameParam, code: 'invalid_value' });
   }
+  if (choice && typeof choice === 'object' && choice.type === 'allowed_tools') {
+    choice.allowed_tools.tools.forEach((tool, index) => {
+      const name = allowedFunctionName(tool);
+      if (name === undefined || names.has(name) || serverTools?.has(name)) return;
+      const param = `tool_choice.allowed_tools.tools[${index}]`;
+      throw new BadRequestError(`\`${param}\` names the function "${name}", which is not in \`tools\`${theirs}.`, { param: field(`${param}.function.name`), code: 'invalid_value' });
+    });
+  }
+}
+
+/** The function an `allowed_tools` entry names; undefined for an entry of another kind (passed on as sent). */
+function allowedFunctionName(tool: Record<string, unknown>): string | undefined {
+  const fn = tool.function as { name?: unknown } | undefined;
+  return tool.type === 'function' && typeof fn?.name === 'string' ? fn.name : undefined;
 }
 
 /**
@@ -232,7 +246,7 @@ function runTools(tools: AgentTools | undefined, agent: AgentConfig, params: Mod
     clientNames: new Set(clientTools.map((tool) => tool.function.name)),
     params: withServerTools,
     laterParams: withToolChoice(withServerTools, unforced(params.tool_choice)),
-    finalParams: withToolChoice(params, clientChoice(unforced(params.tool_choice), clientTools)),
+    finalParams: withToolChoice(params, clientChoice(unforced(params.tool_choice), new Set(clientTools.map((tool) => tool.function.name)))),
     maxSteps: agent.maxToolSteps,
     timeoutMs: agent.toolTimeoutSeconds * 1000,
     maxResultBytes: agent.maxToolResultBytes,
@@ -248,9 +262,19 @@ function unforced(choice: ToolChoice): ToolChoice {
   return choice;
 }
 
-/** The choice for a call that offers only the client's tools: none at all when it has none. */
-function clientChoice(choice: ToolChoice, clientTools: readonly unknown[]): ToolChoice {
-  return clientTools.length === 0 ? undefined : choice;
+/**
+ * The choice for a call that offers only the client's tools: none at all when it has none; an
+ * `allowed_tools` list keeps only what that call offers ("none" when none of its functions is left).
+ */
+function clientChoice(choice: ToolChoice, clientNames: ReadonlySet<string>): ToolChoice {
+  if (clientNames.size === 0) return undefined;
+  if (typeof choice !== 'object' || choice?.type !== 'allowed_tools') return choice;
+  const tools = choice.allowed_tools.tools.filter((tool) => {
+    const name = allowedFunctionName(tool);
+    return name === undefined || clientNames.has(name);
+  });
+  if (tools.length === choice.allowed_tools.tools.length) return choice;
+  return tools.length === 0 ? 'none' : { ...choice, allowed_tools: { ...choice.allowed_tools, tools } };
 }
 
 function withToolChoice(params: ModelParams, choice: ToolChoice): ModelParams {

@@ -1249,6 +1249,12 @@ function targets(report: any): string[] {
     const r = c.gateway.cpuPerRequestUs / base.gateway.cpuPerRequestUs;
     rows.push(`| ${c.kind}, 16 conns: stateful (20 turns) CPU per request ≤ 1.3× stateless | ${fmt(c.gateway.cpuPerRequestUs, 0)} µs vs ${fmt(base.gateway.cpuPerRequestUs, 0)} µs = ${r.toFixed(2)}× | ${met(r <= 1.3)} |`);
   }
+  const tool = report.toolStep as ToolStepResult | undefined;
+  if (tool) {
+    const added = percentile(tool.gatewayTool, 50) - percentile(tool.directTwoCalls, 50);
+    const sdk = tool.gatewayToolSdk?.length ? `; through the SDK demo server +${fmt(percentile(tool.gatewayToolSdk, 50) - percentile(tool.directTwoCalls, 50), 3)} ms` : '';
+    rows.push(`| a run with one tool step (tool answers at once), 1 conn: p50 < 1 ms over its two upstream calls | +${fmt(added, 3)} ms${sdk} | ${met(added < 1)} |`);
+  }
   for (const c of cells.filter((each) => each.state !== 'stateless')) {
     const p99 = c.gateway.loopDelay?.p99Ms;
     rows.push(`| ${c.kind}, ${c.state === 'stateful' ? '20-turn' : `${int(PLAN.longSessionTurns)}-turn`} sessions, ${c.connections} conns: loop delay p99 ≤ 1 ms | ${fmt(p99, 2)} ms | ${met(p99 === undefined ? undefined : p99 <= 1)} |`);

@@ -241,12 +241,13 @@ function runTools(tools: AgentTools | undefined, agent: AgentConfig, params: Mod
     }
   });
   const withServerTools = tools.definitions.length === 0 ? params : { ...params, tools: [...clientTools, ...tools.definitions] };
+  const clientNames = new Set(clientTools.map((tool) => tool.function.name));
   return {
     ...tools,
-    clientNames: new Set(clientTools.map((tool) => tool.function.name)),
+    clientNames,
     params: withServerTools,
     laterParams: withToolChoice(withServerTools, unforced(params.tool_choice)),
-    finalParams: withToolChoice(params, clientChoice(unforced(params.tool_choice), new Set(clientTools.map((tool) => tool.function.name)))),
+    finalParams: withToolChoice(params, clientChoice(unforced(params.tool_choice), clientNames)),
     maxSteps: agent.maxToolSteps,
     timeoutMs: agent.toolTimeoutSeconds * 1000,
     maxResultBytes: agent.maxToolResultBytes,

@@ -144,4 +144,32 @@ describe('tool_choice and the agent’s server tools', () => {
     expect(unknown.status).toBe(400);
     expect((await unknown.json()).error).toMatchObject({ param: 'tool_choice.name', code: 'invalid_value' });
   });
+
+  it('the Responses API’s `allowed_tools` may list server tools: the agent’s tools are narrowed to those it lists', async () => {
+    upstream.setScript(steps({ kind: 'tool_calls', calls: [call('c1', 'remote__echo', { text: 'only echo' })] }, { kind: 'text', text: 'It said only echo.' }));
+    const response = await gw.client.responses.create({ model: 'openclaw', input: 'go', tool_choice: { type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'remote__echo' }] } });
+    expect(response.output_text).toBe('It said only echo.');
+    // remote__add, which the agent has but the list leaves out, is not offered.
+    expect((upstream.requests[0].body.tools as any[]).map((tool) => tool.function.name)).toEqual(['remote__echo']);
+    expect(upstream.requests.map((request) => request.body.tool_choice)).toEqual(['required', 'auto']);
+  });
+
+  it('a Responses `allowed_tools` name that is neither the client’s nor the agent’s is a 400 naming the entry', async () => {
+    const clientTool = { type: 'function', name: 'lookup', parameters: { type: 'object', properties: {} } };
+    const response = await post('/v1/responses', {
+      model: 'openclaw',
+      input: 'go',
+      tools: [clientTool],
+      tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'lookup' }, { type: 'function', name: 'remote__sleep' }] },
+    });
+    expect(response.status).toBe(400);
+    const error = (await response.json()).error;
+    expect(error).toMatchObject({ param: 'tool_choice.tools[1].name', code: 'invalid_value' });
+    expect(error.message).toBe('`tool_choice.tools[1]` names the function "remote__sleep", which is not in `tools` nor a tool this agent runs on the gateway.');
+    // An agent without server tools: the client's tools are all there is.
+    const plain = await post('/v1/responses', { model: 'openclaw/plain', input: 'go', tools: [clientTool], tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'remote__echo' }] } });
+    expect(plain.status).toBe(400);
+    expect((await plain.json()).error).toMatchObject({ param: 'tool_choice.tools[0].name', message: '`tool_choice.tools[0]` names the function "remote__echo", which is not in `tools`.' });
+    expect(upstream.requests).toHaveLength(0);
+  });
 });

@@ -6,7 +6,7 @@ import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry.ts';
 import type { ModelParams } from '../providers/types.ts';
 import { resolveSessionKey, responseSessionKey } from '../sessions/keys.ts';
-import type { AgentToolIndex, AgentTools } from '../tools/policy.ts';
+import { narrowedTools, type AgentToolIndex, type AgentTools } from '../tools/policy.ts';
 import { splitRequestMessages, type SplitMessages } from './prompt.ts';
 import type { InputName, ResponseSeed, RunRequest, Transport } from './request.ts';
 
@@ -82,7 +82,7 @@ export function prepareRun(setup: RunSetup, request: RunRequest): PreparedRun {
   const { sessionKey, continueAt } = planSession(request, agent.id, persist, field);
   const models = planModels(setup, agent, request);
   const messages = checkMessages(request, agent, field);
-  const agentTools = setup.tools?.forAgent(agent);
+  const agentTools = allowedOnly(setup.tools?.forAgent(agent), request, field);
   checkTools(request.params, agentTools, field, field(request.toolChoiceParam ?? 'tool_choice.function.name'));
   const params = modelParams(request, agent, sessionKey, models, field);
   const tools = runTools(agentTools, agent, params, (index) => field(request.toolParams?.[index] ?? `tools[${index}].function.name`));
@@ -184,6 +184,22 @@ function checkTools(params: ModelParams, agentTools: AgentTools | undefined, fie
       throw new BadRequestError(`\`${param}\` names the function "${name}", which is not in \`tools\`${theirs}.`, { param: field(`${param}.function.name`), code: 'invalid_value' });
     });
   }
+}
+
+/**
+ * The agent's server tools as the client's `allowed_tools` (Responses API) narrows them; each name
+ * it lists must be one of the client's tools or one of the agent's.
+ */
+function allowedOnly(tools: AgentTools | undefined, request: RunRequest, field: (name: string) => string): AgentTools | undefined {
+  const allowed = request.allowedTools;
+  if (!allowed) return tools;
+  const clientNames = new Set((request.params.tools ?? []).map((tool) => tool.function.name));
+  for (const [name, param] of allowed) {
+    if (clientNames.has(name) || tools?.offered.has(name)) continue;
+    const theirs = tools?.offered.size ? ' nor a tool this agent runs on the gateway' : '';
+    throw new BadRequestError(`\`${param.replace(/\.name$/, '')}\` names the function "${name}", which is not in \`tools\`${theirs}.`, { param: field(param), code: 'invalid_value' });
+  }
+  return tools && narrowedTools(tools, new Set(allowed.keys()));
 }
 
 /** The function an `allowed_tools` entry names; undefined for an entry of another kind (passed on as sent). */

@@ -45,6 +45,12 @@ export interface RunRequest {
   toolParams?: string[];
   /** Where a `tool_choice` that names a function has that name, for errors (before `fieldPrefix`); default `tool_choice.function.name`. */
   toolChoiceParam?: string;
+  /**
+   * The functions the client allows for this run (the Responses API's `allowed_tools`), each with
+   * where it is named (before `fieldPrefix`): the agent's server tools are narrowed to them, and a
+   * name that is neither one of the client's tools nor one of the agent's is refused.
+   */
+  allowedTools?: ReadonlyMap<string, string>;
   /** Remote (http/https) image URLs in the messages, by the field that holds each (before `fieldPrefix`): the agent's policy decides. */
   remoteImages: string[];
   /** Deprecated spellings the transport noticed (a legacy `model` prefix is found by prepare itself). */

@@ -14,6 +14,13 @@ export interface AgentTools {
   readonly catalogue: ReadonlyMap<string, ServerTool>;
 }
 
+/** The agent's tools narrowed to `names` (a client's `allowed_tools`): what is not named is not offered. */
+export function narrowedTools(tools: AgentTools, names: ReadonlySet<string>): AgentTools {
+  const offered = new Map([...tools.offered].filter(([name]) => names.has(name)));
+  if (offered.size === tools.offered.size) return tools;
+  return { ...tools, offered, definitions: tools.definitions.filter((definition) => offered.has(definition.function.name)) };
+}
+
 /**
  * Per config generation: each agent's policy compiled once, and its allowed tools worked out once
  * per version of the catalogue (the manager hands out a new catalogue only when a server's tools

@@ -9,7 +9,7 @@ const DATA_IMAGE_URI = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/]+=*$/i;
 
 /** What a Responses request asks of a run, and what its response echoes back. */
 export interface ResponsesRequest {
-  run: Pick<RunRequest, 'model' | 'user' | 'messages' | 'messagesParam' | 'params' | 'toolParams' | 'toolChoiceParam' | 'remoteImages' | 'store'>;
+  run: Pick<RunRequest, 'model' | 'user' | 'messages' | 'messagesParam' | 'params' | 'toolParams' | 'toolChoiceParam' | 'allowedTools' | 'remoteImages' | 'store'>;
   /** The request's input items as records (without `instructions`): what `input_items` lists. */
   input: MessageRecord[];
   /** The fields of the Response object that come from the request (stored with the response, so a retrieval shows them too). */
@@ -33,7 +33,7 @@ export function responsesRunFields(body: CreateResponse): ResponsesRequest {
   const messages: MessageRecord[] = typeof body.instructions === 'string' && body.instructions !== '' ? [{ role: 'system', content: [{ type: 'text', text: body.instructions }] }, ...input] : input;
   const { offered, dropped } = splitTools(body.tools ?? []);
   const params: ModelParams = {};
-  const choice = toolChoice(body.tool_choice, offered.map(({ tool }) => tool));
+  const choice = toolChoice(body.tool_choice);
   const kept = choice.only ? offered.filter(({ tool }) => choice.only!.has(tool.name)) : offered;
   const tools = kept.map(({ tool }) => tool);
   if (tools.length > 0) {
@@ -82,7 +82,18 @@ export function responsesRunFields(body: CreateResponse): ResponsesRequest {
   };
   if (body.user !== undefined) shell.user = body.user;
   return {
-    run: { model: body.model, user: body.user, messages, messagesParam: 'input', params, toolParams: kept.map(({ index }) => `tools[${index}].name`), toolChoiceParam: 'tool_choice.name', remoteImages, store: body.store !== false },
+    run: {
+      model: body.model,
+      user: body.user,
+      messages,
+      messagesParam: 'input',
+      params,
+      toolParams: kept.map(({ index }) => `tools[${index}].name`),
+      toolChoiceParam: 'tool_choice.name',
+      ...(choice.only ? { allowedTools: choice.only } : {}),
+      remoteImages,
+      store: body.store !== false,
+    },
     input,
     shell,
     droppedTools: dropped,
@@ -151,23 +162,21 @@ function echoTool(tool: FunctionTool): FunctionTool {
 
 /**
  * `tool_choice` in the chat shape. `allowed_tools` narrows the tools offered to the functions it
- * lists; a choice that forces a hosted tool cannot be honoured.
+ * lists (by name, each with where it is named): the client's here, the agent's server tools in
+ * prepareRun, which also refuses a name that is neither; a choice that forces a hosted tool cannot
+ * be honoured.
  */
-function toolChoice(choice: CreateResponse['tool_choice'], offered: FunctionTool[]): { chat?: ModelParams['tool_choice']; only?: Set<string> } {
+function toolChoice(choice: CreateResponse['tool_choice']): { chat?: ModelParams['tool_choice']; only?: Map<string, string> } {
   if (choice === undefined) return {};
   if (typeof choice === 'string') return { chat: choice };
-  const names = new Set(offered.map((tool) => tool.name));
   switch (choice.type) {
     case 'function':
       // A name that is not among the client's tools may be one of the agent's server tools: prepareRun decides.
       return { chat: { type: 'function', function: { name: choice.name } } };
     case 'allowed_tools': {
-      const only = new Set<string>();
+      const only = new Map<string, string>();
       choice.tools.forEach((tool, k) => {
-        if (tool.type !== 'function') return;
-        const name = String(tool.name ?? '');
-        if (!names.has(name)) throw new BadRequestError(`\`tool_choice.tools[${k}]\` names the function "${name}", which is not in \`tools\`.`, { param: `tool_choice.tools[${k}].name`, code: 'invalid_value' });
-        only.add(name);
+        if (tool.type === 'function' && !only.has(String(tool.name ?? ''))) only.set(String(tool.name ?? ''), `tool_choice.tools[${k}].name`);
       });
       return { chat: choice.mode, only };
     }

@@ -8,7 +8,7 @@ import { errorContent, toolResultContent } from '../tools/results.ts';
 import type { RunEvent, ToolOutcome } from './events.ts';
 import type { AfterDispatch } from './after-dispatch.ts';
 import type { RunObserver } from './observer.ts';
-import type { RunTools } from './prepare.ts';
+import type { RunTools } from './run-tools.ts';
 
 type ToolCallDelta = ProviderEvent & { type: 'tool_call' };
 

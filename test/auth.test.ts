@@ -4,13 +4,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { lockoutKey } from '../src/auth/client-address.ts';
 import { GENERATED_TOKEN_FILE } from '../src/auth/secret.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createGateway, type Gateway } from '../src/gateway.ts';
-import { createLogger } from '../src/log.ts';
+import { capturedLogger } from './helpers/captured-logger.ts';
 import { mergeDeep, startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
 
 const REPO = join(import.meta.dirname, '..');
@@ -30,17 +29,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'openclaw-auth-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      lines.push(chunk.toString());
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), text: () => lines.join(''), lines };
 }
 
 async function get(gw: { url: string }, path: string, headers: Record<string, string> = {}) {
@@ -124,7 +112,7 @@ describe('modes and where the secret comes from', () => {
     gw.gateway.applyConfig(parseConfig(raw, env));
     gw.gateway.applyConfig(parseConfig(raw, env));
     expect((await get(gw, '/v1/models', bearer('legacy-token-abcdefghijkl'))).status).toBe(200);
-    const warnings = log.lines.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'auth.deprecated_env');
+    const warnings = log.lines.filter((entry) => entry.event === 'auth.deprecated_env');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 'warn', variable: 'CLAWDBOT_GATEWAY_TOKEN' });
     expect(warnings[0].msg).toMatch(/OPENCLAW_GATEWAY_TOKEN/);

@@ -1,10 +1,9 @@
 // Failed-auth counts and lockouts in Redis: shared by every gateway on it, and what happens when
 // Redis goes away (the gateway keeps serving, counts per process, and says so) and comes back.
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAuthLimiter } from '../src/auth/redis-limiter.ts';
-import { createLogger } from '../src/log.ts';
+import { capturedLogger } from './helpers/captured-logger.ts';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
 import { startOwnRedis, type OwnRedis } from './helpers/own-services.ts';
 import { checkRedis, REDIS_URL } from './helpers/services.ts';
@@ -15,17 +14,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      lines.push(chunk.toString());
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), events: () => lines.map((line) => JSON.parse(line).event as string) };
-}
 
 const rateLimit = { exemptLoopback: false, maxAttempts: 3, windowMs: 60_000, lockoutMs: 60_000 };
 

@@ -1,23 +1,11 @@
 // What the request path puts off or settles once, so that it is not paid in front of a model call:
 // a run's deferred work (a tool call's log line and metrics) and Node's url.parse deprecation check.
 import { spawnSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { setImmediate as checkPhase } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/log.ts';
 import { AfterDispatch } from '../src/runs/after-dispatch.ts';
-
-function capturedLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger({ destination }), lines };
-}
+import { capturedLogger } from './helpers/captured-logger.ts';
 
 describe("a run's deferred work", () => {
   it('runs in the check phase after the next one, in the order it was added, once', async () => {

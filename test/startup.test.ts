@@ -1,7 +1,6 @@
 // Start-up order: the gateway listens and answers probes first, then loads what the API needs.
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../src/log.ts';
+import { capturedLogger } from './helpers/captured-logger.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 let gw: TestGateway | undefined;
@@ -9,17 +8,6 @@ afterEach(async () => {
   await gw?.close();
   gw = undefined;
 });
-
-function capturedLogger() {
-  const events: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) events.push(JSON.parse(line));
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), events };
-}
 
 /** Resolves once `check` holds (the test's own timeout is the limit). */
 async function until(check: () => boolean): Promise<void> {
@@ -55,10 +43,10 @@ describe('start-up', () => {
     const ready = await fetch(`${gw.url}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, failing: [], stores: [{ role: 'session_store', driver: 'sqlite', ok: true }, { role: 'auth_limiter', driver: 'memory', ok: true }] });
-    expect(warmed(log.events)).toBe(false);
+    expect(warmed(log.lines)).toBe(false);
     releaseTheWarmUp();
-    await until(() => warmed(log.events) || log.events.some((event) => event.event === 'gateway.warm_failed'));
-    expect(log.events.filter((event) => String(event.event).startsWith('gateway.warm')).map((event) => event.event)).toEqual(['gateway.warm']);
+    await until(() => warmed(log.lines) || log.lines.some((event) => event.event === 'gateway.warm_failed'));
+    expect(log.lines.filter((event) => String(event.event).startsWith('gateway.warm')).map((event) => event.event)).toEqual(['gateway.warm']);
   });
 
   it('serves an API request that arrives before the warm-up, loading what it needs itself', async () => {
@@ -76,9 +64,9 @@ describe('start-up', () => {
     const completion = await gw.client.chat.completions.create({ model: 'openclaw', messages: [{ role: 'user', content: 'early' }] });
     expect(completion.choices[0].message.content).toBe('Echo: early');
     // Both were answered while the warm-up was still waiting for its turn; it runs afterwards all the same.
-    expect(warmed(log.events)).toBe(false);
+    expect(warmed(log.lines)).toBe(false);
     releaseTheWarmUp();
-    await until(() => warmed(log.events) || log.events.some((event) => event.event === 'gateway.warm_failed'));
-    expect(warmed(log.events)).toBe(true);
+    await until(() => warmed(log.lines) || log.lines.some((event) => event.event === 'gateway.warm_failed'));
+    expect(warmed(log.lines)).toBe(true);
   });
 });

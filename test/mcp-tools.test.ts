@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startHttpMcpServer, type HttpMcpServer, type McpRecord } from './fixtures/mcp-server.ts';
 import { startFakeUpstream, steps, type FakeUpstream, type RecordedRequest } from './fixtures/upstream.ts';
-import { startTestGateway, sseData, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
+import { sseData, startTestGateway, TEST_TOKEN, toolServersReady, type TestGateway } from './helpers/gateway.ts';
 import { assertOpenAiShape } from './helpers/openai-schemas.ts';
 
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/mcp-server.ts');
@@ -40,7 +40,7 @@ async function until<T>(probe: () => T | undefined | false | Promise<T | undefin
   }
 }
 
-const serversReady = () => until(() => gw.gateway.runtime.tools!.status().every((server) => server.state === 'ready'), 'the MCP servers to be ready');
+const serversReady = () => toolServersReady(gw);
 
 function post(body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal) {
   return fetch(`${gw.url}/v1/chat/completions`, {

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { startFakeUpstream, steps, type FakeUpstream } from './fixtures/upstream.ts';
-import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { startTestGateway, toolServersReady, type TestGateway } from './helpers/gateway.ts';
 import { assertOpenAiShape } from './helpers/openai-schemas.ts';
 
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/mcp-server.ts');
@@ -21,10 +21,7 @@ beforeAll(async () => {
     mcp: { servers: { local: { command: process.execPath, args: [FIXTURE] } } },
     agents: { defaults: { model: 'up/m' }, list: [{ id: 'main', default: true, tools: { allow: ['local__*'] } }] },
   });
-  for (let i = 0; !gw.gateway.runtime.tools!.status().every((server) => server.state === 'ready'); i++) {
-    if (i > 1_000) throw new Error('the MCP server did not become ready');
-    await new Promise((done) => setTimeout(done, 20));
-  }
+  await toolServersReady(gw);
 });
 afterAll(async () => {
   await gw?.close();

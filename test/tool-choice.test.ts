@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHttpMcpServer, type HttpMcpServer } from './fixtures/mcp-server.ts';
 import { startFakeUpstream, steps, type FakeUpstream } from './fixtures/upstream.ts';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from './helpers/gateway.ts';
+import { startTestGateway, TEST_TOKEN, toolServersReady, type TestGateway } from './helpers/gateway.ts';
 
 let upstream: FakeUpstream;
 let tools: HttpMcpServer;
@@ -33,10 +33,7 @@ beforeAll(async () => {
       ],
     },
   });
-  for (let i = 0; !gw.gateway.runtime.tools!.status().every((server) => server.state === 'ready'); i++) {
-    if (i > 500) throw new Error('the MCP server did not become ready');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await toolServersReady(gw);
 });
 
 afterAll(async () => {

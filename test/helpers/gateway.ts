@@ -58,6 +58,14 @@ export async function startTestGateway(raw: Record<string, any> = {}, deps: Part
   };
 }
 
+/** Resolves once every configured MCP server of the gateway is ready (they connect in the background). */
+export async function toolServersReady(gw: TestGateway): Promise<void> {
+  for (let i = 0; !gw.gateway.runtime.tools!.status().every((server) => server.state === 'ready'); i++) {
+    if (i > 1_000) throw new Error(`the MCP servers did not become ready: ${JSON.stringify(gw.gateway.runtime.tools!.status())}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export function mergeDeep<T extends Record<string, any>>(base: T, extra: DeepPartial<T> | Record<string, any>): T {
   const out: Record<string, any> = { ...base };
   for (const [key, value] of Object.entries(extra)) {

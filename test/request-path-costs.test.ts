@@ -25,7 +25,7 @@ describe("a run's deferred work", () => {
     expect(done).toEqual(['first', 'second']);
   });
 
-  it('is done at once by flush (before the run reports its end), and not again later', async () => {
+  it('is done at once by flush (once the run\'s end is written), and not again later', async () => {
     const { logger } = capturedLogger();
     const after = new AfterDispatch(logger);
     const done: string[] = [];

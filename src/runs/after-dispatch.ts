@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
  * the event loop's check phase (undici first lets a reused keep-alive socket report what it may
  * have received while idle); work queued for the check phase after that one runs while the
  * upstream is answering, rather than in front of the request. `flush()` does what is still
- * pending at once: the run calls it before it reports its end, so whatever reads the log or the
- * metrics after a run sees all of it.
+ * pending at once: the run calls it once the transport has written the run's end (the upstream
+ * may answer before the check phase comes round), in the same turn of the event loop, so whatever
+ * reads the log or the metrics after it has its answer sees all of it.
  */
 export class AfterDispatch {
   private pending: Array<() => void> = [];

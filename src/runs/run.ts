@@ -212,7 +212,6 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
       await store.appendTurn(sessionKey!, { messages, meta }, { expectedPosition: position, response: storedResponse(prepared, sessionKey!, position + messages.length, result.messages, meta), lock });
     }
     outcome = 'ok';
-    after.flush();
     yield { type: 'run.finished', result };
   } catch (error) {
     // Running out of time while another run holds the session is the session being busy.
@@ -221,12 +220,14 @@ export async function* runAgent(prepared: PreparedRun, deps: RunDeps, signal: Ab
     if (failure.kind === 'internal') logger.error({ event: 'run.failed', requestId, runId, err: error }, 'run failed');
     outcome = failure.kind === 'aborted' ? 'aborted' : 'error';
     await storeUnfinished(failure);
-    after.flush();
     yield { type: 'run.failed', error: failure, runId };
   } finally {
     // Reached also when the transport stops pulling (return()): the run counts as aborted then.
     if (!stored && store && lock) await storeUnfinished(runFailure(new Error('abandoned'), { agentId: agent.id, timeoutSeconds: agent.timeoutSeconds, aborted: 'client', runId }));
     clearTimeout(timer);
+    // Tool calls' lines and metrics still pending go out now: after the transport has written the
+    // run's end (it resumes this generator right after, in the same turn of the event loop, before
+    // the gateway reads anything else), so a client that has its answer finds them there.
     after.flush();
     // A transport that stopped pulling mid-step leaves tool calls running: they are cancelled.
     if (!control.signal.aborted) control.abort(new Error('run ended'));

@@ -193,6 +193,27 @@ describe('timeouts and disconnects', () => {
     const transcript = await chatTranscript(gw.gateway.runtime.store!, 'agent:solo:disconnect-test');
     expect(transcript).toEqual([expect.objectContaining({ role: 'user', content: 'hi' })]);
   });
+
+  it('a client that leaves a non-streaming run (the whole answer awaited) aborts the upstream request too', async () => {
+    upstream.setScript(() => ({ kind: 'hang' }));
+    const abortsBefore = upstream.clientAborts;
+    const requestsBefore = upstream.requests.length;
+    const controller = new AbortController();
+    const answered = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json', 'x-openclaw-session-key': 'disconnect-whole' },
+      body: JSON.stringify({ model: 'openclaw/solo', messages: [{ role: 'user', content: 'hello' }] }),
+    }).catch((error: unknown) => error);
+    while (upstream.requests.length === requestsBefore) await new Promise((r) => setTimeout(r, 10));
+    expect(upstream.requests.at(-1)!.body.stream).not.toBe(true);
+    controller.abort();
+    expect(await answered).toMatchObject({ name: 'AbortError' });
+    while (upstream.clientAborts === abortsBefore || gw.gateway.runtime.activeRuns > 0) await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.clientAborts).toBe(abortsBefore + 1);
+    const transcript = await chatTranscript(gw.gateway.runtime.store!, 'agent:solo:disconnect-whole');
+    expect(transcript).toEqual([expect.objectContaining({ role: 'user', content: 'hello' })]);
+  });
 });
 
 describe('upstream errors inside the stream', () => {

@@ -10,7 +10,7 @@ import { ProviderError } from './types.ts';
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** A response that is no completion, as the failure it stands for (its body read, boundedly, for the upstream's message). */
-export async function refusalError(provider: string, config: ProviderConfig, response: Dispatcher.ResponseData): Promise<ProviderError> {
+export async function refusalError(provider: string, config: ProviderConfig, response: Pick<Dispatcher.ResponseData, 'statusCode' | 'headers'> & { body: AsyncIterable<Uint8Array | string> }): Promise<ProviderError> {
   const status = response.statusCode;
   const header = (name: string) => {
     const value = response.headers[name];
@@ -47,11 +47,11 @@ export async function refusalError(provider: string, config: ProviderConfig, res
 }
 
 /** The upstream's own error message from a refusal's body (OpenAI's `{error: {message}}`, or the text), shortened. */
-async function errorDetail(body: Dispatcher.ResponseData['body']): Promise<string> {
+async function errorDetail(body: AsyncIterable<Uint8Array | string>): Promise<string> {
   let text = '';
   try {
     for await (const chunk of body) {
-      if (text.length < MAX_ERROR_BODY_BYTES) text += chunk.toString();
+      if (text.length < MAX_ERROR_BODY_BYTES) text += typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
     }
   } catch {
     // A body cut short still says what it said.

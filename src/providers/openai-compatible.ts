@@ -6,18 +6,20 @@ import type { ModelRequest, Provider, ProviderEvent } from './types.ts';
 import { ProviderError } from './types.ts';
 import { readSseEvents } from './sse-events.ts';
 import { refusalError, toProviderError, unserializable } from './upstream-failures.ts';
+import { chunksOf, requestStreamed, requestWhole, type StreamedAnswer, type WholeAnswer } from './undici-answers.ts';
 
 /** What a streaming request adds: usage arrives in a last chunk only when asked for. */
 const STREAMING = { stream: true, stream_options: { include_usage: true } } as const;
 
 /**
  * Any upstream that speaks the OpenAI Chat Completions protocol (OpenAI, vLLM, Ollama, llama.cpp,
- * OpenRouter…). The request goes out with undici's `request()` on a keep-alive pool of the
+ * OpenRouter…). The request goes out through undici's dispatch interface on a keep-alive pool of the
  * provider's own: the openai SDK (the conformance tests' client) built each request with a third of
  * the gateway's CPU per request in the profile, and combined abort signals per call. A streaming
  * client's run asks the upstream for a stream and relays its deltas; for a client that waits for
- * the whole reply it asks for one whole completion (no 20 chunks to parse, one body to read),
- * gathered by a dispatch handler of its own (`requestWhole`) rather than through a body stream.
+ * the whole reply it asks for one whole completion (no 20 chunks to parse, one body to read). Both
+ * are read by dispatch handlers of the gateway's own rather than through a body stream
+ * (`undici-answers.ts`).
  * Retries are the run's job (with fallbacks).
  */
 export class OpenAICompatibleProvider implements Provider {
@@ -102,9 +104,9 @@ export class OpenAICompatibleProvider implements Provider {
       if (answer.statusCode < 200 || answer.statusCode >= 300) throw await refusalError(this.name, this.config, { statusCode: answer.statusCode, headers: answer.headers, body: chunksOf(answer.body) });
       return this.events(answer.headers['content-type'], answer.body, true);
     }
-    let response: Dispatcher.ResponseData;
+    let response: StreamedAnswer;
     try {
-      response = await pool.request({ ...dispatch, signal: request.signal });
+      response = await requestStreamed(pool, dispatch, request.signal);
     } catch (error) {
       throw this.failure(error);
     }
@@ -122,7 +124,7 @@ export class OpenAICompatibleProvider implements Provider {
    * answers JSON to a streaming request). The content type decides; without one, what was asked.
    * `body` is the answer already read whole (a whole request's) or the response stream.
    */
-  private async *events(type: string | string[] | undefined, body: Buffer | Dispatcher.ResponseData['body'], whole: boolean): AsyncGenerator<ProviderEvent> {
+  private async *events(type: string | string[] | undefined, body: Buffer | AsyncIterable<Uint8Array>, whole: boolean): AsyncGenerator<ProviderEvent> {
     const contentType = typeof type === 'string' ? type : '';
     const asWhole = contentType.includes('json') || (whole && !contentType.includes('event-stream'));
     const state: CompletionState = { finishReasons: [] };
@@ -180,7 +182,7 @@ export class OpenAICompatibleProvider implements Provider {
 const MAX_COMPLETION_BYTES = 64 * 1024 * 1024;
 
 /** A streamed request's answer that came as one JSON body (a server that ignored `stream`), as text, at most `maxBytes`. */
-async function readWhole(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+async function readWhole(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
   const parts: Uint8Array[] = [];
   let length = 0;
   for await (const part of body) {
@@ -210,70 +212,4 @@ function lowerCaseKeys(headers: Record<string, string> | undefined): Record<stri
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
   return out;
-}
-
-interface WholeAnswer {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/**
- * One request whose answer is read whole: through undici's dispatch interface, the chunks gathered
- * as they arrive, instead of `request()`, which makes an async resource, a body stream and its
- * consumer for every answer (10–15 µs of CPU per request more, measured). It fails as `request()`
- * and the read after it did: with the signal's reason once aborted, with undici's errors for the
- * connection, its timeouts and a body cut short of its Content-Length, and with a SyntaxError for
- * an answer larger than `maxBytes` (given up as soon as it says or shows so).
- */
-function requestWhole(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, maxBytes: number): Promise<WholeAnswer> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    let controller: Dispatcher.DispatchController | undefined;
-    let statusCode = 0;
-    let headers: WholeAnswer['headers'] = {};
-    const parts: Buffer[] = [];
-    let length = 0;
-    const onAbort = () => controller?.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => signal.removeEventListener('abort', onAbort);
-    const tooLarge = () => new SyntaxError(`A completion is larger than ${maxBytes} bytes.`);
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(started) {
-        controller = started;
-        if (signal.aborted) started.abort(signal.reason);
-      },
-      onResponseStart(started, status, answered) {
-        // 1xx (100 Continue, 103 Early Hints) come before the answer itself.
-        if (status < 200) return;
-        statusCode = status;
-        headers = answered as WholeAnswer['headers'];
-        if (Number(answered['content-length']) > maxBytes) started.abort(tooLarge());
-      },
-      onResponseData(started, chunk) {
-        length += chunk.length;
-        if (length > maxBytes) return started.abort(tooLarge());
-        parts.push(chunk);
-      },
-      onResponseEnd() {
-        done();
-        resolve({ statusCode, headers, body: parts.length === 1 ? parts[0] : Buffer.concat(parts, length) });
-      },
-      onResponseError(_controller, error) {
-        done();
-        reject(error);
-      },
-    };
-    try {
-      pool.dispatch(options, handler);
-    } catch (error) {
-      done();
-      reject(error);
-    }
-  });
-}
-
-/** A body already read, as the stream of chunks a reader of streams takes. */
-async function* chunksOf(body: Buffer): AsyncGenerator<Uint8Array> {
-  yield body;
 }

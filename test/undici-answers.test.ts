@@ -11,6 +11,7 @@ type Route = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Route>();
 /** Requests whose connection the client closed before the answer ended, by path. */
 const abandoned: string[] = [];
+let connections = 0;
 let server: Server;
 let origin: string;
 const pool = new Agent({ keepAliveTimeout: 1_000 });
@@ -23,6 +24,7 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => routes.get(req.url!)!(req, res));
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -75,6 +77,35 @@ describe('a whole answer', () => {
     setTimeout(() => during.abort(new Error('gone during')), 20);
     await expect(answer).rejects.toThrow('gone during');
     await until(() => abandoned.length > seen);
+  });
+});
+
+describe('answers read to their end', () => {
+  // undici gives a connection back a turn of the event loop after its answer ended (request() alike),
+  // so the next request here, as the gateway's next model call, comes after one.
+  it('leave their connection to the next request, whole or streamed', async () => {
+    routes.set('/short', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    routes.set('/events', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: one\n\n');
+      setTimeout(() => res.end('data: [DONE]\n\n'), 5);
+    });
+    const own = new Agent({ keepAliveTimeout: 1_000 });
+    const before = connections;
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await requestWhole(own, options('/short'), new AbortController().signal, 1_000)).body.toString()).toBe('{}');
+        await new Promise((resolve) => setImmediate(resolve));
+        const streamed = await requestStreamed(own, options('/events'), new AbortController().signal);
+        let read = '';
+        for await (const chunk of streamed.body) read += Buffer.from(chunk).toString();
+        expect(read).toBe('data: one\n\ndata: [DONE]\n\n');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(connections - before).toBe(1);
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -20,48 +20,33 @@ export interface WholeAnswer {
  */
 export function requestWhole(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, maxBytes: number): Promise<WholeAnswer> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    let controller: Dispatcher.DispatchController | undefined;
     let statusCode = 0;
     let headers: AnswerHeaders = {};
     const parts: Buffer[] = [];
     let length = 0;
-    const onAbort = () => controller?.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => signal.removeEventListener('abort', onAbort);
     const tooLarge = () => new SyntaxError(`A completion is larger than ${maxBytes} bytes.`);
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(started) {
-        controller = started;
-        if (signal.aborted) started.abort(signal.reason);
-      },
-      onResponseStart(started, status, answered) {
+    dispatchFollowing(pool, options, signal, reject, (settled) => ({
+      onResponseStart(controller, status, answered) {
         // 1xx (100 Continue, 103 Early Hints) come before the answer itself.
         if (status < 200) return;
         statusCode = status;
         headers = answered as AnswerHeaders;
-        if (Number(answered['content-length']) > maxBytes) started.abort(tooLarge());
+        if (Number(answered['content-length']) > maxBytes) controller.abort(tooLarge());
       },
-      onResponseData(started, chunk) {
+      onResponseData(controller, chunk) {
         length += chunk.length;
-        if (length > maxBytes) return started.abort(tooLarge());
+        if (length > maxBytes) return controller.abort(tooLarge());
         parts.push(chunk);
       },
       onResponseEnd() {
-        done();
+        settled();
         resolve({ statusCode, headers, body: parts.length === 1 ? parts[0] : Buffer.concat(parts, length) });
       },
       onResponseError(_controller, error) {
-        done();
+        settled();
         reject(error);
       },
-    };
-    try {
-      pool.dispatch(options, handler);
-    } catch (error) {
-      done();
-      reject(error);
-    }
+    }));
   });
 }
 
@@ -77,42 +62,55 @@ export interface StreamedAnswer {
  */
 export function requestStreamed(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<StreamedAnswer> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    let controller: Dispatcher.DispatchController | undefined;
     let body: StreamedBody | undefined;
-    const onAbort = () => controller?.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => signal.removeEventListener('abort', onAbort);
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(started) {
-        controller = started;
-        if (signal.aborted) started.abort(signal.reason);
-      },
-      onResponseStart(started, status, answered) {
+    dispatchFollowing(pool, options, signal, reject, (settled) => ({
+      onResponseStart(controller, status, answered) {
         if (status < 200) return;
-        body = new StreamedBody(started, done);
+        body = new StreamedBody(controller, settled);
         resolve({ statusCode: status, headers: answered as AnswerHeaders, body });
       },
       onResponseData(_controller, chunk) {
         body!.push(chunk);
       },
       onResponseEnd() {
-        done();
+        settled();
         body!.end();
       },
       onResponseError(_controller, error) {
-        done();
+        settled();
         if (body) body.fail(error);
         else reject(error);
       },
-    };
-    try {
-      pool.dispatch(options, handler);
-    } catch (error) {
-      done();
-      reject(error);
-    }
+    }));
   });
+}
+
+type ResponseCallbacks = Omit<Dispatcher.DispatchHandler, 'onRequestStart'>;
+
+/**
+ * Sends the request with `callbacks` for its answer, aborted with the signal's reason when the
+ * signal fires (before it is sent too); `settled`, given to the callbacks, stops following the
+ * signal once the answer is over. A request that cannot even be dispatched is `reject`ed.
+ */
+function dispatchFollowing(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, reject: (error: unknown) => void, callbacks: (settled: () => void) => ResponseCallbacks): void {
+  if (signal.aborted) return reject(signal.reason);
+  let controller: Dispatcher.DispatchController | undefined;
+  const onAbort = () => controller?.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const settled = () => signal.removeEventListener('abort', onAbort);
+  const handler: Dispatcher.DispatchHandler = {
+    ...callbacks(settled),
+    onRequestStart(started) {
+      controller = started;
+      if (signal.aborted) started.abort(signal.reason);
+    },
+  };
+  try {
+    pool.dispatch(options, handler);
+  } catch (error) {
+    settled();
+    reject(error);
+  }
 }
 
 /** Past this much read and not yet taken, the connection is not read further until the reader catches up. */

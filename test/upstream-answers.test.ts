@@ -66,6 +66,11 @@ describe('a client that does not stream', () => {
     expect((await ask()).choices[0].message.content).toBe('Chunked.');
   });
 
+  it('reads a whole answer that starts with a byte-order mark as the JSON after it', async () => {
+    upstream.setScript(() => ({ kind: 'raw', contentType: 'application/json; charset=utf-8', text: `\uFEFF${JSON.stringify(completion('Marked.'))}` }));
+    expect((await ask()).choices[0].message.content).toBe('Marked.');
+  });
+
   it('a whole answer that ends before its Content-Length is an outage: retried, then 502, and the gateway goes on', async () => {
     upstream.setScript(() => ({ kind: 'short_body', body: completion('Cut short.'), declared: 100 }));
     const error = await apiError(ask());

@@ -131,7 +131,9 @@ export class OpenAICompatibleProvider implements Provider {
     const out: ProviderEvent[] = [];
     try {
       if (asWhole) {
-        this.completion(JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : await readWhole(body, MAX_COMPLETION_BYTES)), state, out);
+        const text = Buffer.isBuffer(body) ? body.toString('utf8') : await readWhole(body, MAX_COMPLETION_BYTES);
+        // A byte-order mark is no part of the JSON (a UTF-8 decoder drops it; toString keeps it).
+        this.completion(JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text), state, out);
         yield* out;
       } else {
         let done = false;

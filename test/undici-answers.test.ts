@@ -129,6 +129,26 @@ describe('a streamed answer', () => {
     expect(failure).toMatchObject({ code: 'UND_ERR_SOCKET' });
   });
 
+  it('read more slowly than it comes, in many chunks: every byte, in order', async () => {
+    const pieces = 3_000;
+    routes.set('/many', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let next = 0;
+      // One write per piece, each waiting for the last to leave, so they arrive as many chunks.
+      const more = () => (next === pieces ? res.end() : res.write(`${String(next++).padStart(5, '0')};`, () => setImmediate(more)));
+      more();
+    });
+    const answer = await requestStreamed(pool, options('/many'), new AbortController().signal);
+    let read = '';
+    let chunks = 0;
+    for await (const chunk of answer.body) {
+      read += Buffer.from(chunk).toString();
+      if (++chunks % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(read).toBe(Array.from({ length: pieces }, (_, i) => `${String(i).padStart(5, '0')};`).join(''));
+    expect(chunks).toBeGreaterThan(100);
+  });
+
   it('left by its reader before the end closes the connection (the rest is not wanted)', async () => {
     routes.set('/endless', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -113,6 +113,8 @@ function dispatchFollowing(pool: Dispatcher, options: Dispatcher.DispatchOptions
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Past this much read and not yet taken, the connection is not read further until the reader catches up. */
 const HIGH_WATER_BYTES = 64 * 1024;
 
@@ -169,10 +171,16 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array> {
 
   next(): Promise<IteratorResult<Uint8Array>> {
     if (this.head < this.queue.length) {
-      const chunk = this.queue[this.head++];
+      const chunk = this.queue[this.head];
+      // Taken chunks are let go at once, and the list compacted now and then: a reader that never
+      // quite catches up must not keep every chunk it has read.
+      this.queue[this.head++] = EMPTY;
       this.queuedBytes -= chunk.length;
       if (this.head === this.queue.length) {
         this.queue = [];
+        this.head = 0;
+      } else if (this.head >= 64 && this.head * 2 >= this.queue.length) {
+        this.queue = this.queue.slice(this.head);
         this.head = 0;
       }
       if (this.controller.paused && this.queuedBytes < HIGH_WATER_BYTES) this.controller.resume();
@@ -189,6 +197,11 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array> {
       this.failure = { error: new Error('the body was not read to its end') };
       this.settled();
       this.controller.abort(this.failure.error as Error);
+    }
+    if (this.waiting) {
+      const { resolve } = this.waiting;
+      this.waiting = undefined;
+      resolve({ value: undefined, done: true });
     }
     this.queue = [];
     this.head = 0;
